@@ -1,0 +1,142 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn reference_env() -> BTreeMap<String, String> {
+    env(&[
+        ("GIT_REPOSITORY_TYPE", "GITHUB"),
+        ("CICD_ORCHESTRATOR_TYPE", "GITHUB"),
+        ("GITOPS_OPERATOR_TYPE", "FLUX"),
+        ("GITOPS_APP_URL", "https://github.com/org/manifests/commit"),
+        ("GITHUB_ORG_URL", "https://api.github.com/repos/org"),
+        ("GITHUB_GITOPS_REPO_NAME", "app"),
+        ("GITHUB_GITOPS_MANIFEST_REPO_NAME", "manifests"),
+        ("PAT", "ghp_secret"),
+    ])
+}
+
+fn file(text: &str) -> Option<(PathBuf, String)> {
+    Some((PathBuf::from("/etc/gc.toml"), text.to_string()))
+}
+
+#[test]
+fn the_reference_environment_alone_makes_the_default_instance() {
+    let config = resolve(None, &reference_env(), &Flags::default()).unwrap();
+    let instance = config.select(None, None).unwrap();
+    assert_eq!(instance.name, "default");
+    assert_eq!(
+        instance.git,
+        GitHost::GitHub(GitHubRepo { api: "https://api.github.com".into(), owner: "org".into(), repo: "manifests".into() })
+    );
+    let Orchestrator::GitHubActions(actions) = &instance.orchestrator else { panic!() };
+    assert_eq!(actions.actions_repo, "app");
+    assert_eq!(actions.dispatch_event, "sync-success");
+    assert_eq!(instance.git_token.as_ref().unwrap().expose(), "ghp_secret");
+    assert_eq!(instance.operator, Some(Operator::Flux));
+    assert_eq!(config.budget, Duration::from_secs(10));
+}
+
+#[test]
+fn environment_overrides_the_file_and_flags_override_both() {
+    let toml = "state = \"/file.db\"\n[instances.prod]\ngit_host = \"azdo\"\norchestrator = \"azdo\"\nazdo_org_url = \"https://dev.azure.com/o/p\"\nazdo_manifests_repo = \"from-file\"\n";
+    let e = env(&[("AZDO_GITOPS_REPO_NAME", "from-env"), ("GITOPS_CONNECTOR_STATE", "/env.db")]);
+    let config = resolve(file(toml), &e, &Flags::default()).unwrap();
+    assert_eq!(config.state, Some(PathBuf::from("/env.db")));
+    let prod = config.select(None, None).unwrap();
+    assert_eq!(prod.git, GitHost::Azure(AzureRepo { org_url: "https://dev.azure.com/o/p".into(), repo: "from-env".into() }));
+    assert_eq!(config.settings["prod"]["azdo_manifests_repo"].source, Source::Env("AZDO_GITOPS_REPO_NAME"));
+    let flags = Flags { state: Some("/flag.db".into()), budget_seconds: Some(3) };
+    let config = resolve(file(toml), &e, &flags).unwrap();
+    assert_eq!(config.state, Some(PathBuf::from("/flag.db")));
+    assert_eq!(config.budget, Duration::from_secs(3));
+}
+
+#[test]
+fn several_instances_are_chosen_by_flag_or_event() {
+    let toml = r#"
+[instances.a]
+git_host = "github"
+orchestrator = "github"
+github_org_url = "https://ghe.example.com/api/v3/repos/team"
+github_manifests_repo = "m"
+github_actions_repo = "x"
+[instances.b]
+git_host = "azdo"
+orchestrator = "azdo"
+azdo_org_url = "https://dev.azure.com/o/p"
+azdo_manifests_repo = "m"
+azdo_pr_repo = "hld"
+"#;
+    let config = resolve(file(toml), &BTreeMap::new(), &Flags::default()).unwrap();
+    assert!(config.select(None, None).unwrap_err().0.contains("--instance"));
+    assert_eq!(config.select(None, Some("b")).unwrap().name, "b");
+    assert_eq!(config.select(Some("a"), Some("b")).unwrap().name, "a");
+    assert!(config.select(None, Some("c")).unwrap_err().0.contains("configured: a, b"));
+    let GitHost::GitHub(repo) = &config.select(Some("a"), None).unwrap().git else { panic!() };
+    assert_eq!(repo.api, "https://ghe.example.com/api/v3");
+    let Orchestrator::AzurePipelines(p) = &config.select(Some("b"), None).unwrap().orchestrator else { panic!() };
+    assert_eq!(p.pr_repo, "hld");
+}
+
+#[test]
+fn invalid_values_name_the_key_and_what_is_valid() {
+    let cases = [
+        ("git_host = \"gitlab\"\norchestrator = \"github\"", "git_host \"gitlab\" is not github or azdo"),
+        ("orchestrator = \"github\"", "`git_host` (env GIT_REPOSITORY_TYPE) is required"),
+        ("colour = 1", "unknown key `colour`"),
+        ("git_host = 1", "`git_host` must be a string"),
+        ("git_host = \"github\"\norchestrator = \"github\"\ngithub_org_url = \"https://api.github.com/org\"", "must look like https://api.github.com/repos/OWNER"),
+        ("git_host = \"azdo\"\norchestrator = \"azdo\"\nazdo_org_url = \"ftp://x\"", "`azdo_org_url` \"ftp://x\" is not an http(s) URL"),
+        ("[instances", "/etc/gc.toml:"),
+    ];
+    for (toml, expected) in cases {
+        let e = resolve(file(toml), &BTreeMap::new(), &Flags::default()).unwrap_err();
+        assert!(e.0.contains(expected), "{toml}: {}", e.0);
+        assert!(!e.0.contains('\n'), "one line: {}", e.0);
+    }
+}
+
+#[test]
+fn separate_tokens_for_host_and_orchestrator() {
+    let mut e = reference_env();
+    e.insert("GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN".into(), "azdo-pat".into());
+    let config = resolve(None, &e, &Flags::default()).unwrap();
+    let i = &config.instances[0];
+    assert_eq!(i.git_token.as_ref().unwrap().expose(), "ghp_secret");
+    assert_eq!(i.orchestrator_token.as_ref().unwrap().expose(), "azdo-pat");
+    assert_eq!(format!("{:?}", i.git_token), "Some(***)");
+}
+
+#[test]
+fn token_files_and_subscriber_dirs_are_read() {
+    let dir = std::env::temp_dir().join(format!("gc-config-test-{}", std::process::id()));
+    let subs = dir.join("subs");
+    std::fs::create_dir_all(&subs).unwrap();
+    std::fs::write(dir.join("token"), "file-token\n").unwrap();
+    std::fs::write(subs.join("spektate"), "http://spektate:5000/api/flux\n").unwrap();
+    std::fs::write(subs.join("..data"), "ignored").unwrap();
+    let toml = format!(
+        "git_host = \"github\"\norchestrator = \"github\"\ngithub_owner = \"o\"\ngithub_manifests_repo = \"m\"\ngithub_actions_repo = \"a\"\ntoken_file = \"{}\"\nsubscribers_dir = \"{}\"\n[subscribers]\nmine = \"https://example.com/hook\"\n",
+        dir.join("token").display(),
+        subs.display()
+    );
+    let config = resolve(file(&toml), &BTreeMap::new(), &Flags::default()).unwrap();
+    let i = &config.instances[0];
+    assert_eq!(i.git_token.as_ref().unwrap().expose(), "file-token");
+    assert_eq!(
+        i.subscribers,
+        vec![
+            Subscriber { name: "mine".into(), url: "https://example.com/hook".into() },
+            Subscriber { name: "spektate".into(), url: "http://spektate:5000/api/flux".into() },
+        ]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn no_instance_at_all_says_how_to_configure_one() {
+    let config = resolve(None, &BTreeMap::new(), &Flags::default()).unwrap();
+    assert!(config.select(None, None).unwrap_err().0.contains("GIT_REPOSITORY_TYPE"));
+}

@@ -1,0 +1,87 @@
+//! The two URL operations we need: percent-encoding a path segment or query value, and
+//! comparing origins (scheme, host, port) before a token is sent somewhere.
+
+use ureq::http::Uri;
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `scheme://host:port`, lower-cased, with the default port filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn of(url: &str) -> Option<Origin> {
+        let uri: Uri = url.trim().parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let host = uri.host()?.to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return None,
+        });
+        Some(Origin(format!("{scheme}://{host}:{port}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Loopback hosts may be reached over plain http (local relays, tests); nothing else may
+/// unless the configuration says so.
+pub fn is_loopback(url: &str) -> bool {
+    let Ok(uri) = url.trim().parse::<Uri>() else { return false };
+    match uri.host() {
+        Some(host) => {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.eq_ignore_ascii_case("localhost")
+                || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    }
+}
+
+pub fn is_https(url: &str) -> bool {
+    url.trim().parse::<Uri>().ok().and_then(|u| u.scheme_str().map(|s| s.eq_ignore_ascii_case("https"))) == Some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_reserved_characters() {
+        assert_eq!(encode("my repo/x?y#z"), "my%20repo%2Fx%3Fy%23z");
+        assert_eq!(encode("Status"), "Status");
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let a = Origin::of("https://dev.azure.com/Org/").unwrap();
+        assert_eq!(a, Origin::of("HTTPS://DEV.AZURE.COM:443/other").unwrap());
+        assert_ne!(a, Origin::of("https://dev.azure.com.evil.example/").unwrap());
+        assert_ne!(a, Origin::of("http://dev.azure.com/").unwrap());
+        assert_ne!(a, Origin::of("https://dev.azure.com:8443/").unwrap());
+        assert_eq!(Origin::of("not a url"), None);
+    }
+
+    #[test]
+    fn loopback_is_recognised() {
+        assert!(is_loopback("http://127.0.0.1:8080/x"));
+        assert!(is_loopback("http://localhost/x"));
+        assert!(is_loopback("http://[::1]:9/x"));
+        assert!(!is_loopback("http://127.0.0.1.example.com/x"));
+        assert!(!is_loopback("http://10.0.0.1/x"));
+    }
+}
