@@ -134,9 +134,11 @@ fn flux_statuses(kind: &str, reason: &str, flux: &FluxEvent) -> Vec<CommitStatus
         "Progressing" => {
             let summary = change_set_summary(&flux.message);
             if !summary.is_empty() {
-                statuses.extend(summary.into_iter().map(|(name, state, message)| {
-                    status(&name, state, &message)
-                }));
+                statuses.extend(
+                    summary
+                        .into_iter()
+                        .map(|(name, state, message)| status(&name, state, &message)),
+                );
                 // Again, so that the newest status on the commit is the overall one.
                 statuses.push(main);
             }
@@ -193,7 +195,11 @@ fn change_set_summary(message: &str) -> Vec<(String, &'static str, String)> {
         })
         .collect();
     if warnings > 0 {
-        summary.push(("warnings".into(), "NotApplicable", format!("Warnings: {warnings}")));
+        summary.push((
+            "warnings".into(),
+            "NotApplicable",
+            format!("Warnings: {warnings}"),
+        ));
     }
     summary
 }
@@ -248,16 +254,26 @@ fn argo_statuses(argo: &ArgoEvent) -> Vec<CommitStatus> {
         unknown_as: Unknown::Pending,
     };
     vec![
-        status("Phase", &argo.phase, format!("{}: {}", argo.phase, argo.message)),
+        status(
+            "Phase",
+            &argo.phase,
+            format!("{}: {}", argo.phase, argo.message),
+        ),
         status(
             "Sync",
             &argo.sync_status,
-            fractions(argo.resources.iter().filter_map(|r| r.sync.as_deref()), total),
+            fractions(
+                argo.resources.iter().filter_map(|r| r.sync.as_deref()),
+                total,
+            ),
         ),
         status(
             "Health",
             &argo.health,
-            fractions(argo.resources.iter().filter_map(|r| r.health.as_deref()), total),
+            fractions(
+                argo.resources.iter().filter_map(|r| r.health.as_deref()),
+                total,
+            ),
         ),
     ]
 }
@@ -271,7 +287,10 @@ fn fractions<'a>(values: impl Iterator<Item = &'a str>, total: usize) -> String 
             None => counts.push((value, 1)),
         }
     }
-    let parts: Vec<String> = counts.iter().map(|(v, n)| format!("{n}/{total} {v}")).collect();
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(v, n)| format!("{n}/{total} {v}"))
+        .collect();
     parts.join(", ")
 }
 
@@ -340,7 +359,11 @@ mod tests {
         let msg = "Deployment/a/x configured\nDeployment/a/y configured\nDeployment/a/z unchanged";
         assert_eq!(
             change_set_summary(msg),
-            vec![("Deployment".to_string(), "NotApplicable", "2 configured, 1 unchanged".to_string())]
+            vec![(
+                "Deployment".to_string(),
+                "NotApplicable",
+                "2 configured, 1 unchanged".to_string()
+            )]
         );
     }
 
@@ -364,7 +387,11 @@ mod tests {
             triples(&r),
             vec![
                 ("Status", "Progressing", "Reconciliation underway."),
-                ("Info", "NotApplicable", "Health check passed in 12.458931672s"),
+                (
+                    "Info",
+                    "NotApplicable",
+                    "Health check passed in 12.458931672s"
+                ),
                 ("Status", "Progressing", "Reconciliation underway."),
             ]
         );
@@ -377,8 +404,16 @@ mod tests {
             triples(&r),
             vec![
                 ("Status", "HealthCheckFailed", "Health Check Failed"),
-                ("Deployment 'apps/podinfo' (status 'InProgress')", "HealthCheckFailed", "Health Check Failed"),
-                ("Deployment 'apps/redis' (status 'Failed')", "HealthCheckFailed", "Health Check Failed"),
+                (
+                    "Deployment 'apps/podinfo' (status 'InProgress')",
+                    "HealthCheckFailed",
+                    "Health Check Failed"
+                ),
+                (
+                    "Deployment 'apps/redis' (status 'Failed')",
+                    "HealthCheckFailed",
+                    "Health Check Failed"
+                ),
             ]
         );
         assert_eq!(r.end, Some(Outcome::Failure));
@@ -398,16 +433,28 @@ mod tests {
     #[test]
     fn completion_follows_the_fixed_rules() {
         let cases = [
-            ("kustomization-reconciliation-succeeded-flux-v2", Some(Outcome::Success)),
+            (
+                "kustomization-reconciliation-succeeded-flux-v2",
+                Some(Outcome::Success),
+            ),
             ("kustomization-deletion-prune-stale-reason-flux-v2", None),
             ("kustomization-dependency-not-ready-flux-v2", None),
             ("kustomization-health-check-canceled-flux-v2.8", None),
             ("kustomization-progressing-ssa-changeset-flux-v2", None),
             ("kustomization-build-failed-flux-v2", Some(Outcome::Failure)),
             ("kustomization-prune-failed-flux-v2", Some(Outcome::Failure)),
-            ("kustomization-artifact-failed-flux-v2", Some(Outcome::Failure)),
-            ("kustomization-reconciliation-failed-dry-run-flux-v2", Some(Outcome::Failure)),
-            ("kustomization-validation-failed-kubectl-era-flux-v0.17", Some(Outcome::Failure)),
+            (
+                "kustomization-artifact-failed-flux-v2",
+                Some(Outcome::Failure),
+            ),
+            (
+                "kustomization-reconciliation-failed-dry-run-flux-v2",
+                Some(Outcome::Failure),
+            ),
+            (
+                "kustomization-validation-failed-kubectl-era-flux-v0.17",
+                Some(Outcome::Failure),
+            ),
             ("gitrepository-fetched-revision-info-flux-v0.17", None),
         ];
         for (name, end) in cases {
@@ -417,11 +464,24 @@ mod tests {
 
     #[test]
     fn unknown_reasons_follow_severity() {
-        let event = |severity| FluxEvent { severity, message: "m".into(), has_commit_status: true };
-        assert_eq!(flux_end("Kustomization", "SomethingNew", &event(Severity::Error)), Some(Outcome::Failure));
-        assert_eq!(flux_end("Kustomization", "SomethingNew", &event(Severity::Info)), None);
+        let event = |severity| FluxEvent {
+            severity,
+            message: "m".into(),
+            has_commit_status: true,
+        };
+        assert_eq!(
+            flux_end("Kustomization", "SomethingNew", &event(Severity::Error)),
+            Some(Outcome::Failure)
+        );
+        assert_eq!(
+            flux_end("Kustomization", "SomethingNew", &event(Severity::Info)),
+            None
+        );
         let s = flux_statuses("Kustomization", "SomethingNew", &event(Severity::Error));
-        assert_eq!((s[0].state.as_str(), s[0].unknown_as), ("SomethingNew", Unknown::Failure));
+        assert_eq!(
+            (s[0].state.as_str(), s[0].unknown_as),
+            ("SomethingNew", Unknown::Failure)
+        );
     }
 
     #[test]
@@ -430,7 +490,11 @@ mod tests {
         assert_eq!(
             triples(&r),
             vec![
-                ("Phase", "Succeeded", "Succeeded: successfully synced (all tasks run)"),
+                (
+                    "Phase",
+                    "Succeeded",
+                    "Succeeded: successfully synced (all tasks run)"
+                ),
                 ("Sync", "OutOfSync", "4/7 Synced, 1/7 OutOfSync"),
                 ("Health", "Healthy", ""),
             ]
@@ -449,7 +513,10 @@ mod tests {
             ("running-outofsync-progressing", None),
             ("running-presync-hook-outofsync-healthy", None),
             ("failed-operation-terminated-progressing", None),
-            ("failed-hook-backoff-limit-outofsync-healthy", Some(Outcome::Failure)),
+            (
+                "failed-hook-backoff-limit-outofsync-healthy",
+                Some(Outcome::Failure),
+            ),
             ("error-comparison-unknown-healthy", Some(Outcome::Failure)),
             ("succeeded-outofsync-missing", Some(Outcome::Failure)),
         ];
@@ -464,7 +531,11 @@ mod tests {
             resources: vec![],
         };
         assert_eq!(argo_end(&suspended), None);
-        let terminating = ArgoEvent { phase: "Terminating".into(), health: "Healthy".into(), ..suspended };
+        let terminating = ArgoEvent {
+            phase: "Terminating".into(),
+            health: "Healthy".into(),
+            ..suspended
+        };
         assert_eq!(argo_end(&terminating), None);
     }
 }

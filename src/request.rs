@@ -110,11 +110,21 @@ pub struct Request {
 
 impl Request {
     pub fn get(target: Target, url: String) -> Request {
-        Request { target, method: Method::Get, url, body: None }
+        Request {
+            target,
+            method: Method::Get,
+            url,
+            body: None,
+        }
     }
 
     pub fn post(target: Target, url: String, body: Value) -> Request {
-        Request { target, method: Method::Post, url, body: Some(body) }
+        Request {
+            target,
+            method: Method::Post,
+            url,
+            body: Some(body),
+        }
     }
 }
 

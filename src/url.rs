@@ -41,19 +41,27 @@ impl Origin {
 /// Loopback hosts may be reached over plain http (local relays, tests); nothing else may
 /// unless the configuration says so.
 pub fn is_loopback(url: &str) -> bool {
-    let Ok(uri) = url.trim().parse::<Uri>() else { return false };
+    let Ok(uri) = url.trim().parse::<Uri>() else {
+        return false;
+    };
     match uri.host() {
         Some(host) => {
             let host = host.trim_start_matches('[').trim_end_matches(']');
             host.eq_ignore_ascii_case("localhost")
-                || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
         }
         None => false,
     }
 }
 
 pub fn is_https(url: &str) -> bool {
-    url.trim().parse::<Uri>().ok().and_then(|u| u.scheme_str().map(|s| s.eq_ignore_ascii_case("https"))) == Some(true)
+    url.trim()
+        .parse::<Uri>()
+        .ok()
+        .and_then(|u| u.scheme_str().map(|s| s.eq_ignore_ascii_case("https")))
+        == Some(true)
 }
 
 #[cfg(test)]
@@ -70,7 +78,10 @@ mod tests {
     fn origins_compare_scheme_host_and_port() {
         let a = Origin::of("https://dev.azure.com/Org/").unwrap();
         assert_eq!(a, Origin::of("HTTPS://DEV.AZURE.COM:443/other").unwrap());
-        assert_ne!(a, Origin::of("https://dev.azure.com.evil.example/").unwrap());
+        assert_ne!(
+            a,
+            Origin::of("https://dev.azure.com.evil.example/").unwrap()
+        );
         assert_ne!(a, Origin::of("http://dev.azure.com/").unwrap());
         assert_ne!(a, Origin::of("https://dev.azure.com:8443/").unwrap());
         assert_eq!(Origin::of("not a url"), None);

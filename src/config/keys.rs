@@ -19,48 +19,191 @@ pub struct Key {
 }
 
 const fn key(name: &'static str, env: Option<&'static str>, kind: Kind, help: &'static str) -> Key {
-    Key { name, env, kind, help }
+    Key {
+        name,
+        env,
+        kind,
+        help,
+    }
 }
 
 /// Keys of one instance: a `[instances.NAME]` table, or the top level of the file for `default`.
 pub const INSTANCE_KEYS: &[Key] = &[
-    key("git_host", Some("GIT_REPOSITORY_TYPE"), Kind::Text, "where commit statuses go: github or azdo"),
-    key("orchestrator", Some("CICD_ORCHESTRATOR_TYPE"), Kind::Text, "who is told of the end: github (Actions) or azdo (Pipelines)"),
-    key("operator", Some("GITOPS_OPERATOR_TYPE"), Kind::Text, "flux or argocd; when set, events of the other operator are rejected"),
-    key("app_url", Some("GITOPS_APP_URL"), Kind::Text, "link shown on each commit status and sent to subscribers as callback_url"),
-    key("github_org_url", Some("GITHUB_ORG_URL"), Kind::Text, "https://api.github.com/repos/OWNER (API base and owner in one, as the reference had it)"),
-    key("github_api_url", None, Kind::Text, "GitHub API base: https://api.github.com or https://HOST/api/v3"),
-    key("github_owner", None, Kind::Text, "GitHub user or organisation that owns the repositories"),
-    key("github_manifests_repo", Some("GITHUB_GITOPS_MANIFEST_REPO_NAME"), Kind::Text, "GitHub repository the operator deploys from"),
-    key("github_actions_repo", Some("GITHUB_GITOPS_REPO_NAME"), Kind::Text, "GitHub repository that receives repository_dispatch"),
-    key("dispatch_event", Some("GITOPS_CONNECTOR_DISPATCH_EVENT"), Kind::Text, "event_type of the success dispatch (default sync-success)"),
-    key("failure_dispatch_event", Some("GITOPS_CONNECTOR_FAILURE_DISPATCH_EVENT"), Kind::Text, "event_type of a failure dispatch; unset: no dispatch on failure"),
-    key("azdo_org_url", Some("AZDO_ORG_URL"), Kind::Text, "https://dev.azure.com/ORG/PROJECT"),
-    key("azdo_manifests_repo", Some("AZDO_GITOPS_REPO_NAME"), Kind::Text, "Azure Repos repository the operator deploys from"),
-    key("azdo_pr_repo", Some("AZDO_PR_REPO_NAME"), Kind::Text, "repository whose PRs carry callback-task-id (default: the manifests repo)"),
-    key("callback_origins", None, Kind::List, "extra origins (https://host[:port]) an Azure Pipelines planurl may point to"),
-    key("require", None, Kind::List, "Kustomizations (namespace/name or name) or Argo CD applications that must all succeed"),
-    key("progress_deadline_minutes", None, Kind::Number, "a commit still not ended this long after its first event ends as failed"),
-    key("allow_http", Some("GITOPS_CONNECTOR_ALLOW_HTTP"), Kind::Bool, "allow plain http:// to hosts other than loopback"),
-    key("subscribers", None, Kind::Table, "name = \"URL\": every commit status is also POSTed there"),
-    key("subscribers_dir", Some("GITOPS_CONNECTOR_SUBSCRIBERS_DIR"), Kind::Text, "directory of one file per subscriber, first line its URL"),
-    key("token_file", Some("GITOPS_CONNECTOR_TOKEN_FILE"), Kind::Text, "file holding the token for both hosts (a mounted Secret)"),
-    key("git_token_file", None, Kind::Text, "file holding the Git host's token"),
-    key("orchestrator_token_file", None, Kind::Text, "file holding the orchestrator's token"),
-    key("hmac_key_file", None, Kind::Text, "file holding the Flux generic-hmac key"),
+    key(
+        "git_host",
+        Some("GIT_REPOSITORY_TYPE"),
+        Kind::Text,
+        "where commit statuses go: github or azdo",
+    ),
+    key(
+        "orchestrator",
+        Some("CICD_ORCHESTRATOR_TYPE"),
+        Kind::Text,
+        "who is told of the end: github (Actions) or azdo (Pipelines)",
+    ),
+    key(
+        "operator",
+        Some("GITOPS_OPERATOR_TYPE"),
+        Kind::Text,
+        "flux or argocd; when set, events of the other operator are rejected",
+    ),
+    key(
+        "app_url",
+        Some("GITOPS_APP_URL"),
+        Kind::Text,
+        "link shown on each commit status and sent to subscribers as callback_url",
+    ),
+    key(
+        "github_org_url",
+        Some("GITHUB_ORG_URL"),
+        Kind::Text,
+        "https://api.github.com/repos/OWNER (API base and owner in one, as the reference had it)",
+    ),
+    key(
+        "github_api_url",
+        None,
+        Kind::Text,
+        "GitHub API base: https://api.github.com or https://HOST/api/v3",
+    ),
+    key(
+        "github_owner",
+        None,
+        Kind::Text,
+        "GitHub user or organisation that owns the repositories",
+    ),
+    key(
+        "github_manifests_repo",
+        Some("GITHUB_GITOPS_MANIFEST_REPO_NAME"),
+        Kind::Text,
+        "GitHub repository the operator deploys from",
+    ),
+    key(
+        "github_actions_repo",
+        Some("GITHUB_GITOPS_REPO_NAME"),
+        Kind::Text,
+        "GitHub repository that receives repository_dispatch",
+    ),
+    key(
+        "dispatch_event",
+        Some("GITOPS_CONNECTOR_DISPATCH_EVENT"),
+        Kind::Text,
+        "event_type of the success dispatch (default sync-success)",
+    ),
+    key(
+        "failure_dispatch_event",
+        Some("GITOPS_CONNECTOR_FAILURE_DISPATCH_EVENT"),
+        Kind::Text,
+        "event_type of a failure dispatch; unset: no dispatch on failure",
+    ),
+    key(
+        "azdo_org_url",
+        Some("AZDO_ORG_URL"),
+        Kind::Text,
+        "https://dev.azure.com/ORG/PROJECT",
+    ),
+    key(
+        "azdo_manifests_repo",
+        Some("AZDO_GITOPS_REPO_NAME"),
+        Kind::Text,
+        "Azure Repos repository the operator deploys from",
+    ),
+    key(
+        "azdo_pr_repo",
+        Some("AZDO_PR_REPO_NAME"),
+        Kind::Text,
+        "repository whose PRs carry callback-task-id (default: the manifests repo)",
+    ),
+    key(
+        "callback_origins",
+        None,
+        Kind::List,
+        "extra origins (https://host[:port]) an Azure Pipelines planurl may point to",
+    ),
+    key(
+        "require",
+        None,
+        Kind::List,
+        "Kustomizations (namespace/name or name) or Argo CD applications that must all succeed",
+    ),
+    key(
+        "progress_deadline_minutes",
+        None,
+        Kind::Number,
+        "a commit still not ended this long after its first event ends as failed",
+    ),
+    key(
+        "allow_http",
+        Some("GITOPS_CONNECTOR_ALLOW_HTTP"),
+        Kind::Bool,
+        "allow plain http:// to hosts other than loopback",
+    ),
+    key(
+        "subscribers",
+        None,
+        Kind::Table,
+        "name = \"URL\": every commit status is also POSTed there",
+    ),
+    key(
+        "subscribers_dir",
+        Some("GITOPS_CONNECTOR_SUBSCRIBERS_DIR"),
+        Kind::Text,
+        "directory of one file per subscriber, first line its URL",
+    ),
+    key(
+        "token_file",
+        Some("GITOPS_CONNECTOR_TOKEN_FILE"),
+        Kind::Text,
+        "file holding the token for both hosts (a mounted Secret)",
+    ),
+    key(
+        "git_token_file",
+        None,
+        Kind::Text,
+        "file holding the Git host's token",
+    ),
+    key(
+        "orchestrator_token_file",
+        None,
+        Kind::Text,
+        "file holding the orchestrator's token",
+    ),
+    key(
+        "hmac_key_file",
+        None,
+        Kind::Text,
+        "file holding the Flux generic-hmac key",
+    ),
 ];
 
 /// Keys that hold for the whole tool, at the top level of the file.
 pub const GLOBAL_KEYS: &[Key] = &[
-    key("state", Some("GITOPS_CONNECTOR_STATE"), Kind::Text, "path of the SQLite state file"),
-    key("budget_seconds", Some("GITOPS_CONNECTOR_BUDGET_SECONDS"), Kind::Number, "how long one invocation may spend sending (default 10)"),
-    key("retention_days", Some("GITOPS_CONNECTOR_RETENTION_DAYS"), Kind::Number, "journal entries older than this are pruned by replay --failed (default 30)"),
+    key(
+        "state",
+        Some("GITOPS_CONNECTOR_STATE"),
+        Kind::Text,
+        "path of the SQLite state file",
+    ),
+    key(
+        "budget_seconds",
+        Some("GITOPS_CONNECTOR_BUDGET_SECONDS"),
+        Kind::Number,
+        "how long one invocation may spend sending (default 10)",
+    ),
+    key(
+        "retention_days",
+        Some("GITOPS_CONNECTOR_RETENTION_DAYS"),
+        Kind::Number,
+        "journal entries older than this are pruned by replay --failed (default 30)",
+    ),
 ];
 
 /// Secrets come from the environment or from files, never from a flag or the TOML file itself.
 pub const SECRET_ENV: &[(&str, &str)] = &[
     ("GITOPS_CONNECTOR_GIT_TOKEN", "token for the Git host"),
-    ("GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN", "token for the orchestrator"),
+    (
+        "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN",
+        "token for the orchestrator",
+    ),
     ("GITOPS_CONNECTOR_TOKEN", "token for both"),
     ("PAT", "token for both (the reference's name)"),
     ("GITOPS_CONNECTOR_HMAC_KEY", "Flux generic-hmac key"),

@@ -58,6 +58,9 @@ fn err<T>(message: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(message.into()))
 }
 
+/// Which secrets an instance has (by role) and where each came from; never their values.
+pub type SecretSources = Vec<(&'static str, Source)>;
+
 /// What the command line contributes.
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
@@ -75,7 +78,7 @@ pub struct Config {
     /// Every value as resolved, for `config`: instance ("" for global) → key → setting.
     pub settings: BTreeMap<String, BTreeMap<&'static str, Setting>>,
     /// Secrets found, by instance and role, with where they came from (never their value).
-    pub secret_sources: BTreeMap<String, Vec<(&'static str, Source)>>,
+    pub secret_sources: BTreeMap<String, SecretSources>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,22 +151,33 @@ pub struct Subscriber {
 
 impl Config {
     /// `--instance` wins, then the event's `gitops_connector_config_name`, then the only instance.
-    pub fn select(&self, flag: Option<&str>, named_by_event: Option<&str>) -> Result<&Instance, ConfigError> {
+    pub fn select(
+        &self,
+        flag: Option<&str>,
+        named_by_event: Option<&str>,
+    ) -> Result<&Instance, ConfigError> {
         if self.instances.is_empty() {
             return err(
                 "no instance is configured: set GIT_REPOSITORY_TYPE and CICD_ORCHESTRATOR_TYPE (and their \
                  repository variables), or write a config file (see `gitops-connector config --help`)",
             );
         }
-        let wanted = flag.or(named_by_event);
-        match wanted {
-            Some(name) => self.instances.iter().find(|i| i.name == name).ok_or_else(|| {
-                let known: Vec<&str> = self.instances.iter().map(|i| i.name.as_str()).collect();
-                ConfigError(format!(
-                    "instance {name:?} is not configured; configured: {}",
-                    known.join(", ")
-                ))
-            }),
+        // With a single instance, every event belongs to it, whatever name it carries (PROTOCOL §1).
+        if flag.is_none() && self.instances.len() == 1 {
+            return Ok(&self.instances[0]);
+        }
+        match flag.or(named_by_event) {
+            Some(name) => self
+                .instances
+                .iter()
+                .find(|i| i.name == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = self.instances.iter().map(|i| i.name.as_str()).collect();
+                    ConfigError(format!(
+                        "instance {name:?} is not configured; configured: {}",
+                        known.join(", ")
+                    ))
+                }),
             None if self.instances.len() == 1 => Ok(&self.instances[0]),
             None => err(format!(
                 "{} instances are configured and the event names none: pass --instance NAME or set \
@@ -176,7 +190,11 @@ impl Config {
 
 /// Reads the file (if any), the environment and the files it names, and resolves everything.
 /// `file` is `(path, required)`: a missing default file is fine, a named one is not.
-pub fn load(file: Option<(PathBuf, bool)>, env: &BTreeMap<String, String>, flags: &Flags) -> Result<Config, ConfigError> {
+pub fn load(
+    file: Option<(PathBuf, bool)>,
+    env: &BTreeMap<String, String>,
+    flags: &Flags,
+) -> Result<Config, ConfigError> {
     let file = match file {
         Some((path, required)) => match std::fs::read_to_string(&path) {
             Ok(text) => Some((path, text)),
@@ -202,11 +220,20 @@ pub fn resolve(
     read_env_layer(env, &mut settings)?;
     let global = settings.get_mut("").expect("global layer");
     if let Some(state) = &flags.state {
-        global.insert("state", flag_setting(state.display().to_string(), "--state"));
+        global.insert(
+            "state",
+            flag_setting(state.display().to_string(), "--state"),
+        );
     }
     if let Some(budget) = flags.budget_seconds {
         let value = toml::Value::Integer(budget.min(i64::MAX as u64) as i64);
-        global.insert("budget_seconds", Setting { value, source: Source::Flag("--budget") });
+        global.insert(
+            "budget_seconds",
+            Setting {
+                value,
+                source: Source::Flag("--budget"),
+            },
+        );
     }
 
     let global = &settings[""];
@@ -247,36 +274,61 @@ fn read_file_layer(
     text: &str,
     settings: &mut BTreeMap<String, BTreeMap<&'static str, Setting>>,
 ) -> Result<(), ConfigError> {
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ConfigError(format!("{}: {}", path.display(), one_line(&e.to_string()))))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        ConfigError(format!("{}: {}", path.display(), one_line(&e.to_string())))
+    })?;
     let source = || Source::File(path.to_path_buf());
     for (key, value) in table {
         if key == "instances" {
             let toml::Value::Table(instances) = value else {
-                return err(format!("{}: `instances` must be a table of [instances.NAME] tables", path.display()));
+                return err(format!(
+                    "{}: `instances` must be a table of [instances.NAME] tables",
+                    path.display()
+                ));
             };
             for (name, body) in instances {
                 let toml::Value::Table(body) = body else {
-                    return err(format!("{}: `instances.{name}` must be a table", path.display()));
+                    return err(format!(
+                        "{}: `instances.{name}` must be a table",
+                        path.display()
+                    ));
                 };
                 let layer = settings.entry(name.clone()).or_default();
                 for (key, value) in body {
-                    let spec = keys::instance_key(&key).ok_or_else(|| unknown_key(path, &format!("instances.{name}.{key}")))?;
+                    let spec = keys::instance_key(&key)
+                        .ok_or_else(|| unknown_key(path, &format!("instances.{name}.{key}")))?;
                     check_kind(spec, &value, &format!("instances.{name}.{key}"), path)?;
-                    layer.insert(spec.name, Setting { value, source: source() });
+                    layer.insert(
+                        spec.name,
+                        Setting {
+                            value,
+                            source: source(),
+                        },
+                    );
                 }
             }
         } else if let Some(spec) = keys::global_key(&key) {
             check_kind(spec, &value, &key, path)?;
-            settings.get_mut("").expect("global").insert(spec.name, Setting { value, source: source() });
+            settings.get_mut("").expect("global").insert(
+                spec.name,
+                Setting {
+                    value,
+                    source: source(),
+                },
+            );
         } else if let Some(spec) = keys::instance_key(&key) {
             // Instance keys at the top level describe the instance named `default`.
             check_kind(spec, &value, &key, path)?;
             settings
                 .entry(DEFAULT_INSTANCE.to_string())
                 .or_default()
-                .insert(spec.name, Setting { value, source: source() });
+                .insert(
+                    spec.name,
+                    Setting {
+                        value,
+                        source: source(),
+                    },
+                );
         } else {
             return Err(unknown_key(path, &key));
         }
@@ -285,7 +337,11 @@ fn read_file_layer(
 }
 
 fn unknown_key(path: &Path, key: &str) -> ConfigError {
-    let mut valid: Vec<&str> = INSTANCE_KEYS.iter().chain(GLOBAL_KEYS).map(|k| k.name).collect();
+    let mut valid: Vec<&str> = INSTANCE_KEYS
+        .iter()
+        .chain(GLOBAL_KEYS)
+        .map(|k| k.name)
+        .collect();
     valid.push("instances");
     ConfigError(format!(
         "{}: unknown key `{key}`; valid keys: {}",
@@ -294,13 +350,22 @@ fn unknown_key(path: &Path, key: &str) -> ConfigError {
     ))
 }
 
-fn check_kind(spec: &keys::Key, value: &toml::Value, at: &str, path: &Path) -> Result<(), ConfigError> {
+fn check_kind(
+    spec: &keys::Key,
+    value: &toml::Value,
+    at: &str,
+    path: &Path,
+) -> Result<(), ConfigError> {
     let ok = match spec.kind {
         Kind::Text => value.is_str(),
         Kind::Bool => value.is_bool(),
         Kind::Number => value.as_integer().is_some_and(|n| n >= 0),
-        Kind::List => value.as_array().is_some_and(|a| a.iter().all(toml::Value::is_str)),
-        Kind::Table => value.as_table().is_some_and(|t| t.values().all(toml::Value::is_str)),
+        Kind::List => value
+            .as_array()
+            .is_some_and(|a| a.iter().all(toml::Value::is_str)),
+        Kind::Table => value
+            .as_table()
+            .is_some_and(|t| t.values().all(toml::Value::is_str)),
     };
     if ok {
         return Ok(());
@@ -321,7 +386,13 @@ fn read_env_layer(
 ) -> Result<(), ConfigError> {
     for spec in GLOBAL_KEYS {
         if let Some((var, value)) = env_value(env, spec)? {
-            settings.get_mut("").expect("global").insert(spec.name, Setting { value, source: Source::Env(var) });
+            settings.get_mut("").expect("global").insert(
+                spec.name,
+                Setting {
+                    value,
+                    source: Source::Env(var),
+                },
+            );
         }
     }
     // The reference's variables describe one instance: the file's only instance, else `default`.
@@ -332,16 +403,22 @@ fn read_env_layer(
     };
     for spec in INSTANCE_KEYS {
         if let Some((var, value)) = env_value(env, spec)? {
-            settings
-                .entry(target.clone())
-                .or_default()
-                .insert(spec.name, Setting { value, source: Source::Env(var) });
+            settings.entry(target.clone()).or_default().insert(
+                spec.name,
+                Setting {
+                    value,
+                    source: Source::Env(var),
+                },
+            );
         }
     }
     Ok(())
 }
 
-fn env_value(env: &BTreeMap<String, String>, spec: &keys::Key) -> Result<Option<(&'static str, toml::Value)>, ConfigError> {
+fn env_value(
+    env: &BTreeMap<String, String>,
+    spec: &keys::Key,
+) -> Result<Option<(&'static str, toml::Value)>, ConfigError> {
     let Some(var) = spec.env else { return Ok(None) };
     let Some(raw) = env.get(var).filter(|v| !v.trim().is_empty()) else {
         return Ok(None);
@@ -363,19 +440,33 @@ fn env_value(env: &BTreeMap<String, String>, spec: &keys::Key) -> Result<Option<
     Ok(Some((var, value)))
 }
 
-fn text<'a>(values: &'a BTreeMap<&'static str, Setting>, key: &str) -> Result<Option<&'a str>, ConfigError> {
-    Ok(values.get(key).and_then(|s| s.value.as_str()).map(str::trim).filter(|s| !s.is_empty()))
+fn text<'a>(
+    values: &'a BTreeMap<&'static str, Setting>,
+    key: &str,
+) -> Result<Option<&'a str>, ConfigError> {
+    Ok(values
+        .get(key)
+        .and_then(|s| s.value.as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty()))
 }
 
 fn number(values: &BTreeMap<&'static str, Setting>, key: &str) -> Result<Option<u64>, ConfigError> {
-    Ok(values.get(key).and_then(|s| s.value.as_integer()).map(|n| n.max(0) as u64))
+    Ok(values
+        .get(key)
+        .and_then(|s| s.value.as_integer())
+        .map(|n| n.max(0) as u64))
 }
 
 fn list(values: &BTreeMap<&'static str, Setting>, key: &str) -> Vec<String> {
     values
         .get(key)
         .and_then(|s| s.value.as_array())
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -383,11 +474,16 @@ fn build_instance(
     name: &str,
     values: &BTreeMap<&'static str, Setting>,
     env: &BTreeMap<String, String>,
-) -> Result<(Instance, Vec<(&'static str, Source)>), ConfigError> {
+) -> Result<(Instance, SecretSources), ConfigError> {
     let required = |key: &str, what: &str| -> Result<String, ConfigError> {
         text(values, key)?.map(str::to_string).ok_or_else(|| {
-            let env = keys::instance_key(key).and_then(|k| k.env).map(|v| format!(" (env {v})")).unwrap_or_default();
-            ConfigError(format!("instance {name:?}: `{key}`{env} is required {what}"))
+            let env = keys::instance_key(key)
+                .and_then(|k| k.env)
+                .map(|v| format!(" (env {v})"))
+                .unwrap_or_default();
+            ConfigError(format!(
+                "instance {name:?}: `{key}`{env} is required {what}"
+            ))
         })
     };
     let choice = |key: &str| -> Result<Option<String>, ConfigError> {
@@ -397,7 +493,11 @@ fn build_instance(
         None => None,
         Some("flux") => Some(Operator::Flux),
         Some("argocd") | Some("argo") => Some(Operator::ArgoCd),
-        Some(other) => return err(format!("instance {name:?}: operator {other:?} is not flux or argocd")),
+        Some(other) => {
+            return err(format!(
+                "instance {name:?}: operator {other:?} is not flux or argocd"
+            ))
+        }
     };
     let app_url = text(values, "app_url")?.map(|u| u.to_string());
     if let Some(url) = &app_url {
@@ -429,8 +529,16 @@ fn build_instance(
             org_url: azure_org()?,
             repo: required("azdo_manifests_repo", "when git_host is azdo")?,
         }),
-        Some(other) => return err(format!("instance {name:?}: git_host {other:?} is not github or azdo")),
-        None => return err(format!("instance {name:?}: `git_host` (env GIT_REPOSITORY_TYPE) is required: github or azdo")),
+        Some(other) => {
+            return err(format!(
+                "instance {name:?}: git_host {other:?} is not github or azdo"
+            ))
+        }
+        None => {
+            return err(format!(
+            "instance {name:?}: `git_host` (env GIT_REPOSITORY_TYPE) is required: github or azdo"
+        ))
+        }
     };
     let orchestrator = match choice("orchestrator")?.as_deref() {
         Some("github") => {
@@ -467,7 +575,10 @@ fn build_instance(
         .and_then(|s| s.value.as_table())
         .map(|t| {
             t.iter()
-                .map(|(n, u)| Subscriber { name: n.clone(), url: u.as_str().unwrap_or_default().trim().to_string() })
+                .map(|(n, u)| Subscriber {
+                    name: n.clone(),
+                    url: u.as_str().unwrap_or_default().trim().to_string(),
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -479,7 +590,10 @@ fn build_instance(
     }
 
     let mut secrets = Vec::new();
-    let mut secret = |role: &'static str, vars: &[&'static str], files: &[&'static str]| -> Result<Option<Secret>, ConfigError> {
+    let mut secret = |role: &'static str,
+                      vars: &[&'static str],
+                      files: &[&'static str]|
+     -> Result<Option<Secret>, ConfigError> {
         for var in vars {
             if let Some(v) = env.get(*var).filter(|v| !v.trim().is_empty()) {
                 secrets.push((role, Source::Env(var)));
@@ -489,7 +603,9 @@ fn build_instance(
         for key in files {
             if let Some(path) = text(values, key)? {
                 let value = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigError(format!("instance {name:?}: cannot read `{key}` {path}: {e}"))
+                    ConfigError(format!(
+                        "instance {name:?}: cannot read `{key}` {path}: {e}"
+                    ))
                 })?;
                 let value = value.trim_end_matches(['\n', '\r']);
                 if value.is_empty() {
@@ -503,15 +619,27 @@ fn build_instance(
     };
     let git_token = secret(
         "git token",
-        &["GITOPS_CONNECTOR_GIT_TOKEN", "GITOPS_CONNECTOR_TOKEN", "PAT"],
+        &[
+            "GITOPS_CONNECTOR_GIT_TOKEN",
+            "GITOPS_CONNECTOR_TOKEN",
+            "PAT",
+        ],
         &["git_token_file", "token_file"],
     )?;
     let orchestrator_token = secret(
         "orchestrator token",
-        &["GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN", "GITOPS_CONNECTOR_TOKEN", "PAT"],
+        &[
+            "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN",
+            "GITOPS_CONNECTOR_TOKEN",
+            "PAT",
+        ],
         &["orchestrator_token_file", "token_file"],
     )?;
-    let hmac_key = secret("hmac key", &["GITOPS_CONNECTOR_HMAC_KEY"], &["hmac_key_file"])?;
+    let hmac_key = secret(
+        "hmac key",
+        &["GITOPS_CONNECTOR_HMAC_KEY"],
+        &["hmac_key_file"],
+    )?;
 
     let instance = Instance {
         name: name.to_string(),
@@ -521,7 +649,10 @@ fn build_instance(
         orchestrator,
         subscribers,
         require: list(values, "require"),
-        allow_http: values.get("allow_http").and_then(|s| s.value.as_bool()).unwrap_or(false),
+        allow_http: values
+            .get("allow_http")
+            .and_then(|s| s.value.as_bool())
+            .unwrap_or(false),
         git_token,
         orchestrator_token,
         hmac_key,
@@ -543,7 +674,11 @@ fn split_github_org_url(instance: &str, url: &str) -> Result<(String, String), C
 
 fn check_url(instance: &str, key: &str, url: &str) -> Result<(), ConfigError> {
     match url.parse::<ureq::http::Uri>() {
-        Ok(uri) if matches!(uri.scheme_str(), Some("http") | Some("https")) && uri.host().is_some() => Ok(()),
+        Ok(uri)
+            if matches!(uri.scheme_str(), Some("http") | Some("https")) && uri.host().is_some() =>
+        {
+            Ok(())
+        }
         _ => err(format!(
             "instance {instance:?}: `{key}` {url:?} is not an http(s) URL like https://host/path"
         )),
@@ -552,8 +687,12 @@ fn check_url(instance: &str, key: &str, url: &str) -> Result<(), ConfigError> {
 
 /// The reference's Helm chart mounts one file per subscriber; the first line is its URL.
 fn read_subscribers_dir(instance: &str, dir: &Path) -> Result<Vec<Subscriber>, ConfigError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| ConfigError(format!("instance {instance:?}: cannot read subscribers_dir {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        ConfigError(format!(
+            "instance {instance:?}: cannot read subscribers_dir {}: {e}",
+            dir.display()
+        ))
+    })?;
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
@@ -561,10 +700,21 @@ fn read_subscribers_dir(instance: &str, dir: &Path) -> Result<Vec<Subscriber>, C
         if name.starts_with('.') || !entry.path().is_file() {
             continue;
         }
-        let content = std::fs::read_to_string(entry.path())
-            .map_err(|e| ConfigError(format!("instance {instance:?}: cannot read subscriber file {name}: {e}")))?;
-        if let Some(url) = content.lines().next().map(str::trim).filter(|l| !l.is_empty()) {
-            found.push(Subscriber { name, url: url.to_string() });
+        let content = std::fs::read_to_string(entry.path()).map_err(|e| {
+            ConfigError(format!(
+                "instance {instance:?}: cannot read subscriber file {name}: {e}"
+            ))
+        })?;
+        if let Some(url) = content
+            .lines()
+            .next()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            found.push(Subscriber {
+                name,
+                url: url.to_string(),
+            });
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -573,7 +723,11 @@ fn read_subscribers_dir(instance: &str, dir: &Path) -> Result<Vec<Subscriber>, C
 
 /// toml's errors span several lines with a source excerpt; we print one.
 fn one_line(text: &str) -> String {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

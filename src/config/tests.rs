@@ -1,7 +1,10 @@
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn reference_env() -> BTreeMap<String, String> {
@@ -27,10 +30,21 @@ fn the_reference_environment_alone_makes_the_default_instance() {
     let instance = config.select(None, None).unwrap();
     assert_eq!(instance.name, "default");
     assert_eq!(
-        instance.git,
-        GitHost::GitHub(GitHubRepo { api: "https://api.github.com".into(), owner: "org".into(), repo: "manifests".into() })
+        config.select(None, Some("prod-eu")).unwrap().name,
+        "default",
+        "a single instance takes every event"
     );
-    let Orchestrator::GitHubActions(actions) = &instance.orchestrator else { panic!() };
+    assert_eq!(
+        instance.git,
+        GitHost::GitHub(GitHubRepo {
+            api: "https://api.github.com".into(),
+            owner: "org".into(),
+            repo: "manifests".into()
+        })
+    );
+    let Orchestrator::GitHubActions(actions) = &instance.orchestrator else {
+        panic!()
+    };
     assert_eq!(actions.actions_repo, "app");
     assert_eq!(actions.dispatch_event, "sync-success");
     assert_eq!(instance.git_token.as_ref().unwrap().expose(), "ghp_secret");
@@ -41,13 +55,28 @@ fn the_reference_environment_alone_makes_the_default_instance() {
 #[test]
 fn environment_overrides_the_file_and_flags_override_both() {
     let toml = "state = \"/file.db\"\n[instances.prod]\ngit_host = \"azdo\"\norchestrator = \"azdo\"\nazdo_org_url = \"https://dev.azure.com/o/p\"\nazdo_manifests_repo = \"from-file\"\n";
-    let e = env(&[("AZDO_GITOPS_REPO_NAME", "from-env"), ("GITOPS_CONNECTOR_STATE", "/env.db")]);
+    let e = env(&[
+        ("AZDO_GITOPS_REPO_NAME", "from-env"),
+        ("GITOPS_CONNECTOR_STATE", "/env.db"),
+    ]);
     let config = resolve(file(toml), &e, &Flags::default()).unwrap();
     assert_eq!(config.state, Some(PathBuf::from("/env.db")));
     let prod = config.select(None, None).unwrap();
-    assert_eq!(prod.git, GitHost::Azure(AzureRepo { org_url: "https://dev.azure.com/o/p".into(), repo: "from-env".into() }));
-    assert_eq!(config.settings["prod"]["azdo_manifests_repo"].source, Source::Env("AZDO_GITOPS_REPO_NAME"));
-    let flags = Flags { state: Some("/flag.db".into()), budget_seconds: Some(3) };
+    assert_eq!(
+        prod.git,
+        GitHost::Azure(AzureRepo {
+            org_url: "https://dev.azure.com/o/p".into(),
+            repo: "from-env".into()
+        })
+    );
+    assert_eq!(
+        config.settings["prod"]["azdo_manifests_repo"].source,
+        Source::Env("AZDO_GITOPS_REPO_NAME")
+    );
+    let flags = Flags {
+        state: Some("/flag.db".into()),
+        budget_seconds: Some(3),
+    };
     let config = resolve(file(toml), &e, &flags).unwrap();
     assert_eq!(config.state, Some(PathBuf::from("/flag.db")));
     assert_eq!(config.budget, Duration::from_secs(3));
@@ -70,13 +99,26 @@ azdo_manifests_repo = "m"
 azdo_pr_repo = "hld"
 "#;
     let config = resolve(file(toml), &BTreeMap::new(), &Flags::default()).unwrap();
-    assert!(config.select(None, None).unwrap_err().0.contains("--instance"));
+    assert!(config
+        .select(None, None)
+        .unwrap_err()
+        .0
+        .contains("--instance"));
     assert_eq!(config.select(None, Some("b")).unwrap().name, "b");
     assert_eq!(config.select(Some("a"), Some("b")).unwrap().name, "a");
-    assert!(config.select(None, Some("c")).unwrap_err().0.contains("configured: a, b"));
-    let GitHost::GitHub(repo) = &config.select(Some("a"), None).unwrap().git else { panic!() };
+    assert!(config
+        .select(None, Some("c"))
+        .unwrap_err()
+        .0
+        .contains("configured: a, b"));
+    let GitHost::GitHub(repo) = &config.select(Some("a"), None).unwrap().git else {
+        panic!()
+    };
     assert_eq!(repo.api, "https://ghe.example.com/api/v3");
-    let Orchestrator::AzurePipelines(p) = &config.select(Some("b"), None).unwrap().orchestrator else { panic!() };
+    let Orchestrator::AzurePipelines(p) = &config.select(Some("b"), None).unwrap().orchestrator
+    else {
+        panic!()
+    };
     assert_eq!(p.pr_repo, "hld");
 }
 
@@ -101,7 +143,10 @@ fn invalid_values_name_the_key_and_what_is_valid() {
 #[test]
 fn separate_tokens_for_host_and_orchestrator() {
     let mut e = reference_env();
-    e.insert("GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN".into(), "azdo-pat".into());
+    e.insert(
+        "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN".into(),
+        "azdo-pat".into(),
+    );
     let config = resolve(None, &e, &Flags::default()).unwrap();
     let i = &config.instances[0];
     assert_eq!(i.git_token.as_ref().unwrap().expose(), "ghp_secret");
@@ -128,8 +173,14 @@ fn token_files_and_subscriber_dirs_are_read() {
     assert_eq!(
         i.subscribers,
         vec![
-            Subscriber { name: "mine".into(), url: "https://example.com/hook".into() },
-            Subscriber { name: "spektate".into(), url: "http://spektate:5000/api/flux".into() },
+            Subscriber {
+                name: "mine".into(),
+                url: "https://example.com/hook".into()
+            },
+            Subscriber {
+                name: "spektate".into(),
+                url: "http://spektate:5000/api/flux".into()
+            },
         ]
     );
     std::fs::remove_dir_all(dir).unwrap();
@@ -138,5 +189,9 @@ fn token_files_and_subscriber_dirs_are_read() {
 #[test]
 fn no_instance_at_all_says_how_to_configure_one() {
     let config = resolve(None, &BTreeMap::new(), &Flags::default()).unwrap();
-    assert!(config.select(None, None).unwrap_err().0.contains("GIT_REPOSITORY_TYPE"));
+    assert!(config
+        .select(None, None)
+        .unwrap_err()
+        .0
+        .contains("GIT_REPOSITORY_TYPE"));
 }

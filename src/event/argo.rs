@@ -56,7 +56,9 @@ pub fn parse(body: &Object, repaired: bool) -> Result<Parsed, Invalid> {
             "<no value>" => {
                 "commitid is <no value>: never synced, or a multi-source application".to_string()
             }
-            other => format!("commitid {other:?} is not a 40-hex git commit (chart version or digest)"),
+            other => {
+                format!("commitid {other:?} is not a 40-hex git commit (chart version or digest)")
+            }
         };
         return Ok(Parsed::Ignored(Ignored { header, why }));
     };
@@ -153,7 +155,10 @@ mod tests {
     #[test]
     fn a_healthy_sync_reads_every_field() {
         let (e, a) = argo(parse_bytes(&fixture("succeeded-synced-healthy.json")).unwrap());
-        assert_eq!(e.commit.as_str(), "415191f752dbb3b33e1229fc612c32b428acefd7");
+        assert_eq!(
+            e.commit.as_str(),
+            "415191f752dbb3b33e1229fc612c32b428acefd7"
+        );
         assert_eq!(a.phase, "Succeeded");
         assert_eq!(a.health, "Healthy");
         assert!(!e.repaired);
@@ -162,7 +167,8 @@ mod tests {
 
     #[test]
     fn the_unescaped_template_message_is_repaired() {
-        let (e, a) = argo(parse_bytes(&fixture("failed-apply-unescaped-quote-INVALID.txt")).unwrap());
+        let (e, a) =
+            argo(parse_bytes(&fixture("failed-apply-unescaped-quote-INVALID.txt")).unwrap());
         assert!(e.repaired);
         assert_eq!(
             a.message,
@@ -181,7 +187,10 @@ mod tests {
     #[test]
     fn broken_json_without_the_template_shape_is_invalid() {
         let body = "{\"commitid\": \"x\", \"message\": \"a \"b\" c\"}";
-        assert!(parse_bytes(body.as_bytes()).unwrap_err().0.contains("not valid JSON"));
+        assert!(parse_bytes(body.as_bytes())
+            .unwrap_err()
+            .0
+            .contains("not valid JSON"));
     }
 
     #[test]

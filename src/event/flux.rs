@@ -35,7 +35,12 @@ pub fn parse(body: &Object) -> Result<Parsed, Invalid> {
         source: Some(format!("{namespace}/{name}")),
         reason: reason.to_string(),
     };
-    let ignore = |why: String| Ok(Parsed::Ignored(Ignored { header: header.clone(), why }));
+    let ignore = |why: String| {
+        Ok(Parsed::Ignored(Ignored {
+            header: header.clone(),
+            why,
+        }))
+    };
 
     match kind {
         "Kustomization" => {}
@@ -43,7 +48,11 @@ pub fn parse(body: &Object) -> Result<Parsed, Invalid> {
             return ignore("GitRepository NewArtifact events only announce a download".into())
         }
         "GitRepository" => {}
-        other => return ignore(format!("Flux kind {other} is not a deployment we report on")),
+        other => {
+            return ignore(format!(
+                "Flux kind {other} is not a deployment we report on"
+            ))
+        }
     }
 
     let commit = match find_commit(&metadata, message) {
@@ -116,7 +125,10 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Parsed {
-        let path = format!("{}/tests/fixtures/flux/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/flux/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         parse_bytes(&std::fs::read(path).unwrap()).unwrap()
     }
 
@@ -137,7 +149,10 @@ mod tests {
     #[test]
     fn new_style_revision_gives_the_commit_and_time() {
         let e = event("kustomization-reconciliation-succeeded-flux-v2");
-        assert_eq!(e.commit.as_str(), "1eabc9a41ca088515cab83f1cce49eb43e84b67f");
+        assert_eq!(
+            e.commit.as_str(),
+            "1eabc9a41ca088515cab83f1cce49eb43e84b67f"
+        );
         assert_eq!(e.header.source.as_deref(), Some("flux-system/apps"));
         assert!(e.time.is_some());
         let Detail::Flux(f) = e.detail else { panic!() };
@@ -147,14 +162,20 @@ mod tests {
     #[test]
     fn metadata_commit_wins_over_revision_and_names_the_instance() {
         let e = event("kustomization-reconciliation-succeeded-custom-metadata-flux-v2.5");
-        assert_eq!(e.commit.as_str(), "e3b1c4d5f6a7980b1c2d3e4f5a6b7c8d9e0f1a2b");
+        assert_eq!(
+            e.commit.as_str(),
+            "e3b1c4d5f6a7980b1c2d3e4f5a6b7c8d9e0f1a2b"
+        );
         assert_eq!(e.header.instance.as_deref(), Some("prod-eu"));
     }
 
     #[test]
     fn old_gitrepository_events_take_the_revision_from_the_message() {
         let e = event("gitrepository-fetched-revision-info-flux-v0.17");
-        assert_eq!(e.commit.as_str(), "5394cb7f48332b2de7c17dd8b8384bbc84b7e738");
+        assert_eq!(
+            e.commit.as_str(),
+            "5394cb7f48332b2de7c17dd8b8384bbc84b7e738"
+        );
         assert_eq!(e.header.reason, "info");
     }
 
@@ -164,8 +185,10 @@ mod tests {
         assert!(why_ignored("helmchart-chart-package-succeeded-flux-v2").contains("HelmChart"));
         assert!(why_ignored("ocirepository-new-artifact-flux-v2.6").contains("OCIRepository"));
         assert!(why_ignored("gitrepository-new-artifact-flux-v2").contains("NewArtifact"));
-        assert!(why_ignored("kustomization-reconciliation-succeeded-bucket-sha256-revision-flux-v2")
-            .contains("digest"));
+        assert!(why_ignored(
+            "kustomization-reconciliation-succeeded-bucket-sha256-revision-flux-v2"
+        )
+        .contains("digest"));
         assert!(why_ignored("gitrepository-error-reason-flux-v0.17").contains("no revision"));
     }
 
@@ -185,9 +208,16 @@ mod tests {
             parse_bytes(body).unwrap_err().0,
             "field `involvedObject.kind` must be a string, not a number"
         );
-        let body = br#"{"involvedObject":{"kind":"Kustomization"},"severity":"info","message":"m"}"#;
-        assert_eq!(parse_bytes(body).unwrap_err().0, "field `reason` is missing");
+        let body =
+            br#"{"involvedObject":{"kind":"Kustomization"},"severity":"info","message":"m"}"#;
+        assert_eq!(
+            parse_bytes(body).unwrap_err().0,
+            "field `reason` is missing"
+        );
         let body = br#"{"involvedObject":{"kind":"Kustomization"},"severity":"info","message":"m","reason":"r","metadata":{"revision":1}}"#;
-        assert!(parse_bytes(body).unwrap_err().0.contains("metadata.revision"));
+        assert!(parse_bytes(body)
+            .unwrap_err()
+            .0
+            .contains("metadata.revision"));
     }
 }

@@ -8,7 +8,7 @@ mod argo;
 mod flux;
 mod json;
 pub mod revision;
-mod time;
+pub mod time;
 
 pub use revision::CommitId;
 
@@ -165,7 +165,8 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Invalid> {
                 argo::parse(&body, false)
             } else {
                 Err(Invalid(
-                    "event is neither Flux (no `involvedObject`) nor Argo CD (no `commitid`)".into(),
+                    "event is neither Flux (no `involvedObject`) nor Argo CD (no `commitid`)"
+                        .into(),
                 ))
             }
         }

@@ -97,23 +97,37 @@ mod tests {
     #[test]
     fn upper_case_hex_is_normalised() {
         let upper = SHA.to_ascii_uppercase();
-        assert_eq!(commit_of_revision(&format!("main/{upper}")).unwrap().as_str(), SHA);
+        assert_eq!(
+            commit_of_revision(&format!("main/{upper}"))
+                .unwrap()
+                .as_str(),
+            SHA
+        );
     }
 
     #[test]
     fn digests_versions_and_checksums_are_no_commit() {
         let digest = "sha256:1111f92aba67995f108b3ee3ffdc00edcfe206b11fbbb459c8ef4c4a8209fca8";
-        assert!(matches!(commit_of_revision(digest), Err(NoCommit::Digest(_))));
+        assert!(matches!(
+            commit_of_revision(digest),
+            Err(NoCommit::Digest(_))
+        ));
         assert!(matches!(
             commit_of_revision(&format!("latest@{digest}")),
             Err(NoCommit::Digest(_))
         ));
-        assert!(matches!(commit_of_revision(SHA), Err(NoCommit::Checksum(_))));
+        assert!(matches!(
+            commit_of_revision(SHA),
+            Err(NoCommit::Checksum(_))
+        ));
         assert!(matches!(
             commit_of_revision("6.7.1+5394cb7f4833"),
             Err(NoCommit::NotACommit(_))
         ));
-        assert!(matches!(commit_of_revision("main/abc"), Err(NoCommit::NotACommit(_))));
+        assert!(matches!(
+            commit_of_revision("main/abc"),
+            Err(NoCommit::NotACommit(_))
+        ));
     }
 
     #[test]

@@ -13,7 +13,12 @@ pub fn repo_url(org_url: &str, repo: &str) -> String {
     format!("{org_url}/_apis/git/repositories/{}", encode(repo))
 }
 
-pub fn status_request(repo: &AzureRepo, commit: &CommitId, status: &CommitStatus, app_url: Option<&str>) -> Request {
+pub fn status_request(
+    repo: &AzureRepo,
+    commit: &CommitId,
+    status: &CommitStatus,
+    app_url: Option<&str>,
+) -> Request {
     let mut body = json!({
         "state": state(status),
         "description": format!("{}: {}", status.name, status.message),
@@ -38,10 +43,18 @@ pub fn status_request(repo: &AzureRepo, commit: &CommitId, status: &CommitStatus
 pub fn state(status: &CommitStatus) -> &'static str {
     match status.state.as_str() {
         "Succeeded" | "Synced" | "Healthy" | "ReconciliationSucceeded" => "succeeded",
-        "Failed" | "Missing" | "ReconciliationFailed" | "PruneFailed" | "ArtifactFailed" | "BuildFailed"
-        | "HealthCheckFailed" | "ValidationFailed" | "error" => "failed",
+        "Failed"
+        | "Missing"
+        | "ReconciliationFailed"
+        | "PruneFailed"
+        | "ArtifactFailed"
+        | "BuildFailed"
+        | "HealthCheckFailed"
+        | "ValidationFailed"
+        | "error" => "failed",
         "Error" | "Degraded" | "Suspended" => "error",
-        "Inconclusive" | "Running" | "OutOfSync" | "Progressing" | "info" | "DependencyNotReady" => "pending",
+        "Inconclusive" | "Running" | "OutOfSync" | "Progressing" | "info"
+        | "DependencyNotReady" => "pending",
         "Unknown" | "NotApplicable" => "notApplicable",
         _ => match status.unknown_as {
             Unknown::Pending => "pending",

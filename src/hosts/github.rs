@@ -11,10 +11,20 @@ use serde_json::{json, Value};
 pub const MAX_DESCRIPTION_CHARS: usize = 140;
 
 pub fn repo_url(repo: &GitHubRepo) -> String {
-    format!("{}/repos/{}/{}", repo.api, encode(&repo.owner), encode(&repo.repo))
+    format!(
+        "{}/repos/{}/{}",
+        repo.api,
+        encode(&repo.owner),
+        encode(&repo.repo)
+    )
 }
 
-pub fn status_request(repo: &GitHubRepo, commit: &CommitId, status: &CommitStatus, app_url: Option<&str>) -> Request {
+pub fn status_request(
+    repo: &GitHubRepo,
+    commit: &CommitId,
+    status: &CommitStatus,
+    app_url: Option<&str>,
+) -> Request {
     let mut body = json!({
         "state": state(status),
         "description": truncate(&status.message, MAX_DESCRIPTION_CHARS),
@@ -23,16 +33,33 @@ pub fn status_request(repo: &GitHubRepo, commit: &CommitId, status: &CommitStatu
     if let Some(url) = app_url {
         body["target_url"] = json!(url);
     }
-    Request::post(Target::Github, format!("{}/statuses/{commit}", repo_url(repo)), body)
+    Request::post(
+        Target::Github,
+        format!("{}/statuses/{commit}", repo_url(repo)),
+        body,
+    )
 }
 
 /// PROTOCOL §4: the operator's word → GitHub's four states.
 pub fn state(status: &CommitStatus) -> &'static str {
     match status.state.as_str() {
-        "ReconciliationSucceeded" | "NotApplicable" | "Succeeded" | "Synced" | "Healthy" | "Unknown" => "success",
-        "Progressing" | "DependencyNotReady" | "info" | "Inconclusive" | "Running" | "OutOfSync" => "pending",
-        "ReconciliationFailed" | "PruneFailed" | "ArtifactFailed" | "BuildFailed" | "HealthCheckFailed"
-        | "ValidationFailed" | "error" | "Failed" | "Missing" => "failure",
+        "ReconciliationSucceeded"
+        | "NotApplicable"
+        | "Succeeded"
+        | "Synced"
+        | "Healthy"
+        | "Unknown" => "success",
+        "Progressing" | "DependencyNotReady" | "info" | "Inconclusive" | "Running"
+        | "OutOfSync" => "pending",
+        "ReconciliationFailed"
+        | "PruneFailed"
+        | "ArtifactFailed"
+        | "BuildFailed"
+        | "HealthCheckFailed"
+        | "ValidationFailed"
+        | "error"
+        | "Failed"
+        | "Missing" => "failure",
         "Suspended" | "Error" | "Degraded" => "error",
         _ => match status.unknown_as {
             Unknown::Pending => "pending",
@@ -50,7 +77,10 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
 
 /// The combined status, read when the local record of a commit is missing.
 pub fn combined_status_request(target: Target, repo: &GitHubRepo, commit: &CommitId) -> Request {
-    Request::get(target, format!("{}/commits/{commit}/status", repo_url(repo)))
+    Request::get(
+        target,
+        format!("{}/commits/{commit}/status", repo_url(repo)),
+    )
 }
 
 /// `success` or `failure` means the commit has ended; `pending` (also: no statuses) means not.
@@ -67,7 +97,13 @@ mod tests {
     use super::*;
 
     fn status(state: &str, unknown_as: Unknown) -> CommitStatus {
-        CommitStatus { name: "Status".into(), state: state.into(), message: "m".into(), genre: "g".into(), unknown_as }
+        CommitStatus {
+            name: "Status".into(),
+            state: state.into(),
+            message: "m".into(),
+            genre: "g".into(),
+            unknown_as,
+        }
     }
 
     #[test]
@@ -99,8 +135,14 @@ mod tests {
 
     #[test]
     fn combined_status_reads_success_and_failure_only() {
-        assert_eq!(combined_outcome(&json!({"state": "success"})), Some(Outcome::Success));
-        assert_eq!(combined_outcome(&json!({"state": "failure"})), Some(Outcome::Failure));
+        assert_eq!(
+            combined_outcome(&json!({"state": "success"})),
+            Some(Outcome::Success)
+        );
+        assert_eq!(
+            combined_outcome(&json!({"state": "failure"})),
+            Some(Outcome::Failure)
+        );
         assert_eq!(combined_outcome(&json!({"state": "pending"})), None);
         assert_eq!(combined_outcome(&json!({})), None);
     }

@@ -52,7 +52,12 @@ pub struct Callback {
 
 impl Callback {
     pub fn new(pipelines: AzurePipelines, start: Start, outcome: Outcome) -> Callback {
-        Callback { pipelines, outcome, start: Some(start), stage: Stage::Start }
+        Callback {
+            pipelines,
+            outcome,
+            start: Some(start),
+            stage: Stage::Start,
+        }
     }
 
     fn properties(&self, pr: u64) -> Request {
@@ -66,7 +71,8 @@ impl Callback {
     }
 
     fn trusted(&self, url: &str, what: &str) -> Result<(), FlowError> {
-        let origin = Origin::of(url).ok_or_else(|| FlowError::Malformed(format!("{what} {url:?} is not a URL")))?;
+        let origin = Origin::of(url)
+            .ok_or_else(|| FlowError::Malformed(format!("{what} {url:?} is not a URL")))?;
         let allowed = std::iter::once(self.pipelines.manifests.org_url.as_str())
             .chain(self.pipelines.callback_origins.iter().map(String::as_str))
             .filter_map(Origin::of)
@@ -104,7 +110,10 @@ impl Flow for Callback {
                         Target::AzurePipelines,
                         format!(
                             "{}/commits/{commit}?api-version={GIT_API_VERSION}",
-                            repo_url(&self.pipelines.manifests.org_url, &self.pipelines.manifests.repo)
+                            repo_url(
+                                &self.pipelines.manifests.org_url,
+                                &self.pipelines.manifests.repo
+                            )
                         ),
                     )))
                 }
@@ -115,7 +124,10 @@ impl Flow for Callback {
                 None => Err(FlowError::Malformed("the flow was already run".into())),
             },
             Stage::AskedCommit => {
-                let comment = answer.and_then(|a| a.get("comment")).and_then(Value::as_str).unwrap_or("");
+                let comment = answer
+                    .and_then(|a| a.get("comment"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 match merged_pr(comment) {
                     Some(pr) => {
                         self.stage = Stage::AskedProperties(pr);
@@ -128,10 +140,15 @@ impl Flow for Callback {
                 }
             }
             Stage::AskedProperties(pr) => match task_callback(answer.unwrap_or(&Value::Null)) {
-                Ok(None) => Ok(Step::Nothing(format!("PR {pr} has no callback-task-id property: no task waits on it"))),
+                Ok(None) => Ok(Step::Nothing(format!(
+                    "PR {pr} has no callback-task-id property: no task waits on it"
+                ))),
                 Ok(Some(cb)) => {
                     self.trusted(&cb.planurl, "planurl")?;
-                    let read = Request::get(Target::AzurePipelines, format!("{}?api-version={TASK_API_VERSION}", plan_base(&cb)));
+                    let read = Request::get(
+                        Target::AzurePipelines,
+                        format!("{}?api-version={TASK_API_VERSION}", plan_base(&cb)),
+                    );
                     self.stage = Stage::AskedPlan(cb);
                     Ok(Step::Read(read))
                 }
@@ -140,9 +157,15 @@ impl Flow for Callback {
             Stage::AskedPlan(cb) => {
                 let plan = answer.unwrap_or(&Value::Null);
                 if plan.get("state").and_then(Value::as_str) == Some("completed") {
-                    return Ok(Step::Nothing(format!("plan {} is already completed", cb.planid)));
+                    return Ok(Step::Nothing(format!(
+                        "plan {} is already completed",
+                        cb.planid
+                    )));
                 }
-                match plan.pointer("/owner/_links/self/href").and_then(Value::as_str) {
+                match plan
+                    .pointer("/owner/_links/self/href")
+                    .and_then(Value::as_str)
+                {
                     Some(owner) => {
                         let timeline = format!("{}/timeline", owner.trim_end_matches('/'));
                         self.trusted(&timeline, "the plan's timeline URL")?;
@@ -154,13 +177,20 @@ impl Flow for Callback {
                 }
             }
             Stage::AskedTimeline(cb) => {
-                let records = answer.and_then(|a| a.get("records")).and_then(Value::as_array);
+                let records = answer
+                    .and_then(|a| a.get("records"))
+                    .and_then(Value::as_array);
                 let job_done = records.into_iter().flatten().any(|r| {
-                    r.get("id").and_then(Value::as_str).is_some_and(|id| id.eq_ignore_ascii_case(&cb.jobid))
+                    r.get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| id.eq_ignore_ascii_case(&cb.jobid))
                         && r.get("state").and_then(Value::as_str) == Some("completed")
                 });
                 if job_done {
-                    Ok(Step::Nothing(format!("job {} is already completed", cb.jobid)))
+                    Ok(Step::Nothing(format!(
+                        "job {} is already completed",
+                        cb.jobid
+                    )))
                 } else {
                     Ok(self.completion(&cb))
                 }
@@ -205,10 +235,13 @@ pub fn task_callback(properties: &Value) -> Result<Option<TaskCallback>, String>
         .get("$value")
         .and_then(Value::as_str)
         .ok_or("the callback-task-id property has no string $value")?;
-    let callback: TaskCallback =
-        serde_json::from_str(raw).map_err(|e| format!("the callback-task-id property is not the expected JSON: {e}"))?;
+    let callback: TaskCallback = serde_json::from_str(raw)
+        .map_err(|e| format!("the callback-task-id property is not the expected JSON: {e}"))?;
     if !callback.planurl.ends_with('/') {
-        return Err(format!("planurl {:?} must end with '/' (System.CollectionUri)", callback.planurl));
+        return Err(format!(
+            "planurl {:?} must end with '/' (System.CollectionUri)",
+            callback.planurl
+        ));
     }
     Ok(Some(callback))
 }
@@ -222,7 +255,10 @@ mod tests {
 
     fn pipelines() -> AzurePipelines {
         AzurePipelines {
-            manifests: AzureRepo { org_url: ORG.into(), repo: "manifests".into() },
+            manifests: AzureRepo {
+                org_url: ORG.into(),
+                repo: "manifests".into(),
+            },
             pr_repo: "hld".into(),
             callback_origins: vec![],
         }
@@ -248,36 +284,63 @@ mod tests {
     fn the_whole_chain_ends_in_task_completed() {
         let mut flow = Callback::new(pipelines(), Start::Commit(commit()), Outcome::Success);
         let r = read(flow.next(None).unwrap());
-        assert_eq!(r.url, format!("{ORG}/_apis/git/repositories/manifests/commits/{}?api-version=6.0", commit()));
-        let r = read(flow.next(Some(&json!({"comment": "Merged PR 42: deploy"}))).unwrap());
+        assert_eq!(
+            r.url,
+            format!(
+                "{ORG}/_apis/git/repositories/manifests/commits/{}?api-version=6.0",
+                commit()
+            )
+        );
+        let r = read(
+            flow.next(Some(&json!({"comment": "Merged PR 42: deploy"})))
+                .unwrap(),
+        );
         assert_eq!(r.url, format!("{ORG}/_apis/git/repositories/hld/pullRequests/42/properties?api-version=7.1-preview.1"));
-        let r = read(flow.next(Some(&properties("https://dev.azure.com/org/"))).unwrap());
+        let r = read(
+            flow.next(Some(&properties("https://dev.azure.com/org/")))
+                .unwrap(),
+        );
         assert_eq!(r.url, "https://dev.azure.com/org/proj-id/_apis/distributedtask/hubs/build/plans/p1?api-version=2.0-preview.1");
         let plan = json!({"state": "inProgress", "owner": {"_links": {"self": {"href": "https://dev.azure.com/org/proj-id/_apis/build/Builds/7"}}}});
         let r = read(flow.next(Some(&plan)).unwrap());
-        assert_eq!(r.url, "https://dev.azure.com/org/proj-id/_apis/build/Builds/7/timeline");
+        assert_eq!(
+            r.url,
+            "https://dev.azure.com/org/proj-id/_apis/build/Builds/7/timeline"
+        );
         let timeline = json!({"records": [{"id": "j1", "state": "inProgress"}]});
-        let Step::Send(send) = flow.next(Some(&timeline)).unwrap() else { panic!() };
+        let Step::Send(send) = flow.next(Some(&timeline)).unwrap() else {
+            panic!()
+        };
         assert_eq!(send.url, "https://dev.azure.com/org/proj-id/_apis/distributedtask/hubs/build/plans/p1/events?api-version=2.0-preview.1");
-        assert_eq!(send.body.unwrap(), json!({"name": "TaskCompleted", "taskId": "t1", "jobId": "J1", "result": "succeeded"}));
+        assert_eq!(
+            send.body.unwrap(),
+            json!({"name": "TaskCompleted", "taskId": "t1", "jobId": "J1", "result": "succeeded"})
+        );
     }
 
     #[test]
     fn every_nothing_to_do_case_says_why() {
         let mut flow = Callback::new(pipelines(), Start::Commit(commit()), Outcome::Failure);
         flow.next(None).unwrap();
-        let Step::Nothing(why) = flow.next(Some(&json!({"comment": "Bump"}))).unwrap() else { panic!() };
+        let Step::Nothing(why) = flow.next(Some(&json!({"comment": "Bump"}))).unwrap() else {
+            panic!()
+        };
         assert!(why.contains("names no PR"));
 
         let mut flow = Callback::new(pipelines(), Start::Pr(42), Outcome::Failure);
         flow.next(None).unwrap();
-        let Step::Nothing(why) = flow.next(Some(&json!({"count": 0, "value": {}}))).unwrap() else { panic!() };
+        let Step::Nothing(why) = flow.next(Some(&json!({"count": 0, "value": {}}))).unwrap() else {
+            panic!()
+        };
         assert!(why.contains("no callback-task-id"));
 
         let mut flow = Callback::new(pipelines(), Start::Pr(42), Outcome::Failure);
         flow.next(None).unwrap();
-        flow.next(Some(&properties("https://dev.azure.com/org/"))).unwrap();
-        let Step::Nothing(why) = flow.next(Some(&json!({"state": "completed"}))).unwrap() else { panic!() };
+        flow.next(Some(&properties("https://dev.azure.com/org/")))
+            .unwrap();
+        let Step::Nothing(why) = flow.next(Some(&json!({"state": "completed"}))).unwrap() else {
+            panic!()
+        };
         assert!(why.contains("plan p1 is already completed"));
     }
 
@@ -285,19 +348,30 @@ mod tests {
     fn a_foreign_planurl_is_refused() {
         let mut flow = Callback::new(pipelines(), Start::Pr(42), Outcome::Success);
         flow.next(None).unwrap();
-        let err = flow.next(Some(&properties("https://evil.example/"))).unwrap_err();
-        assert!(matches!(err, FlowError::Untrusted(ref m) if m.contains("https://evil.example:443")), "{err:?}");
+        let err = flow
+            .next(Some(&properties("https://evil.example/")))
+            .unwrap_err();
+        assert!(
+            matches!(err, FlowError::Untrusted(ref m) if m.contains("https://evil.example:443")),
+            "{err:?}"
+        );
         let mut allowed = pipelines();
         allowed.callback_origins.push("https://evil.example".into());
         let mut flow = Callback::new(allowed, Start::Pr(42), Outcome::Success);
         flow.next(None).unwrap();
-        assert!(matches!(flow.next(Some(&properties("https://evil.example/"))).unwrap(), Step::Read(_)));
+        assert!(matches!(
+            flow.next(Some(&properties("https://evil.example/")))
+                .unwrap(),
+            Step::Read(_)
+        ));
     }
 
     #[test]
     fn malformed_properties_are_errors_not_silence() {
         let bad = json!({"value": {"callback-task-id": {"$value": "{not json"}}});
-        assert!(task_callback(&bad).unwrap_err().contains("not the expected JSON"));
+        assert!(task_callback(&bad)
+            .unwrap_err()
+            .contains("not the expected JSON"));
         assert_eq!(merged_pr("Merged PR 17: x"), Some(17));
         assert_eq!(merged_pr("Merge PR 17"), None);
     }

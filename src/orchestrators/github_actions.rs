@@ -19,7 +19,12 @@ pub struct Dispatch {
 
 impl Dispatch {
     pub fn new(actions: GitHubActions, commit: CommitId, outcome: Outcome) -> Dispatch {
-        Dispatch { actions, commit, outcome, asked: false }
+        Dispatch {
+            actions,
+            commit,
+            outcome,
+            asked: false,
+        }
     }
 
     fn event_type(&self) -> Option<&str> {
@@ -41,13 +46,19 @@ impl Flow for Dispatch {
             self.asked = true;
             return Ok(Step::Read(Request::get(
                 Target::GithubActions,
-                format!("{}/commits/{}", repo_url(&self.actions.manifests), self.commit),
+                format!(
+                    "{}/commits/{}",
+                    repo_url(&self.actions.manifests),
+                    self.commit
+                ),
             )));
         }
         let message = answer
             .and_then(|a| a.pointer("/commit/message"))
             .and_then(Value::as_str)
-            .ok_or_else(|| FlowError::Malformed("the commit answer has no commit.message".into()))?;
+            .ok_or_else(|| {
+                FlowError::Malformed("the commit answer has no commit.message".into())
+            })?;
         let (sha, run_id) = deploy_branch(message).unzip();
         let url = format!(
             "{}/repos/{}/{}/dispatches",
@@ -86,7 +97,11 @@ mod tests {
 
     fn actions(failure: Option<&str>) -> GitHubActions {
         GitHubActions {
-            manifests: GitHubRepo { api: "https://api.github.com".into(), owner: "org".into(), repo: "manifests".into() },
+            manifests: GitHubRepo {
+                api: "https://api.github.com".into(),
+                owner: "org".into(),
+                repo: "manifests".into(),
+            },
             actions_repo: "app".into(),
             dispatch_event: "sync-success".into(),
             failure_dispatch_event: failure.map(str::to_string),
@@ -100,10 +115,17 @@ mod tests {
     #[test]
     fn success_reads_the_merge_message_then_dispatches_its_run_and_sha() {
         let mut flow = Dispatch::new(actions(None), commit(), Outcome::Success);
-        let Step::Read(read) = flow.next(None).unwrap() else { panic!() };
+        let Step::Read(read) = flow.next(None).unwrap() else {
+            panic!()
+        };
         assert_eq!(read.url, "https://api.github.com/repos/org/manifests/commits/40d6b21b888db0ca794876cf7bdd399e3da2137e");
         let message = "Merge pull request #42 from org/deploy/987654/c0ffee12/main";
-        let Step::Send(send) = flow.next(Some(&json!({"commit": {"message": message}}))).unwrap() else { panic!() };
+        let Step::Send(send) = flow
+            .next(Some(&json!({"commit": {"message": message}})))
+            .unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(send.url, "https://api.github.com/repos/org/app/dispatches");
         assert_eq!(
             send.body.unwrap(),
@@ -115,7 +137,12 @@ mod tests {
     fn an_odd_message_still_dispatches_with_nulls() {
         let mut flow = Dispatch::new(actions(None), commit(), Outcome::Success);
         flow.next(None).unwrap();
-        let Step::Send(send) = flow.next(Some(&json!({"commit": {"message": "Bump podinfo"}}))).unwrap() else { panic!() };
+        let Step::Send(send) = flow
+            .next(Some(&json!({"commit": {"message": "Bump podinfo"}})))
+            .unwrap()
+        else {
+            panic!()
+        };
         let payload = &send.body.unwrap()["client_payload"];
         assert!(payload["sha"].is_null() && payload["runid"].is_null());
     }
@@ -126,7 +153,12 @@ mod tests {
         assert!(matches!(flow.next(None).unwrap(), Step::Nothing(_)));
         let mut flow = Dispatch::new(actions(Some("sync-failure")), commit(), Outcome::Failure);
         flow.next(None).unwrap();
-        let Step::Send(send) = flow.next(Some(&json!({"commit": {"message": "m"}}))).unwrap() else { panic!() };
+        let Step::Send(send) = flow
+            .next(Some(&json!({"commit": {"message": "m"}})))
+            .unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(send.body.unwrap()["event_type"], "sync-failure");
     }
 }

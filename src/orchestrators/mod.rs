@@ -58,21 +58,38 @@ pub trait Flow {
 /// The flow that delivers `job` for `instance`'s orchestrator.
 pub fn flow(instance: &Instance, job: &Job) -> Result<Box<dyn Flow>, FlowError> {
     let commit = match &job.commit {
-        Some(c) => Some(CommitId::parse(c).ok_or_else(|| FlowError::Malformed(format!("job commit {c:?} is not 40 hex")))?),
+        Some(c) => Some(
+            CommitId::parse(c)
+                .ok_or_else(|| FlowError::Malformed(format!("job commit {c:?} is not 40 hex")))?,
+        ),
         None => None,
     };
     match &instance.orchestrator {
         Orchestrator::GitHubActions(actions) => match commit {
-            Some(commit) => Ok(Box::new(github_actions::Dispatch::new(actions.clone(), commit, job.outcome))),
-            None => Err(FlowError::Malformed("a GitHub Actions notification needs a commit".into())),
+            Some(commit) => Ok(Box::new(github_actions::Dispatch::new(
+                actions.clone(),
+                commit,
+                job.outcome,
+            ))),
+            None => Err(FlowError::Malformed(
+                "a GitHub Actions notification needs a commit".into(),
+            )),
         },
         Orchestrator::AzurePipelines(pipelines) => {
             let start = match (job.pr, commit) {
                 (Some(pr), _) => azure_pipelines::Start::Pr(pr),
                 (None, Some(commit)) => azure_pipelines::Start::Commit(commit),
-                (None, None) => return Err(FlowError::Malformed("an Azure Pipelines notification needs a commit or a PR".into())),
+                (None, None) => {
+                    return Err(FlowError::Malformed(
+                        "an Azure Pipelines notification needs a commit or a PR".into(),
+                    ))
+                }
             };
-            Ok(Box::new(azure_pipelines::Callback::new(pipelines.clone(), start, job.outcome)))
+            Ok(Box::new(azure_pipelines::Callback::new(
+                pipelines.clone(),
+                start,
+                job.outcome,
+            )))
         }
     }
 }

@@ -1,0 +1,237 @@
+//! The command line, as clap sees it. Also the source of the shell completions and man pages.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const ABOUT: &str = "Tell your CI/CD pipeline what Flux or Argo CD did with its commit.";
+
+const LONG_ABOUT: &str = "\
+Tell your CI/CD pipeline what Flux or Argo CD did with its commit.
+
+Takes one operator notification (JSON, from a file or stdin), posts commit statuses to GitHub or
+Azure Repos (and to subscribers), and when the deployment has ended tells GitHub Actions
+(repository_dispatch) or Azure Pipelines (the waiting agentless task) exactly once.
+Everything is journaled in a small SQLite state, so nothing planned is lost: what a host did not
+take is retried by `replay --failed`.
+
+Typical wiring: a webhook relay (adnanh/webhook) runs `gitops-connector handle` per event, and a
+CronJob runs `gitops-connector poll-prs` and `gitops-connector replay --failed` every minute.";
+
+#[derive(Debug, Parser)]
+#[command(name = "gitops-connector", version, about = ABOUT, long_about = LONG_ABOUT, after_help = crate::exit::TABLE)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every sub-command takes, before or after its name.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Say more on stderr (each request, each decision)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Say nothing on stderr but the error that explains a non-zero exit
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Configuration file [default: config.toml in the platform config directory]
+    #[arg(
+        long,
+        global = true,
+        env = "GITOPS_CONNECTOR_CONFIG",
+        value_name = "PATH"
+    )]
+    pub config: Option<PathBuf>,
+    /// State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// The configured instance to use (else the event's gitops_connector_config_name, else the only one)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// How results are printed on stdout
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// How diagnostics are printed on stderr (json: one object per line, for log collectors)
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Print the requests that would be sent; send nothing and write no state
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub budget: Option<u64>,
+    /// Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx
+    /// and the sender stops resending them. Bad signatures and owed deliveries stay non-zero.
+    #[arg(long, global = true)]
+    pub ack_rejected: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Post the event's commit statuses to the Git host and subscribers
+    #[command(
+        after_help = "Example:\n  gitops-connector status event.json\n  kubectl get events -o json | jq -c '.items[0]' | gitops-connector status --dry-run"
+    )]
+    Status(EventArgs),
+    /// If the event ends the deployment, tell the orchestrator (once per commit)
+    #[command(after_help = "Example:\n  gitops-connector notify event.json")]
+    Notify(EventArgs),
+    /// Status and notify in one invocation: what a webhook relay runs
+    #[command(
+        after_help = "Example (adnanh/webhook passes the raw body as a file):\n  gitops-connector handle --signature \"$X_SIGNATURE\" /tmp/body"
+    )]
+    Handle(EventArgs),
+    /// Fail the Azure Pipelines tasks still waiting on abandoned PRs (run it from a CronJob)
+    PollPrs(PollArgs),
+    /// Send what is still owed, or process a journaled event again
+    #[command(
+        after_help = "Examples:\n  gitops-connector replay --failed        # every minute, from a CronJob\n  gitops-connector replay 42 --dry-run    # what event 42 would send now\n  gitops-connector replay 42              # process event 42 again"
+    )]
+    Replay(ReplayArgs),
+    /// List journaled events, or show one with its requests and their attempts
+    Events(EventsArgs),
+    /// Drop journal entries older than a given age (owed requests are always kept)
+    Prune(PruneArgs),
+    /// Print the resolved configuration, secrets redacted, with where each value came from
+    Config,
+    /// Write shell completions and man pages (what `completions/` and `man/` hold)
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// The event body; `-` or nothing reads stdin
+    #[arg(value_name = "EVENT")]
+    pub path: Option<PathBuf>,
+    /// The sender's X-Signature header (Flux generic-hmac), e.g. sha256=<hex>
+    #[arg(long, env = "GITOPS_CONNECTOR_SIGNATURE", value_name = "VALUE")]
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PollArgs {
+    /// Only PRs closed within this age count (e.g. 72h, 3d, 90m)
+    #[arg(long, value_name = "AGE", default_value = "72h", value_parser = parse_age)]
+    pub max_age: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A journaled event id (see `events`) to process again
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "failed",
+        conflicts_with = "failed"
+    )]
+    pub id: Option<i64>,
+    /// Send every request still owed, oldest first, in order per commit
+    #[arg(long)]
+    pub failed: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EventsArgs {
+    #[command(subcommand)]
+    pub show: Option<EventsCommand>,
+    /// Only events for this commit
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// Only events that were rejected or still have requests owed or failed
+    #[arg(long)]
+    pub failed: bool,
+    /// At most this many, newest first
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// The event body, its outcome, and each request with its attempts
+    Show {
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Age of the entries to drop (e.g. 30d, 12h) [default: retention_days of the configuration]
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub older_than: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Where to write completions/ and man/
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `72h`, `3d`, `90m`, `30s` → seconds.
+pub fn parse_age(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not an age like 72h, 3d or 90m"))?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" | "" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: unit must be s, m, h or d")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ages_parse() {
+        assert_eq!(parse_age("72h"), Ok(72 * 3600));
+        assert_eq!(parse_age("3d"), Ok(3 * 86_400));
+        assert_eq!(parse_age("90m"), Ok(5400));
+        assert!(parse_age("soon").is_err());
+    }
+
+    #[test]
+    fn shared_options_work_after_the_sub_command() {
+        let cli = Cli::try_parse_from([
+            "gitops-connector",
+            "status",
+            "--dry-run",
+            "--instance",
+            "a",
+            "x.json",
+        ])
+        .unwrap();
+        assert!(cli.global.dry_run);
+        assert_eq!(cli.global.instance.as_deref(), Some("a"));
+    }
+}

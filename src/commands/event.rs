@@ -1,0 +1,626 @@
+//! `status`, `notify`, `handle`: one event through the whole pipeline.
+//!
+//! bytes → journal → (signature) → event → report → decision and plan, committed to the outbox in
+//! one transaction → sent → journal. Everything up to the transaction is pure; what the
+//! transaction commits is what will be delivered, whatever happens to this process afterwards.
+
+use super::{print_json, Ctx};
+use crate::cli::{EventArgs, Output};
+use crate::completion;
+use crate::config::{GitHost, Instance};
+use crate::deliver::{Delivery, Sender};
+use crate::event::{self, Event, Invalid, Parsed, MAX_EVENT_BYTES};
+use crate::exit::{Code, InputError, Refused};
+use crate::hosts::github;
+use crate::http::{Client, Credentials};
+use crate::log;
+use crate::orchestrators::{self, Job, Step};
+use crate::plan;
+use crate::report::{self, Report};
+use crate::request::{Request, Target};
+use crate::signature;
+use crate::state::journal::{self, Facts, Verdict};
+use crate::state::outbox::{self, Kind, NewRow, Scope};
+use crate::state::{commits, State};
+use anyhow::{Context, Result};
+use serde_json::json;
+use std::io::{IsTerminal, Read};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Status,
+    Notify,
+    Handle,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Status => "status",
+            Mode::Notify => "notify",
+            Mode::Handle => "handle",
+        }
+    }
+
+    pub fn parse(name: &str) -> Mode {
+        match name {
+            "status" => Mode::Status,
+            "notify" => Mode::Notify,
+            _ => Mode::Handle,
+        }
+    }
+
+    fn posts_statuses(self) -> bool {
+        self != Mode::Notify
+    }
+
+    fn notifies(self) -> bool {
+        self != Mode::Status
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &EventArgs, mode: Mode) -> Result<Code> {
+    let bytes = read_input(args.path.as_deref())?;
+    if ctx.dry_run {
+        return dry_run_bytes(ctx, &bytes, mode);
+    }
+    let mut state = ctx.open_state()?;
+    process(
+        ctx,
+        &mut state,
+        &bytes,
+        mode,
+        args.signature.as_deref(),
+        None,
+    )
+}
+
+/// At most one byte over the limit is read: enough to know the event is too big.
+fn read_input(path: Option<&std::path::Path>) -> Result<Vec<u8>> {
+    let limit = MAX_EVENT_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    match path.filter(|p| p.as_os_str() != "-") {
+        Some(path) => {
+            let file = std::fs::File::open(path).map_err(|e| {
+                InputError(format!(
+                    "cannot read the event file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            file.take(limit).read_to_end(&mut bytes)
+        }
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(InputError(
+                    "no event given: pass a file path, or pipe the event into stdin".into(),
+                )
+                .into());
+            }
+            stdin.lock().take(limit).read_to_end(&mut bytes)
+        }
+    }
+    .map_err(|e| InputError(format!("cannot read the event: {e}")))?;
+    Ok(bytes)
+}
+
+/// A body that big is kept in part: enough to see what it was, not enough to fill the disk.
+const KEPT_OF_OVERSIZED: usize = 64 * 1024;
+
+pub fn process(
+    ctx: &Ctx,
+    state: &mut State,
+    bytes: &[u8],
+    mode: Mode,
+    signature_header: Option<&str>,
+    replay_of: Option<i64>,
+) -> Result<Code> {
+    let sha = signature::sha256_hex(bytes);
+    let kept = if bytes.len() > MAX_EVENT_BYTES {
+        &bytes[..KEPT_OF_OVERSIZED]
+    } else {
+        bytes
+    };
+    let id = journal::record(state.conn(), kept, &sha, mode.name(), replay_of)?;
+    let mut facts = Facts::default();
+    let reject = |state: &State, facts: &Facts, error: anyhow::Error| -> Result<Code> {
+        journal::conclude(
+            state.conn(),
+            id,
+            Verdict::Rejected,
+            Some(&format!("{error:#}")),
+            facts,
+        )?;
+        Err(error.context(format!("event {id} rejected")))
+    };
+
+    // A signature is checked before the body is read, whenever the instance is known without it.
+    let known_early = ctx
+        .instance
+        .as_deref()
+        .or(match ctx.config.instances.as_slice() {
+            [only] => Some(only.name.as_str()),
+            _ => None,
+        });
+    if let Some(instance) =
+        known_early.and_then(|name| ctx.config.instances.iter().find(|i| i.name == name))
+    {
+        facts.instance = Some(instance.name.clone());
+        if let Err(refusal) = check_signature(instance, bytes, signature_header, replay_of) {
+            return reject(state, &facts, refusal.into());
+        }
+    }
+
+    let parsed = match event::parse(bytes) {
+        Ok(parsed) => parsed,
+        Err(invalid) => return reject(state, &facts, invalid.into()),
+    };
+    let header = parsed.header().clone();
+    facts.operator = Some(header.operator.wire_name().into());
+    facts.kind = Some(header.kind.clone());
+    facts.source = header.source.clone();
+    facts.reason = Some(header.reason.clone());
+    if let Parsed::Event(e) = &parsed {
+        facts.commit = Some(e.commit.to_string());
+    }
+    let instance = match ctx
+        .config
+        .select(ctx.instance.as_deref(), header.instance.as_deref())
+    {
+        Ok(instance) => instance,
+        Err(e) => return reject(state, &facts, e.into()),
+    };
+    facts.instance = Some(instance.name.clone());
+    if known_early.is_none() {
+        if let Err(refusal) = check_signature(instance, bytes, signature_header, replay_of) {
+            return reject(state, &facts, refusal.into());
+        }
+    }
+    if let Some(expected) = instance.operator.filter(|op| *op != header.operator) {
+        let invalid = Invalid(format!(
+            "this is an {} event, but instance {:?} is configured for {expected}",
+            header.operator, instance.name
+        ));
+        return reject(state, &facts, invalid.into());
+    }
+
+    let event = match parsed {
+        Parsed::Ignored(ignored) => {
+            journal::conclude(
+                state.conn(),
+                id,
+                Verdict::Ignored,
+                Some(&ignored.why),
+                &facts,
+            )?;
+            log::verbose(&format!("event {id} ignored: {}", ignored.why));
+            finish_output(ctx, id, Verdict::Ignored, Some(&ignored.why), &facts, &[]);
+            return Ok(Code::Ok);
+        }
+        Parsed::Event(event) => event,
+    };
+    if event.repaired {
+        log::warn(&format!(
+            "event {id}: the Argo CD body was not valid JSON (unescaped message) and was repaired; \
+             use toJson in the template to avoid this"
+        ));
+    }
+
+    // The sender retried: deliver what the first copy still owes, plan nothing new.
+    if replay_of.is_none() {
+        if let Some(first) = journal::earlier_copy(state.conn(), &sha, &instance.name, id)? {
+            let why = format!("same bytes as event {first}: only what it still owes is retried");
+            journal::conclude(state.conn(), id, Verdict::Duplicate, Some(&why), &facts)?;
+            log::verbose(&format!("event {id}: {why}"));
+            let rows: Vec<i64> = outbox::for_event(state.conn(), first)?
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            let queues = outbox::for_event(state.conn(), first)?
+                .into_iter()
+                .map(|r| r.queue)
+                .collect();
+            return deliver(
+                ctx,
+                state,
+                id,
+                Verdict::Duplicate,
+                Some(&why),
+                &facts,
+                rows,
+                queues,
+            );
+        }
+    }
+
+    let report = report::report(&event);
+    let client = Client::new();
+    assume_from_host_if_unknown(ctx, state, instance, &report, &client)?;
+    let planned = plan_in_state(state, id, mode, instance, &event, &report)?;
+    journal::conclude(
+        state.conn(),
+        id,
+        planned.verdict,
+        planned.why.as_deref(),
+        &facts,
+    )?;
+    if let Some(why) = &planned.why {
+        log::verbose(&format!("event {id}: {why}"));
+    }
+    deliver(
+        ctx,
+        state,
+        id,
+        planned.verdict,
+        planned.why.as_deref(),
+        &facts,
+        planned.rows,
+        planned.queues,
+    )
+}
+
+fn check_signature(
+    instance: &Instance,
+    bytes: &[u8],
+    header: Option<&str>,
+    replay_of: Option<i64>,
+) -> Result<(), Refused> {
+    // A replayed event was verified when it arrived; its header is not journaled.
+    match (&instance.hmac_key, replay_of) {
+        (Some(key), None) => {
+            signature::verify(key.expose().as_bytes(), bytes, header).map_err(Refused)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// PROTOCOL §3: with no local record of a commit, GitHub's combined status says whether it has
+/// already ended, so that a connector that lost its state does not notify a second time.
+fn assume_from_host_if_unknown(
+    ctx: &Ctx,
+    state: &State,
+    instance: &Instance,
+    report: &Report,
+    client: &Client,
+) -> Result<()> {
+    let GitHost::GitHub(repo) = &instance.git else {
+        return Ok(());
+    };
+    if report.end.is_none()
+        || commits::get(state.conn(), &instance.name, report.commit.as_str())?.is_some()
+    {
+        return Ok(());
+    }
+    let request = github::combined_status_request(Target::Github, repo, &report.commit);
+    let timeout = ctx
+        .deadline()
+        .saturating_duration_since(std::time::Instant::now())
+        .min(Duration::from_secs(5));
+    match client.send(&request, &Credentials::of(instance), timeout) {
+        Ok(answer) => {
+            if let Some(outcome) = answer.json().as_ref().and_then(github::combined_outcome) {
+                log::verbose(&format!(
+                    "commit {} has no local record and GitHub says it already ended ({outcome}): not notifying again",
+                    report.commit
+                ));
+                commits::assume_ended(
+                    state.conn(),
+                    &instance.name,
+                    report.commit.as_str(),
+                    outcome,
+                )?;
+            }
+        }
+        Err(failure) => log::warn(&format!(
+            "could not read the combined status of {} ({}); deciding from local records alone",
+            report.commit,
+            failure.why()
+        )),
+    }
+    Ok(())
+}
+
+struct Planned {
+    verdict: Verdict,
+    why: Option<String>,
+    rows: Vec<i64>,
+    queues: Vec<String>,
+}
+
+/// The decision and the plan, committed together: either all of it is owed, or none.
+fn plan_in_state(
+    state: &mut State,
+    event_id: i64,
+    mode: Mode,
+    instance: &Instance,
+    event: &Event,
+    report: &Report,
+) -> Result<Planned> {
+    let commit = report.commit.as_str();
+    let name = instance.name.as_str();
+    // Argo CD sends no time: its events are ordered by arrival.
+    let time = event.time.unwrap_or_else(|| crate::state::now_ms() / 1000);
+    state.immediate(|tx| {
+        let prior = commits::get(tx, name, commit)?;
+        if let (Some(source), Some(end)) = (&event.header.source, report.end) {
+            commits::set_source(tx, name, commit, source, end)?;
+        }
+        let sources = commits::sources(tx, name, commit)?;
+        let decision = completion::decide(
+            prior.as_ref().and_then(|p| p.outcome),
+            report.end,
+            &instance.require,
+            &sources,
+        );
+        let mut rows = Vec::new();
+        let mut queues = Vec::new();
+        let mut superseded = 0;
+        let mut add = |tx: &rusqlite::Connection, row: NewRow| -> Result<()> {
+            queues.push(outbox::queue_of(row.instance, row.commit, row.target));
+            rows.push(outbox::enqueue(tx, &row)?);
+            Ok(())
+        };
+        if decision.post_statuses && mode.posts_statuses() {
+            for planned in plan::status_requests(
+                instance,
+                event.header.operator,
+                &report.commit,
+                &report.statuses,
+            ) {
+                let target = planned.request.target.key();
+                if !commits::advance_context(tx, name, commit, &target, &planned.context, time)? {
+                    superseded += 1;
+                    continue;
+                }
+                add(
+                    tx,
+                    NewRow {
+                        event_id: Some(event_id),
+                        instance: name,
+                        commit: Some(commit),
+                        target: &planned.request.target,
+                        kind: Kind::Request,
+                        context: Some(&planned.context),
+                        request: Some(&planned.request),
+                        job: None,
+                    },
+                )?;
+            }
+        }
+        if let Some(outcome) = decision.new_outcome {
+            commits::set_outcome(tx, name, commit, outcome, Some(event_id))?;
+        }
+        let mut notified = None;
+        if mode.notifies() {
+            if let Some(outcome) = commits::get(tx, name, commit)?.and_then(|r| r.outcome) {
+                if commits::claim_notify(tx, name, commit)? {
+                    let job = Job {
+                        outcome,
+                        commit: Some(commit.to_string()),
+                        pr: None,
+                    };
+                    add(
+                        tx,
+                        NewRow {
+                            event_id: Some(event_id),
+                            instance: name,
+                            commit: Some(commit),
+                            target: &orchestrator_target(instance),
+                            kind: Kind::Notify,
+                            context: None,
+                            request: None,
+                            job: Some(serde_json::to_string(&job)?),
+                        },
+                    )?;
+                    notified = Some(outcome);
+                }
+            }
+        }
+        queues.dedup();
+        let (verdict, why) = if let Some(why) = decision.why_not {
+            (Verdict::Superseded, Some(why))
+        } else if rows.is_empty() && superseded > 0 {
+            (
+                Verdict::Superseded,
+                Some(format!(
+                    "{superseded} statuses are older than ones already posted"
+                )),
+            )
+        } else if rows.is_empty() && mode == Mode::Notify && report.end.is_none() {
+            (
+                Verdict::Ignored,
+                Some("this event does not end the deployment".into()),
+            )
+        } else if rows.is_empty() && mode == Mode::Notify {
+            (
+                Verdict::Superseded,
+                Some("the orchestrator was already told about this commit".into()),
+            )
+        } else {
+            let why = match (notified, superseded) {
+                (Some(o), 0) => Some(format!(
+                    "the deployment ended ({o}): the orchestrator is told"
+                )),
+                (Some(o), n) => Some(format!(
+                    "the deployment ended ({o}); {n} older statuses skipped"
+                )),
+                (None, 0) => None,
+                (None, n) => Some(format!("{n} statuses are older than ones already posted")),
+            };
+            (Verdict::Handled, why)
+        };
+        Ok(Planned {
+            verdict,
+            why,
+            rows,
+            queues,
+        })
+    })
+}
+
+fn orchestrator_target(instance: &Instance) -> Target {
+    match instance.orchestrator {
+        crate::config::Orchestrator::GitHubActions(_) => Target::GithubActions,
+        crate::config::Orchestrator::AzurePipelines(_) => Target::AzurePipelines,
+    }
+}
+
+/// Sends what this event owes and turns how it stands into the exit code.
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    ctx: &Ctx,
+    state: &mut State,
+    id: i64,
+    verdict: Verdict,
+    why: Option<&str>,
+    facts: &Facts,
+    rows: Vec<i64>,
+    mut queues: Vec<String>,
+) -> Result<Code> {
+    queues.sort();
+    queues.dedup();
+    let client = Client::new();
+    let sender = Sender {
+        client: &client,
+        config: &ctx.config,
+        deadline: ctx.deadline(),
+    };
+    let deliveries = if queues.is_empty() {
+        Vec::new()
+    } else {
+        sender.drain(state, &Scope::Queues(queues))?
+    };
+    for d in deliveries.iter().filter(|d| !d.ok) {
+        log::warn(&format!("row {} ({}): {}", d.row, d.target, d.result));
+    }
+    finish_output(ctx, id, verdict, why, facts, &deliveries);
+    let (owed, failed, refused) = outbox::standing(state.conn(), &rows)?;
+    Ok(exit_code(owed, failed, refused))
+}
+
+pub fn exit_code(owed: usize, failed: usize, refused: usize) -> Code {
+    if refused > 0 {
+        Code::Refused
+    } else if owed > 0 {
+        Code::Owed
+    } else if failed > 0 {
+        Code::HostRejected
+    } else {
+        Code::Ok
+    }
+}
+
+fn finish_output(
+    ctx: &Ctx,
+    id: i64,
+    verdict: Verdict,
+    why: Option<&str>,
+    facts: &Facts,
+    deliveries: &[Delivery],
+) {
+    match ctx.output {
+        Output::Json => print_json(&json!({
+            "event": id,
+            "outcome": verdict,
+            "why": why,
+            "instance": facts.instance,
+            "operator": facts.operator,
+            "kind": facts.kind,
+            "reason": facts.reason,
+            "commit": facts.commit,
+            "deliveries": deliveries,
+        })),
+        Output::Text => {
+            for d in deliveries {
+                let what = d
+                    .request
+                    .as_ref()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "notification".into());
+                crate::outln!("{} {what} → {}", d.target, d.result);
+            }
+            log::verbose(&format!(
+                "event {id}: {}{}",
+                verdict.as_str(),
+                why.map(|w| format!(": {w}")).unwrap_or_default()
+            ));
+        }
+    }
+}
+
+/// `--dry-run`: what a fresh state would send for this event. Reads no state, writes none.
+pub fn dry_run_bytes(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
+    let parsed = event::parse(bytes).context("the event is invalid")?;
+    let instance = ctx
+        .config
+        .select(ctx.instance.as_deref(), parsed.header().instance.as_deref())?;
+    let event = match parsed {
+        Parsed::Ignored(ignored) => {
+            match ctx.output {
+                Output::Json => print_json(
+                    &json!({"dry_run": true, "outcome": "ignored", "why": ignored.why, "requests": []}),
+                ),
+                Output::Text => crate::outln!("ignored: {}", ignored.why),
+            }
+            return Ok(Code::Ok);
+        }
+        Parsed::Event(event) => event,
+    };
+    let report = report::report(&event);
+    let mut requests: Vec<Request> = Vec::new();
+    if mode.posts_statuses() {
+        requests.extend(
+            plan::status_requests(
+                instance,
+                event.header.operator,
+                &report.commit,
+                &report.statuses,
+            )
+            .into_iter()
+            .map(|p| p.request),
+        );
+    }
+    let notification = match (mode.notifies(), report.end) {
+        (true, Some(outcome)) => {
+            let job = Job {
+                outcome,
+                commit: Some(report.commit.to_string()),
+                pr: None,
+            };
+            let first = orchestrators::flow(instance, &job).and_then(|mut f| f.next(None));
+            Some(match first {
+                Ok(Step::Read(read)) => {
+                    json!({"outcome": outcome, "first_read": read, "then": "the notification built from the answers"})
+                }
+                Ok(Step::Send(send)) => json!({"outcome": outcome, "send": send}),
+                Ok(Step::Nothing(why)) => json!({"outcome": outcome, "nothing": why}),
+                Err(e) => json!({"outcome": outcome, "error": e.to_string()}),
+            })
+        }
+        (true, None) => Some(json!({"nothing": "this event does not end the deployment"})),
+        (false, _) => None,
+    };
+    match ctx.output {
+        Output::Json => print_json(&json!({
+            "dry_run": true,
+            "instance": instance.name,
+            "commit": report.commit.as_str(),
+            "ends": report.end,
+            "requests": requests,
+            "notification": notification,
+        })),
+        Output::Text => {
+            for r in &requests {
+                crate::outln!("{} {r}", r.target);
+                if let Some(body) = &r.body {
+                    crate::outln!("  {body}");
+                }
+            }
+            if let Some(n) = notification {
+                crate::outln!("notification: {n}");
+            }
+        }
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,167 @@
+//! `events`, `events show`, `prune`: look into the journal, and keep it small.
+
+use super::{print_json, Ctx};
+use crate::cli::{EventsArgs, EventsCommand, Output, PruneArgs};
+use crate::event::time::format_rfc3339;
+use crate::exit::{Code, InputError};
+use crate::state::journal::{self, Filter};
+use crate::state::{now_ms, outbox};
+use anyhow::Result;
+use serde_json::json;
+
+pub fn run(ctx: &Ctx, args: &EventsArgs) -> Result<Code> {
+    let state = ctx.open_state()?;
+    if let Some(EventsCommand::Show { id }) = &args.show {
+        return show(ctx, &state, *id);
+    }
+    let filter = Filter {
+        commit: args.commit.clone(),
+        failed: args.failed,
+        limit: args.limit,
+    };
+    let events = journal::list(state.conn(), &filter)?;
+    match ctx.output {
+        Output::Json => print_json(&json!(events)),
+        Output::Text => {
+            crate::outln!(
+                "{:>6}  {:<20}  {:<10}  {:<6}  {:<14}  {:<24}  {:<12}  why",
+                "id",
+                "received",
+                "outcome",
+                "op",
+                "kind",
+                "reason",
+                "commit"
+            );
+            for e in &events {
+                crate::outln!(
+                    "{:>6}  {:<20}  {:<10}  {:<6}  {:<14}  {:<24}  {:<12}  {}",
+                    e.id,
+                    format_rfc3339(e.received_ms / 1000),
+                    e.outcome,
+                    e.operator.as_deref().unwrap_or("-"),
+                    e.kind.as_deref().unwrap_or("-"),
+                    e.reason.as_deref().unwrap_or("-"),
+                    e.commit_id
+                        .as_deref()
+                        .map(|c| &c[..c.len().min(12)])
+                        .unwrap_or("-"),
+                    e.why.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(Code::Ok)
+}
+
+fn show(ctx: &Ctx, state: &crate::state::State, id: i64) -> Result<Code> {
+    let Some(event) = journal::get(state.conn(), id)? else {
+        return Err(InputError(format!(
+            "there is no event {id} in {}; see `gitops-connector events`",
+            state.path().display()
+        ))
+        .into());
+    };
+    let body = journal::body(state.conn(), id)?.unwrap_or_default();
+    let body_text = String::from_utf8_lossy(&body).to_string();
+    let rows = outbox::for_event(state.conn(), id)?;
+    let mut requests = Vec::new();
+    for row in &rows {
+        requests.push((row, outbox::attempts(state.conn(), row.id)?));
+    }
+    match ctx.output {
+        Output::Json => print_json(&json!({
+            "event": event,
+            "body": body_text,
+            "requests": requests.iter().map(|(row, attempts)| json!({"row": row, "attempts": attempts})).collect::<Vec<_>>(),
+        })),
+        Output::Text => {
+            crate::outln!(
+                "event {}: {}{}",
+                event.id,
+                event.outcome,
+                event
+                    .why
+                    .as_deref()
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_default()
+            );
+            crate::outln!(
+                "received: {} by `{}`",
+                format_rfc3339(event.received_ms / 1000),
+                event.command
+            );
+            if let Some(of) = event.replay_of {
+                crate::outln!("replay of: event {of}");
+            }
+            crate::outln!("instance: {}", event.instance.as_deref().unwrap_or("-"));
+            crate::outln!(
+                "event: {} {} {} {}",
+                event.operator.as_deref().unwrap_or("-"),
+                event.kind.as_deref().unwrap_or("-"),
+                event.source.as_deref().unwrap_or("-"),
+                event.reason.as_deref().unwrap_or("-")
+            );
+            crate::outln!("commit: {}", event.commit_id.as_deref().unwrap_or("-"));
+            crate::outln!("sha256: {} ({} bytes)", event.sha256, event.size);
+            crate::outln!("body:\n{body_text}");
+            crate::outln!("requests:");
+            if requests.is_empty() {
+                crate::outln!("  (none)");
+            }
+            for (row, attempts) in &requests {
+                let what = row
+                    .request
+                    .as_ref()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| format!("{} notification", row.target));
+                crate::outln!(
+                    "  #{} {} {what}: {}{}",
+                    row.id,
+                    row.target,
+                    row.state,
+                    row.last_error
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                );
+                if let Some(body) = row.request.as_ref().and_then(|r| r.body.as_ref()) {
+                    crate::outln!("      body: {body}");
+                }
+                for a in attempts {
+                    crate::outln!(
+                        "      attempt {}: {}{}",
+                        format_rfc3339(a.at_ms / 1000),
+                        a.answer
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "no answer".into()),
+                        a.error
+                            .as_deref()
+                            .map(|e| format!(" {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    Ok(Code::Ok)
+}
+
+pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<Code> {
+    let state = ctx.open_state()?;
+    let age_secs = args
+        .older_than
+        .unwrap_or(ctx.config.retention_days * 86_400);
+    let pruned = journal::prune(state.conn(), now_ms() - (age_secs as i64) * 1000)?;
+    match ctx.output {
+        Output::Json => print_json(&json!(pruned)),
+        Output::Text => crate::outln!(
+            "pruned {} events, {} requests, {} bodies older than {}",
+            pruned.events,
+            pruned.requests,
+            pruned.bodies,
+            format_rfc3339(now_ms() / 1000 - age_secs as i64)
+        ),
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,39 @@
+//! `generate`: completions and man pages from the clap definition, so they never drift from it.
+
+use crate::cli::{Cli, GenerateArgs};
+use crate::exit::Code;
+use anyhow::{Context, Result};
+use clap::CommandFactory;
+use clap_complete::Shell;
+use std::path::Path;
+
+pub fn run(args: &GenerateArgs) -> Result<Code> {
+    write_all(&args.out)?;
+    crate::outln!(
+        "wrote {} and {}",
+        args.out.join("completions").display(),
+        args.out.join("man").display()
+    );
+    Ok(Code::Ok)
+}
+
+pub fn write_all(out: &Path) -> Result<()> {
+    let completions = out.join("completions");
+    let man = out.join("man");
+    std::fs::create_dir_all(&completions)
+        .with_context(|| format!("cannot create {}", completions.display()))?;
+    std::fs::create_dir_all(&man).with_context(|| format!("cannot create {}", man.display()))?;
+    let mut command = Cli::command();
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::Elvish,
+        Shell::PowerShell,
+    ] {
+        clap_complete::generate_to(shell, &mut command, "gitops-connector", &completions)
+            .with_context(|| format!("cannot write the {shell} completion"))?;
+    }
+    clap_mangen::generate_to(Cli::command(), &man).context("cannot write the man pages")?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! One module per sub-command. Each takes the parsed command line and returns the exit code;
+//! `main` only maps errors to codes.
+
+mod config;
+mod event;
+mod events;
+mod generate;
+mod poll_prs;
+mod replay;
+
+use crate::cli::{Cli, Command, Global, Output};
+use crate::config::{ConfigError, Flags};
+use crate::exit::{Code, StateError};
+use crate::state::State;
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub use event::Mode;
+
+/// What every command needs: the resolved configuration and the shared options.
+pub struct Ctx {
+    pub config: crate::config::Config,
+    pub instance: Option<String>,
+    pub output: Output,
+    pub dry_run: bool,
+    pub ack_rejected: bool,
+    pub started: Instant,
+}
+
+impl Ctx {
+    fn new(global: &Global) -> Result<Ctx> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let file = match &global.config {
+            Some(path) => Some((path.clone(), true)),
+            None => project_dirs().map(|d| (d.config_dir().join("config.toml"), false)),
+        };
+        let flags = Flags {
+            state: global.state.clone(),
+            budget_seconds: global.budget,
+        };
+        let config = crate::config::load(file, &env, &flags)?;
+        Ok(Ctx {
+            config,
+            instance: global.instance.clone(),
+            output: global.output,
+            dry_run: global.dry_run,
+            ack_rejected: global.ack_rejected,
+            started: Instant::now(),
+        })
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.started + self.config.budget
+    }
+
+    pub fn state_path(&self) -> Result<PathBuf, ConfigError> {
+        if let Some(path) = &self.config.state {
+            return Ok(path.clone());
+        }
+        let dirs = project_dirs().ok_or_else(|| {
+            ConfigError(
+                "there is no home directory to keep the state in: pass --state PATH or set GITOPS_CONNECTOR_STATE".into(),
+            )
+        })?;
+        let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+        Ok(dir.join("state.db"))
+    }
+
+    pub fn open_state(&self) -> Result<State> {
+        let path = self.state_path()?;
+        // Wait for the lock as long as the budget allows: parallel invocations queue, never fail.
+        let busy = self.config.budget.max(Duration::from_secs(5));
+        State::open(&path, busy).map_err(|e| StateError(format!("{e:#}")).into())
+    }
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "gitops-connector")
+}
+
+pub fn run(cli: Cli) -> Result<Code> {
+    if let Command::Generate(args) = &cli.command {
+        return generate::run(args);
+    }
+    let ctx = Ctx::new(&cli.global)?;
+    match &cli.command {
+        Command::Status(args) => event::run(&ctx, args, Mode::Status),
+        Command::Notify(args) => event::run(&ctx, args, Mode::Notify),
+        Command::Handle(args) => event::run(&ctx, args, Mode::Handle),
+        Command::PollPrs(args) => poll_prs::run(&ctx, args),
+        Command::Replay(args) => replay::run(&ctx, args),
+        Command::Events(args) => events::run(&ctx, args),
+        Command::Prune(args) => events::prune(&ctx, args),
+        Command::Config => config::run(&ctx),
+        Command::Generate(_) => unreachable!("handled above"),
+    }
+}
+
+/// Prints a JSON document on stdout.
+fn print_json(value: &serde_json::Value) {
+    crate::outln!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}

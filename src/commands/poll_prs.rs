@@ -1,0 +1,236 @@
+//! `poll-prs`: fail the Azure Pipelines tasks still waiting on abandoned PRs (PROTOCOL §5).
+//!
+//! One pass lists the abandoned PRs (every page), and queues a `failed` callback for each one
+//! closed within the cutoff that no earlier pass handled. PRs are remembered, so an idle pass
+//! costs the list requests only.
+
+use super::event::exit_code;
+use super::{print_json, Ctx};
+use crate::cli::{Output, PollArgs};
+use crate::config::Orchestrator;
+use crate::deliver::Sender;
+use crate::event::time::parse_rfc3339;
+use crate::exit::Code;
+use crate::hosts::azure::{repo_url, GIT_API_VERSION};
+use crate::http::{Client, Credentials};
+use crate::log;
+use crate::orchestrators::Job;
+use crate::report::Outcome;
+use crate::request::{Request, Target};
+use crate::state::outbox::{self, Kind, NewRow, Scope};
+use crate::state::{now_ms, prs};
+use anyhow::{anyhow, Result};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Azure DevOps pages PR lists; we ask for this many per page.
+pub const PAGE: usize = 100;
+
+#[derive(Debug, Default, Serialize)]
+struct Summary {
+    pages: usize,
+    listed: usize,
+    in_cutoff: usize,
+    already_handled: usize,
+    queued: usize,
+    notified: usize,
+    nothing_to_do: usize,
+    failed: usize,
+    owed: usize,
+}
+
+/// The request for one page of abandoned PRs.
+pub fn list_request(org_url: &str, pr_repo: &str, skip: usize) -> Request {
+    Request::get(
+        Target::AzurePipelines,
+        format!(
+            "{}/pullrequests?searchCriteria.status=abandoned&$top={PAGE}&$skip={skip}&api-version={GIT_API_VERSION}",
+            repo_url(org_url, pr_repo)
+        ),
+    )
+}
+
+pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
+    let instance = ctx.config.select(ctx.instance.as_deref(), None)?;
+    let Orchestrator::AzurePipelines(pipelines) = &instance.orchestrator else {
+        let why = format!(
+            "instance {:?} notifies GitHub Actions: nothing waits on a PR, nothing to poll",
+            instance.name
+        );
+        match ctx.output {
+            Output::Json => print_json(&json!({"instance": instance.name, "nothing": why})),
+            Output::Text => crate::outln!("{why}"),
+        }
+        return Ok(Code::Ok);
+    };
+    let client = Client::new();
+    let credentials = Credentials::of(instance);
+    let mut summary = Summary::default();
+
+    // Every page: an unpaged list stops at 101 PRs.
+    let mut abandoned: Vec<(u64, Option<i64>)> = Vec::new();
+    loop {
+        let request = list_request(
+            &pipelines.manifests.org_url,
+            &pipelines.pr_repo,
+            summary.listed,
+        );
+        let timeout = ctx
+            .deadline()
+            .saturating_duration_since(std::time::Instant::now())
+            .min(Duration::from_secs(8));
+        let answer = client
+            .send(&request, &credentials, timeout)
+            .map_err(|f| anyhow!("listing abandoned PRs failed: {}", f.why()))
+            .inspect_err(|_| summary.owed += 1);
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                log::error(&format!("{e:#}"));
+                return Ok(
+                    match e.to_string().contains("no token") || e.to_string().contains("plain http")
+                    {
+                        true => Code::Config,
+                        false => Code::Owed,
+                    },
+                );
+            }
+        };
+        summary.pages += 1;
+        let page: Vec<Value> = answer
+            .json()
+            .and_then(|v| v.get("value").and_then(Value::as_array).cloned())
+            .unwrap_or_default();
+        for pr in &page {
+            if let Some(id) = pr.get("pullRequestId").and_then(Value::as_u64) {
+                let closed = pr
+                    .get("closedDate")
+                    .and_then(Value::as_str)
+                    .and_then(parse_rfc3339);
+                abandoned.push((id, closed));
+            }
+        }
+        summary.listed += page.len();
+        if page.len() < PAGE {
+            break;
+        }
+    }
+
+    let cutoff = now_ms() / 1000 - args.max_age as i64;
+    let due: Vec<u64> = abandoned
+        .iter()
+        .filter(|(_, closed)| closed.is_none_or(|c| c >= cutoff))
+        .map(|(id, _)| *id)
+        .collect();
+    summary.in_cutoff = due.len();
+
+    if ctx.dry_run {
+        let handled = match ctx.state_path() {
+            Ok(path) if path.exists() => prs::handled(ctx.open_state()?.conn(), &instance.name)?,
+            _ => Default::default(),
+        };
+        let would: Vec<u64> = due
+            .iter()
+            .copied()
+            .filter(|pr| !handled.contains(pr))
+            .collect();
+        summary.already_handled = due.len() - would.len();
+        match ctx.output {
+            Output::Json => print_json(&json!({"dry_run": true, "summary": summary, "would_fail_tasks_of": would})),
+            Output::Text => crate::outln!(
+                "{} abandoned PRs listed, {} within the cutoff, {} already handled; would fail the tasks of PRs {:?}",
+                summary.listed, summary.in_cutoff, summary.already_handled, would
+            ),
+        }
+        return Ok(Code::Ok);
+    }
+
+    let mut state = ctx.open_state()?;
+    let handled = prs::handled(state.conn(), &instance.name)?;
+    let fresh: Vec<u64> = due.into_iter().filter(|pr| !handled.contains(pr)).collect();
+    summary.already_handled = summary.in_cutoff - fresh.len();
+    let target = Target::AzurePipelines;
+    let (rows, queues) = state.immediate(|tx| {
+        let mut rows = Vec::new();
+        let mut queues = Vec::new();
+        for pr in &fresh {
+            let job = Job {
+                outcome: Outcome::Failure,
+                commit: None,
+                pr: Some(*pr),
+            };
+            let commit = format!("pr-{pr}");
+            rows.push(outbox::enqueue(
+                tx,
+                &NewRow {
+                    event_id: None,
+                    instance: &instance.name,
+                    commit: Some(&commit),
+                    target: &target,
+                    kind: Kind::Notify,
+                    context: None,
+                    request: None,
+                    job: Some(serde_json::to_string(&job)?),
+                },
+            )?);
+            queues.push(outbox::queue_of(&instance.name, Some(&commit), &target));
+            prs::mark(tx, &instance.name, *pr, "queued", None)?;
+        }
+        Ok((rows, queues))
+    })?;
+    summary.queued = rows.len();
+
+    let sender = Sender {
+        client: &client,
+        config: &ctx.config,
+        deadline: ctx.deadline(),
+    };
+    let deliveries = if queues.is_empty() {
+        Vec::new()
+    } else {
+        sender.drain(&mut state, &Scope::Queues(queues))?
+    };
+    for d in &deliveries {
+        if d.result.starts_with("nothing") {
+            summary.nothing_to_do += 1;
+        } else if d.ok {
+            summary.notified += 1;
+        }
+        if !d.ok {
+            log::warn(&format!("PR callback (row {}): {}", d.row, d.result));
+        }
+    }
+    let (owed, failed, refused) = outbox::standing(state.conn(), &rows)?;
+    summary.owed = owed;
+    summary.failed = failed + refused;
+    match ctx.output {
+        Output::Json => print_json(
+            &json!({"instance": instance.name, "summary": summary, "deliveries": deliveries}),
+        ),
+        Output::Text => {
+            for d in &deliveries {
+                crate::outln!(
+                    "{} → {}",
+                    d.request
+                        .as_ref()
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "PR callback".into()),
+                    d.result
+                );
+            }
+            crate::outln!(
+                "{} listed ({} pages), {} within the cutoff, {} already handled, {} notified, {} with nothing to do, {} failed, {} owed",
+                summary.listed,
+                summary.pages,
+                summary.in_cutoff,
+                summary.already_handled,
+                summary.notified,
+                summary.nothing_to_do,
+                summary.failed,
+                summary.owed
+            );
+        }
+    }
+    Ok(exit_code(owed, failed, refused))
+}

@@ -1,0 +1,268 @@
+//! planned requests → sent requests. Drains the outbox: claims the head of each queue, sends it
+//! (running an orchestrator flow for notifications), and records how it went, within a time budget.
+
+use crate::config::{Config, Instance};
+use crate::http::{Client, Credentials, Failure};
+use crate::orchestrators::{self, FlowError, Job, Step};
+use crate::request::Request;
+use crate::state::outbox::{self, Claim, Finish, Scope};
+use crate::state::{commits, now_ms, prs, State};
+use anyhow::Result;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// One request's wait cap: long enough for a slow host, short enough to answer a webhook in time.
+const MAX_REQUEST_TIME: Duration = Duration::from_secs(8);
+/// A longer wait is not slept through within one invocation.
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+
+pub struct Sender<'a> {
+    pub client: &'a Client,
+    pub config: &'a Config,
+    pub deadline: Instant,
+}
+
+/// What happened to one row in this drain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    pub row: i64,
+    pub event: Option<i64>,
+    pub target: String,
+    pub request: Option<Request>,
+    pub result: String,
+    pub ok: bool,
+}
+
+impl Sender<'_> {
+    fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn deadline_ms(&self) -> i64 {
+        now_ms() + self.remaining().as_millis() as i64
+    }
+
+    /// Sends what `scope` holds until it is empty or the budget is spent.
+    pub fn drain(&self, state: &mut State, scope: &Scope) -> Result<Vec<Delivery>> {
+        let lease_ms = (self.remaining() + Duration::from_secs(30)).as_millis() as i64;
+        let mut done = Vec::new();
+        loop {
+            if self.remaining().is_zero() {
+                break;
+            }
+            match outbox::claim_next(&mut state.conn, scope, lease_ms)? {
+                Claim::Empty => break,
+                Claim::Wait(at) => {
+                    if at >= self.deadline_ms() {
+                        break;
+                    }
+                    let pause = (at - now_ms()).clamp(5, 100) as u64;
+                    std::thread::sleep(Duration::from_millis(pause));
+                }
+                Claim::Row(row) => done.push(self.send_row(state, &row)?),
+            }
+        }
+        Ok(done)
+    }
+
+    fn send_row(&self, state: &mut State, row: &outbox::Row) -> Result<Delivery> {
+        let conn = &state.conn;
+        let mut delivery = Delivery {
+            row: row.id,
+            event: row.event_id,
+            target: row.target.clone(),
+            request: row.request.clone(),
+            result: String::new(),
+            ok: false,
+        };
+        let Some(instance) = self
+            .config
+            .instances
+            .iter()
+            .find(|i| i.name == row.instance)
+        else {
+            let why = format!("instance {:?} is no longer configured", row.instance);
+            outbox::finish(conn, row.id, &Finish::Blocked { why: why.clone() })?;
+            conn.execute(
+                "UPDATE outbox SET not_before = ?2 WHERE id = ?1",
+                rusqlite::params![row.id, self.deadline_ms() + 1],
+            )?;
+            delivery.result = why;
+            return Ok(delivery);
+        };
+        let credentials = Credentials::of(instance);
+        let finish = if row.kind == "notify" {
+            self.run_flow(state, row, instance, &credentials, &mut delivery)?
+        } else {
+            match &row.request {
+                Some(request) => self.outcome_of(self.send(request, &credentials), row.attempts),
+                None => Finish::Failed {
+                    why: "the stored request is unreadable".into(),
+                    answer: None,
+                },
+            }
+        };
+        let conn = &state.conn;
+        outbox::finish(conn, row.id, &finish)?;
+        if let Finish::Blocked { .. } = finish {
+            // Not again in this invocation: configuration has to change first.
+            conn.execute(
+                "UPDATE outbox SET not_before = ?2 WHERE id = ?1",
+                rusqlite::params![row.id, self.deadline_ms() + 1],
+            )?;
+        }
+        (delivery.ok, delivery.result) = describe(&finish);
+        Ok(delivery)
+    }
+
+    fn send(
+        &self,
+        request: &Request,
+        credentials: &Credentials,
+    ) -> Result<crate::http::Answer, Failure> {
+        let timeout = self
+            .remaining()
+            .min(MAX_REQUEST_TIME)
+            .max(Duration::from_millis(200));
+        crate::log::verbose(&format!("sending {request}"));
+        self.client.send(request, credentials, timeout)
+    }
+
+    fn outcome_of(&self, result: Result<crate::http::Answer, Failure>, attempts: i64) -> Finish {
+        match result {
+            Ok(answer) => Finish::Done {
+                answer: answer.status,
+            },
+            Err(failure) => self.failure(failure, attempts),
+        }
+    }
+
+    fn failure(&self, failure: Failure, attempts: i64) -> Finish {
+        let answer = answer_code(failure.why());
+        match failure {
+            Failure::Retry { why, after } => {
+                let wait = match after {
+                    Some(after) => after.as_millis() as i64,
+                    None => backoff_ms(attempts),
+                };
+                Finish::Retry {
+                    why,
+                    answer,
+                    not_before: now_ms() + wait,
+                }
+            }
+            Failure::Final { why } => Finish::Failed { why, answer },
+            Failure::Config { why } => Finish::Blocked { why },
+        }
+    }
+
+    /// Runs the orchestrator flow: reads, then the notification. Any read that fails retries the
+    /// whole flow later (reads are idempotent; the notification is sent at most once per success).
+    fn run_flow(
+        &self,
+        state: &mut State,
+        row: &outbox::Row,
+        instance: &Instance,
+        credentials: &Credentials,
+        delivery: &mut Delivery,
+    ) -> Result<Finish> {
+        let job: Job = match row.job.as_deref().map(serde_json::from_str) {
+            Some(Ok(job)) => job,
+            _ => {
+                return Ok(Finish::Failed {
+                    why: "the stored notification job is unreadable".into(),
+                    answer: None,
+                })
+            }
+        };
+        let mut flow = match orchestrators::flow(instance, &job) {
+            Ok(flow) => flow,
+            Err(e) => {
+                return Ok(Finish::Failed {
+                    why: e.to_string(),
+                    answer: None,
+                })
+            }
+        };
+        let mut answer: Option<serde_json::Value> = None;
+        let finish = loop {
+            match flow.next(answer.as_ref()) {
+                Ok(Step::Read(request)) => match self.send(&request, credentials) {
+                    Ok(a) => answer = Some(a.json().unwrap_or(serde_json::Value::Null)),
+                    Err(failure) => break self.failure(failure, row.attempts),
+                },
+                Ok(Step::Send(request)) => {
+                    outbox::set_request(&state.conn, row.id, &request)?;
+                    delivery.request = Some(request.clone());
+                    break self.outcome_of(self.send(&request, credentials), row.attempts);
+                }
+                Ok(Step::Nothing(why)) => break Finish::Nothing { why },
+                Err(FlowError::Untrusted(why)) => break Finish::Refused { why },
+                Err(FlowError::Malformed(why)) => break Finish::Failed { why, answer: None },
+            }
+        };
+        let record = match &finish {
+            Finish::Done { .. } => Some("sent"),
+            Finish::Nothing { .. } => Some("nothing"),
+            Finish::Failed { .. } | Finish::Refused { .. } => Some("failed"),
+            _ => None,
+        };
+        if let Some(record) = record {
+            match (job.pr, &row.commit_id) {
+                (Some(pr), _) => prs::mark(&state.conn, &row.instance, pr, record, None)?,
+                (None, Some(commit)) => {
+                    commits::set_notify(&state.conn, &row.instance, commit, record)?
+                }
+                _ => {}
+            }
+        }
+        Ok(finish)
+    }
+}
+
+fn describe(finish: &Finish) -> (bool, String) {
+    match finish {
+        Finish::Done { answer } => (true, format!("delivered ({answer})")),
+        Finish::Retry { why, .. } => (false, format!("owed, will retry: {why}")),
+        Finish::Failed { why, .. } => (false, format!("failed: {why}")),
+        Finish::Nothing { why } => (true, format!("nothing to notify: {why}")),
+        Finish::Refused { why } => (false, format!("refused: {why}")),
+        Finish::Blocked { why } => (false, format!("owed, blocked: {why}")),
+    }
+}
+
+/// `… answered 503: …` → 503, for the record.
+fn answer_code(why: &str) -> Option<u16> {
+    let rest = why.split(" answered ").nth(1)?;
+    rest.get(..3)?.parse().ok()
+}
+
+/// 250 ms, doubling per attempt, with up to 50% jitter so that retrying processes spread out.
+fn backoff_ms(attempts: i64) -> i64 {
+    let base = 250i64
+        .saturating_mul(1i64 << attempts.clamp(0, 20))
+        .min(MAX_BACKOFF_MS);
+    let jitter = (now_ms().rem_euclid(1000) * base / 2000).max(0);
+    (base + jitter).min(MAX_BACKOFF_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!((250..=375).contains(&backoff_ms(0)));
+        assert!((1000..=1500).contains(&backoff_ms(2)));
+        assert_eq!(backoff_ms(40), MAX_BACKOFF_MS);
+    }
+
+    #[test]
+    fn answer_codes_are_read_from_failures() {
+        assert_eq!(
+            answer_code("github POST api/x answered 503: busy"),
+            Some(503)
+        );
+        assert_eq!(answer_code("connection failed"), None);
+    }
+}

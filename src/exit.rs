@@ -1,0 +1,102 @@
+//! The exit-code table (sysexits-style), and which error maps to which code.
+
+use crate::config::ConfigError;
+use crate::event::Invalid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// Done, or understood and ignored.
+    Ok = 0,
+    /// The command line is wrong (clap's own code).
+    Usage = 2,
+    /// The event is not a Flux or Argo CD event we can read.
+    InvalidEvent = 65,
+    /// A bug: please report it.
+    Internal = 70,
+    /// The state file cannot be read or written.
+    State = 74,
+    /// A delivery is still owed (a host was down, slow or rate-limiting); `replay --failed` sends it.
+    Owed = 75,
+    /// A host refused a request for good (4xx); see `events --failed`.
+    HostRejected = 76,
+    /// Refused: bad signature, or a callback URL outside the trusted origins.
+    Refused = 77,
+    /// The configuration is invalid or incomplete.
+    Config = 78,
+}
+
+impl Code {
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
+}
+
+/// Refused on our side (exit 77): a bad signature, an untrusted callback origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The event named on the command line cannot be read (exit 2): there is nothing to journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// The state file is unusable (exit 74).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateError(pub String);
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StateError {}
+
+pub fn code_of(error: &anyhow::Error) -> Code {
+    for cause in error.chain() {
+        if cause.is::<Invalid>() {
+            return Code::InvalidEvent;
+        }
+        if cause.is::<ConfigError>() {
+            return Code::Config;
+        }
+        if cause.is::<Refused>() {
+            return Code::Refused;
+        }
+        if cause.is::<InputError>() {
+            return Code::Usage;
+        }
+        if cause.is::<StateError>() || cause.is::<rusqlite::Error>() {
+            return Code::State;
+        }
+    }
+    Code::Internal
+}
+
+/// For `--help` and README: one line per code.
+pub const TABLE: &str = "\
+Exit codes:
+  0   done, or the event was understood and ignored
+  2   usage: the command line is wrong
+  65  invalid event (journaled as rejected; nothing sent)
+  70  internal error (a bug: please report it)
+  74  the state file cannot be opened or written
+  75  a delivery is still owed (host down, slow or rate-limiting): `replay --failed` sends it
+  76  a host refused a request for good (4xx): see `events --failed`
+  77  refused: bad signature, or a callback URL outside the trusted origins
+  78  invalid or incomplete configuration";

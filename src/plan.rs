@@ -1,0 +1,40 @@
+//! report + instance → the requests that post its statuses (PROTOCOL §2, §4). Pure.
+//!
+//! Host statuses keep the report's order, so the newest status on the commit is the right one;
+//! each subscriber then gets every status in the same order.
+
+use crate::config::{GitHost, Instance};
+use crate::event::{CommitId, Operator};
+use crate::hosts::{azure, github, subscribers};
+use crate::report::CommitStatus;
+use crate::request::Request;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub request: Request,
+    /// The status name: the context whose newest event time decides what is superseded.
+    pub context: String,
+}
+
+pub fn status_requests(
+    instance: &Instance,
+    operator: Operator,
+    commit: &CommitId,
+    statuses: &[CommitStatus],
+) -> Vec<Planned> {
+    let app_url = instance.app_url.as_deref();
+    let host = statuses.iter().map(|status| Planned {
+        request: match &instance.git {
+            GitHost::GitHub(repo) => github::status_request(repo, commit, status, app_url),
+            GitHost::Azure(repo) => azure::status_request(repo, commit, status, app_url),
+        },
+        context: status.name.clone(),
+    });
+    let subscribed = instance.subscribers.iter().flat_map(|subscriber| {
+        statuses.iter().map(move |status| Planned {
+            request: subscribers::status_request(subscriber, operator, commit, status, app_url),
+            context: status.name.clone(),
+        })
+    });
+    host.chain(subscribed).collect()
+}

@@ -1,0 +1,123 @@
+//! Flux `generic-hmac`: `X-Signature: <alg>=<hex>`, an HMAC of the raw body (PROTOCOL §1). Pure.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+
+/// Checks `header` (e.g. `sha256=d3d7…`) against the body. Comparison is constant-time.
+pub fn verify(key: &[u8], body: &[u8], header: Option<&str>) -> Result<(), String> {
+    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(
+        "the event is not signed, and an HMAC key is configured: pass the X-Signature header with --signature \
+         or GITOPS_CONNECTOR_SIGNATURE",
+    )?;
+    let (algorithm, hex) = header
+        .split_once('=')
+        .ok_or_else(|| "the signature must look like sha256=<hex>".to_string())?;
+    let expected =
+        decode_hex(hex).ok_or_else(|| "the signature's digest is not hex".to_string())?;
+    let ok = match algorithm.to_ascii_lowercase().as_str() {
+        "sha224" => check::<Hmac<Sha224>>(key, body, &expected),
+        "sha256" => check::<Hmac<Sha256>>(key, body, &expected),
+        "sha384" => check::<Hmac<Sha384>>(key, body, &expected),
+        "sha512" => check::<Hmac<Sha512>>(key, body, &expected),
+        other => {
+            return Err(format!(
+                "signature algorithm {other:?} is not sha224, sha256, sha384 or sha512"
+            ))
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            "the signature does not match the body: wrong key, or the body was changed on the way"
+                .into(),
+        )
+    }
+}
+
+fn check<M: Mac + hmac::digest::KeyInit>(key: &[u8], body: &[u8], expected: &[u8]) -> bool {
+    let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(key) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(expected).is_ok()
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// Lower-case hex SHA-256, the journal's key for identical bodies.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Vec<u8> {
+        let path = format!(
+            "{}/tests/fixtures/flux/kustomization-reconciliation-succeeded-flux-v2.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn the_protocol_test_vector_verifies() {
+        let header = "sha256=d3d73ce06b36e251729df5ec325ee82682b135d6a2488c8f6055e11611c5df4f";
+        assert_eq!(verify(b"s3cr3t-hmac-key", &fixture(), Some(header)), Ok(()));
+        assert_eq!(
+            verify(
+                b"s3cr3t-hmac-key",
+                &fixture(),
+                Some(&header.to_uppercase().replace("SHA256", "sha256"))
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn wrong_missing_or_odd_signatures_are_refused() {
+        let body = fixture();
+        let wrong = "sha256=00d73ce06b36e251729df5ec325ee82682b135d6a2488c8f6055e11611c5df4f";
+        assert!(verify(b"s3cr3t-hmac-key", &body, Some(wrong))
+            .unwrap_err()
+            .contains("does not match"));
+        assert!(verify(b"s3cr3t-hmac-key", &body, None)
+            .unwrap_err()
+            .contains("not signed"));
+        assert!(verify(b"k", &body, Some("md5=00"))
+            .unwrap_err()
+            .contains("md5"));
+        assert!(verify(b"k", &body, Some("sha256=zz"))
+            .unwrap_err()
+            .contains("not hex"));
+    }
+
+    #[test]
+    fn other_digest_lengths_are_accepted() {
+        let mut mac = <Hmac<Sha512> as hmac::digest::KeyInit>::new_from_slice(b"k").unwrap();
+        mac.update(b"body");
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            verify(b"k", b"body", Some(&format!("sha512={hex}"))),
+            Ok(())
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! What is known of each commit: its outcome, whether the orchestrator was told, which
+//! required sources have ended, and the newest event time posted per status context.
+
+use crate::report::Outcome;
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::now_ms;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub outcome: Option<Outcome>,
+    pub outcome_event: Option<i64>,
+    /// `owed`, `sent`, `nothing` (nothing to notify), `assumed` (the host said it had ended).
+    pub notify: Option<String>,
+}
+
+pub fn get(conn: &Connection, instance: &str, commit: &str) -> Result<Option<Record>> {
+    Ok(conn
+        .query_row(
+            "SELECT outcome, outcome_event, notify FROM commits WHERE instance = ?1 AND commit_id = ?2",
+            params![instance, commit],
+            |r| {
+                let outcome: Option<String> = r.get(0)?;
+                Ok(Record {
+                    outcome: outcome.as_deref().and_then(Outcome::parse),
+                    outcome_event: r.get(1)?,
+                    notify: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub fn set_outcome(
+    conn: &Connection,
+    instance: &str,
+    commit: &str,
+    outcome: Outcome,
+    event: Option<i64>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (instance, commit_id) DO UPDATE SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5",
+        params![instance, commit, outcome.as_str(), event, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Claims the one notification of this commit. `true` for exactly one caller, ever.
+pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
+    let changed = conn.execute(
+        "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
+        params![instance, commit, now_ms()],
+    )?;
+    Ok(changed == 1)
+}
+
+pub fn set_notify(conn: &Connection, instance: &str, commit: &str, notify: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE commits SET notify = ?3, notify_ms = ?4 WHERE instance = ?1 AND commit_id = ?2",
+        params![instance, commit, notify, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// The host's combined status says the commit ended before our records began: take that as
+/// told, so a connector that lost its state does not notify again.
+pub fn assume_ended(
+    conn: &Connection,
+    instance: &str,
+    commit: &str,
+    outcome: Outcome,
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms)
+         VALUES (?1, ?2, ?3, ?4, 'assumed', ?4)",
+        params![instance, commit, outcome.as_str(), now_ms()],
+    )?;
+    Ok(())
+}
+
+pub fn sources(conn: &Connection, instance: &str, commit: &str) -> Result<Vec<(String, Outcome)>> {
+    let mut stmt =
+        conn.prepare("SELECT source, outcome FROM sources WHERE instance = ?1 AND commit_id = ?2")?;
+    let rows = stmt
+        .query_map(params![instance, commit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, o)| Outcome::parse(&o).map(|o| (s, o)))
+        .collect())
+}
+
+pub fn set_source(
+    conn: &Connection,
+    instance: &str,
+    commit: &str,
+    source: &str,
+    outcome: Outcome,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sources (instance, commit_id, source, outcome) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (instance, commit_id, source) DO UPDATE SET outcome = ?4",
+        params![instance, commit, source, outcome.as_str()],
+    )?;
+    Ok(())
+}
+
+/// Records `time` for the context unless a newer one is there; `false` when this status is older
+/// than one already posted (it must not be posted).
+pub fn advance_context(
+    conn: &Connection,
+    instance: &str,
+    commit: &str,
+    target: &str,
+    context: &str,
+    time: i64,
+) -> Result<bool> {
+    let newest: Option<i64> = conn
+        .query_row(
+            "SELECT event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2 AND target = ?3 AND context = ?4",
+            params![instance, commit, target, context],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if newest.is_some_and(|n| time < n) {
+        return Ok(false);
+    }
+    conn.execute(
+        "INSERT INTO contexts (instance, commit_id, target, context, event_time) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (instance, commit_id, target, context) DO UPDATE SET event_time = ?5",
+        params![instance, commit, target, context, time],
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::temp_state;
+
+    #[test]
+    fn the_notification_is_claimed_once() {
+        let (state, dir) = temp_state("commits");
+        let c = state.conn();
+        set_outcome(c, "i", "abc", Outcome::Success, Some(1)).unwrap();
+        assert!(claim_notify(c, "i", "abc").unwrap());
+        assert!(!claim_notify(c, "i", "abc").unwrap());
+        set_outcome(c, "i", "abc", Outcome::Failure, Some(2)).unwrap();
+        let record = get(c, "i", "abc").unwrap().unwrap();
+        assert_eq!(
+            (record.outcome, record.notify.as_deref()),
+            (Some(Outcome::Failure), Some("owed"))
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_older_status_does_not_advance_its_context() {
+        let (state, dir) = temp_state("contexts");
+        let c = state.conn();
+        assert!(advance_context(c, "i", "abc", "github", "Status", 100).unwrap());
+        assert!(!advance_context(c, "i", "abc", "github", "Status", 99).unwrap());
+        assert!(advance_context(c, "i", "abc", "github", "Status", 100).unwrap());
+        assert!(advance_context(c, "i", "abc", "github", "Other", 1).unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,276 @@
+//! The journal: every event body as received, and what became of it.
+
+use super::now_ms;
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// What became of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Read but not decided yet (the process is still at work, or died).
+    Received,
+    /// Statuses and/or a notification were planned.
+    Handled,
+    /// Understood, not for us.
+    Ignored,
+    /// Invalid input or refused (bad signature, configuration).
+    Rejected,
+    /// Older than what was already posted, or after the commit's end: nothing planned.
+    Superseded,
+    /// The same bytes as an earlier event: only what that one still owed was retried.
+    Duplicate,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Received => "received",
+            Verdict::Handled => "handled",
+            Verdict::Ignored => "ignored",
+            Verdict::Rejected => "rejected",
+            Verdict::Superseded => "superseded",
+            Verdict::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// The columns an event fills in once it is understood (all optional: a rejected body has none).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub instance: Option<String>,
+    pub operator: Option<String>,
+    pub kind: Option<String>,
+    pub source: Option<String>,
+    pub reason: Option<String>,
+    pub commit: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub received_ms: i64,
+    pub command: String,
+    pub sha256: String,
+    pub size: i64,
+    pub instance: Option<String>,
+    pub operator: Option<String>,
+    pub kind: Option<String>,
+    pub source: Option<String>,
+    pub reason: Option<String>,
+    pub commit_id: Option<String>,
+    pub outcome: String,
+    pub why: Option<String>,
+    pub replay_of: Option<i64>,
+}
+
+/// First thing every invocation does: the body is safe before anything can fail.
+pub fn record(
+    conn: &Connection,
+    bytes: &[u8],
+    sha256: &str,
+    command: &str,
+    replay_of: Option<i64>,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT OR IGNORE INTO bodies (sha256, bytes) VALUES (?1, ?2)",
+        params![sha256, bytes],
+    )?;
+    conn.execute(
+        "INSERT INTO events (received_ms, command, sha256, size, replay_of) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![now_ms(), command, sha256, bytes.len() as i64, replay_of],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn conclude(
+    conn: &Connection,
+    id: i64,
+    verdict: Verdict,
+    why: Option<&str>,
+    facts: &Facts,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE events SET outcome = ?2, why = ?3, instance = ?4, operator = ?5, kind = ?6, source = ?7,
+                reason = ?8, commit_id = ?9 WHERE id = ?1",
+        params![
+            id,
+            verdict.as_str(),
+            why,
+            facts.instance,
+            facts.operator,
+            facts.kind,
+            facts.source,
+            facts.reason,
+            facts.commit
+        ],
+    )?;
+    Ok(())
+}
+
+/// An earlier event with the same bytes for the same instance that was acted on.
+pub fn earlier_copy(
+    conn: &Connection,
+    sha256: &str,
+    instance: &str,
+    before: i64,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id < ?3
+               AND outcome IN ('handled', 'superseded') ORDER BY id LIMIT 1",
+            params![sha256, instance, before],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn body(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT b.bytes FROM events e JOIN bodies b ON b.sha256 = e.sha256 WHERE e.id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+const COLUMNS: &str =
+    "id, received_ms, command, sha256, size, instance, operator, kind, source, reason, commit_id, outcome, why, replay_of";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        id: r.get(0)?,
+        received_ms: r.get(1)?,
+        command: r.get(2)?,
+        sha256: r.get(3)?,
+        size: r.get(4)?,
+        instance: r.get(5)?,
+        operator: r.get(6)?,
+        kind: r.get(7)?,
+        source: r.get(8)?,
+        reason: r.get(9)?,
+        commit_id: r.get(10)?,
+        outcome: r.get(11)?,
+        why: r.get(12)?,
+        replay_of: r.get(13)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<EventRow>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM events WHERE id = ?1"),
+            [id],
+            row,
+        )
+        .optional()?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub commit: Option<String>,
+    /// Only events with requests still owed or failed for good.
+    pub failed: bool,
+    pub limit: usize,
+}
+
+/// Newest first.
+pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<EventRow>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM events e WHERE 1 = 1");
+    if filter.commit.is_some() {
+        sql.push_str(" AND e.commit_id = ?1");
+    }
+    if filter.failed {
+        sql.push_str(
+            " AND (e.outcome = 'rejected' OR EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id
+                   AND o.state IN ('pending', 'sending', 'failed', 'refused')))",
+        );
+    }
+    sql.push_str(&format!(
+        " ORDER BY e.id DESC LIMIT {}",
+        filter.limit.max(1)
+    ));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = match &filter.commit {
+        Some(c) => stmt
+            .query_map([c], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+        None => stmt
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+    };
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    pub events: usize,
+    pub requests: usize,
+    pub bodies: usize,
+}
+
+/// Drops events older than `before_ms` and their finished requests. Requests still owed, and
+/// the events they belong to, are kept whatever their age: pruning never loses a delivery.
+pub fn prune(conn: &Connection, before_ms: i64) -> Result<Pruned> {
+    let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
+        (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";
+    conn.execute(
+        &format!("DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE event_id IN ({old_events}))"),
+        [before_ms],
+    )?;
+    let requests = conn.execute(
+        &format!("DELETE FROM outbox WHERE event_id IN ({old_events})"),
+        [before_ms],
+    )?;
+    let events = conn.execute(
+        &format!("DELETE FROM events WHERE id IN ({old_events})"),
+        [before_ms],
+    )?;
+    let bodies = conn.execute(
+        "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.sha256 = bodies.sha256)",
+        [],
+    )?;
+    Ok(Pruned {
+        events,
+        requests,
+        bodies,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::temp_state;
+
+    #[test]
+    fn identical_bodies_are_stored_once_and_found_as_copies() {
+        let (state, dir) = temp_state("journal");
+        let c = state.conn();
+        let a = record(c, b"{}", "abc", "handle", None).unwrap();
+        let facts = Facts {
+            instance: Some("i".into()),
+            ..Facts::default()
+        };
+        conclude(c, a, Verdict::Handled, None, &facts).unwrap();
+        let b = record(c, b"{}", "abc", "handle", None).unwrap();
+        assert_eq!(earlier_copy(c, "abc", "i", b).unwrap(), Some(a));
+        assert_eq!(earlier_copy(c, "abc", "other", b).unwrap(), None);
+        let bodies: i64 = c
+            .query_row("SELECT COUNT(*) FROM bodies", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(bodies, 1);
+        assert_eq!(body(c, b).unwrap().unwrap(), b"{}");
+        let pruned = prune(c, now_ms() + 1).unwrap();
+        assert_eq!(
+            pruned,
+            Pruned {
+                events: 2,
+                requests: 0,
+                bodies: 1
+            }
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,261 @@
+//! The local state: one SQLite file. WAL so readers never wait; a busy timeout so 32 parallel
+//! invocations queue instead of failing; decisions taken in `BEGIN IMMEDIATE` transactions so two
+//! processes cannot both claim the same notification. Never a token in it.
+
+pub mod commits;
+pub mod journal;
+pub mod outbox;
+pub mod prs;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Each entry moves the schema one version up; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: journal, outbox, commit records, handled PRs.
+    r#"
+    CREATE TABLE bodies (
+        sha256 TEXT PRIMARY KEY,
+        bytes  BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        received_ms INTEGER NOT NULL,
+        command     TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        instance    TEXT,
+        operator    TEXT,
+        kind        TEXT,
+        source      TEXT,
+        reason      TEXT,
+        commit_id   TEXT,
+        outcome     TEXT NOT NULL DEFAULT 'received',
+        why         TEXT,
+        replay_of   INTEGER
+    );
+    CREATE INDEX events_by_sha ON events (sha256);
+    CREATE INDEX events_by_commit ON events (commit_id, id);
+    CREATE INDEX events_by_time ON events (received_ms);
+    CREATE TABLE outbox (
+        id          INTEGER PRIMARY KEY,
+        event_id    INTEGER,
+        instance    TEXT NOT NULL,
+        commit_id   TEXT,
+        queue       TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        context     TEXT,
+        method      TEXT,
+        url         TEXT,
+        body        TEXT,
+        job         TEXT,
+        state       TEXT NOT NULL DEFAULT 'pending',
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        not_before  INTEGER NOT NULL DEFAULT 0,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        answer      INTEGER,
+        last_error  TEXT,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_open ON outbox (state, queue, id);
+    CREATE INDEX outbox_by_event ON outbox (event_id);
+    CREATE TABLE attempts (
+        outbox_id INTEGER NOT NULL,
+        at_ms     INTEGER NOT NULL,
+        answer    INTEGER,
+        error     TEXT
+    );
+    CREATE INDEX attempts_by_row ON attempts (outbox_id);
+    CREATE TABLE commits (
+        instance      TEXT NOT NULL,
+        commit_id     TEXT NOT NULL,
+        outcome       TEXT,
+        outcome_event INTEGER,
+        outcome_ms    INTEGER,
+        notify        TEXT,
+        notify_ms     INTEGER,
+        PRIMARY KEY (instance, commit_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sources (
+        instance  TEXT NOT NULL,
+        commit_id TEXT NOT NULL,
+        source    TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        PRIMARY KEY (instance, commit_id, source)
+    ) WITHOUT ROWID;
+    CREATE TABLE contexts (
+        instance   TEXT NOT NULL,
+        commit_id  TEXT NOT NULL,
+        target     TEXT NOT NULL,
+        context    TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        PRIMARY KEY (instance, commit_id, target, context)
+    ) WITHOUT ROWID;
+    CREATE TABLE prs (
+        instance   TEXT NOT NULL,
+        pr         INTEGER NOT NULL,
+        state      TEXT NOT NULL,
+        why        TEXT,
+        handled_ms INTEGER NOT NULL,
+        PRIMARY KEY (instance, pr)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+pub struct State {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl State {
+    /// Opens (creating with mode 0600) and migrates the state file.
+    pub fn open(path: &Path, busy: Duration) -> Result<State> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        }
+        create_private(path)?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the state file {}", path.display()))?;
+        conn.busy_timeout(busy)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .with_context(|| format!("cannot use WAL on {}", path.display()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut state = State {
+            conn,
+            path: path.to_path_buf(),
+        };
+        state
+            .migrate()
+            .with_context(|| format!("cannot migrate the state file {}", path.display()))?;
+        Ok(state)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: usize =
+            tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+        if version > MIGRATIONS.len() {
+            anyhow::bail!(
+                "the state file has schema version {version}, newer than this binary knows ({}); use a newer gitops-connector",
+                MIGRATIONS.len()
+            );
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Runs `f` inside `BEGIN IMMEDIATE`: the write lock is taken up front, so a read-then-write
+    /// decision cannot interleave with another process's.
+    pub fn immediate<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // An existing file keeps working, but never stays readable by others.
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot create the state file {}", path.display()))
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn temp_state(name: &str) -> (State, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "gc-state-{name}-{}-{}",
+        std::process::id(),
+        now_ms()
+    ));
+    let path = dir.join("state.db");
+    (State::open(&path, Duration::from_secs(5)).unwrap(), dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_state_is_private_and_migrated() {
+        let (state, dir) = temp_state("open");
+        let version: i64 = state
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(state.path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        drop(state);
+        // Opening again is a no-op migration.
+        State::open(&dir.join("state.db"), Duration::from_secs(1)).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

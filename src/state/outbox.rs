@@ -1,0 +1,419 @@
+//! The outbox: every planned request, durable before it is sent.
+//!
+//! Rows of one queue (instance, commit, target) leave strictly in the order they were planned,
+//! across processes: only a queue's oldest open row may be sent, and a process claims it with a
+//! lease. A process that dies leaves its lease to expire; the next one takes the row over.
+
+use super::now_ms;
+use crate::request::{Method, Request, Target};
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// One request, sent as planned (commit statuses, subscriber posts).
+    Request,
+    /// An orchestrator flow (`job`): reads, then the notification.
+    Notify,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Notify => "notify",
+        }
+    }
+}
+
+pub struct NewRow<'a> {
+    pub event_id: Option<i64>,
+    pub instance: &'a str,
+    pub commit: Option<&'a str>,
+    pub target: &'a Target,
+    pub kind: Kind,
+    pub context: Option<&'a str>,
+    pub request: Option<&'a Request>,
+    pub job: Option<String>,
+}
+
+pub fn queue_of(instance: &str, commit: Option<&str>, target: &Target) -> String {
+    format!("{instance}/{}/{}", commit.unwrap_or("-"), target.key())
+}
+
+pub fn enqueue(conn: &Connection, row: &NewRow) -> Result<i64> {
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
+                             created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+        params![
+            row.event_id,
+            row.instance,
+            row.commit,
+            queue_of(row.instance, row.commit, row.target),
+            row.target.key(),
+            row.kind.as_str(),
+            row.context,
+            row.request.map(|r| r.method.as_str()),
+            row.request.map(|r| r.url.as_str()),
+            row.request.and_then(|r| r.body.as_ref()).map(|b| b.to_string()),
+            row.job,
+            now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub id: i64,
+    pub event_id: Option<i64>,
+    pub instance: String,
+    pub commit_id: Option<String>,
+    pub queue: String,
+    pub target: String,
+    pub kind: String,
+    pub context: Option<String>,
+    pub request: Option<Request>,
+    pub job: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub answer: Option<i64>,
+    pub last_error: Option<String>,
+    pub not_before: i64,
+}
+
+const COLUMNS: &str = "id, event_id, instance, commit_id, queue, target, kind, context, method, url, body, job, state, \
+                       attempts, answer, last_error, not_before";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
+    let target: String = r.get(5)?;
+    let method: Option<String> = r.get(8)?;
+    let url: Option<String> = r.get(9)?;
+    let body: Option<String> = r.get(10)?;
+    let request = match (Target::from_key(&target), method.as_deref(), url) {
+        (Some(target), Some(m), Some(url)) => Some(Request {
+            target,
+            method: if m == "GET" {
+                Method::Get
+            } else {
+                Method::Post
+            },
+            url,
+            body: body.and_then(|b| serde_json::from_str(&b).ok()),
+        }),
+        _ => None,
+    };
+    Ok(Row {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        instance: r.get(2)?,
+        commit_id: r.get(3)?,
+        queue: r.get(4)?,
+        target,
+        kind: r.get(6)?,
+        context: r.get(7)?,
+        request,
+        job: r.get(11)?,
+        state: r.get(12)?,
+        attempts: r.get(13)?,
+        answer: r.get(14)?,
+        last_error: r.get(15)?,
+        not_before: r.get(16)?,
+    })
+}
+
+#[derive(Debug)]
+pub enum Claim {
+    /// This process now owns the row until its lease runs out.
+    Row(Box<Row>),
+    /// Nothing may be sent before this time (ms): a retry is scheduled, or another process holds a row.
+    Wait(i64),
+    /// Nothing open.
+    Empty,
+}
+
+/// Which rows a process may take.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    Queues(Vec<String>),
+    All,
+}
+
+/// Claims the next sendable row: the head of its queue, due, and not leased by a live process.
+pub fn claim_next(conn: &mut Connection, scope: &Scope, lease_ms: i64) -> Result<Claim> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = now_ms();
+    let heads_sql = format!(
+        "SELECT {COLUMNS}, lease_until FROM outbox o WHERE o.state IN ('pending', 'sending') {} AND o.id =
+           (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending'))
+         ORDER BY o.id",
+        match scope {
+            Scope::All => String::new(),
+            Scope::Queues(qs) => format!(
+                "AND o.queue IN ({})",
+                qs.iter().map(|q| format!("'{}'", q.replace('\'', "''"))).collect::<Vec<_>>().join(",")
+            ),
+        }
+    );
+    let heads = {
+        let mut stmt = tx.prepare(&heads_sql)?;
+        let rows = stmt
+            .query_map([], |r| Ok((row(r)?, r.get::<_, i64>(17)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows
+    };
+    let mut wake: Option<i64> = None;
+    for (head, lease_until) in heads {
+        let free = head.state == "pending" || lease_until <= now;
+        let ready_at = if free { head.not_before } else { lease_until };
+        if free && head.not_before <= now {
+            tx.execute(
+                "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3 WHERE id = ?1",
+                params![head.id, now + lease_ms, now],
+            )?;
+            tx.commit()?;
+            let mut claimed = head;
+            claimed.state = "sending".into();
+            return Ok(Claim::Row(Box::new(claimed)));
+        }
+        wake = Some(wake.map_or(ready_at, |w| w.min(ready_at)));
+    }
+    tx.commit()?;
+    Ok(wake.map_or(Claim::Empty, Claim::Wait))
+}
+
+/// How a send ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    Done {
+        answer: u16,
+    },
+    Retry {
+        why: String,
+        answer: Option<u16>,
+        not_before: i64,
+    },
+    Failed {
+        why: String,
+        answer: Option<u16>,
+    },
+    /// The flow found nothing to notify (no PR, plan already over).
+    Nothing {
+        why: String,
+    },
+    /// We would not send it (untrusted callback origin).
+    Refused {
+        why: String,
+    },
+    /// Configuration must change before it can be sent; stays owed.
+    Blocked {
+        why: String,
+    },
+}
+
+pub fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
+    let now = now_ms();
+    let (state, answer, why, not_before, attempt) = match finish {
+        Finish::Done { answer } => ("done", Some(*answer), None, 0, true),
+        Finish::Retry {
+            why,
+            answer,
+            not_before,
+        } => ("pending", *answer, Some(why.as_str()), *not_before, true),
+        Finish::Failed { why, answer } => ("failed", *answer, Some(why.as_str()), 0, true),
+        Finish::Nothing { why } => ("nothing", None, Some(why.as_str()), 0, false),
+        Finish::Refused { why } => ("refused", None, Some(why.as_str()), 0, false),
+        Finish::Blocked { why } => ("pending", None, Some(why.as_str()), 0, false),
+    };
+    conn.execute(
+        "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
+                attempts = attempts + ?6, lease_until = 0, updated_ms = ?7 WHERE id = ?1",
+        params![id, state, answer, why, not_before, attempt as i64, now],
+    )
+    .context("cannot record a delivery")?;
+    if attempt {
+        conn.execute(
+            "INSERT INTO attempts (outbox_id, at_ms, answer, error) VALUES (?1, ?2, ?3, ?4)",
+            params![id, now, answer, why],
+        )?;
+    }
+    Ok(())
+}
+
+/// The notification's final request, once a flow has built it: shown by `events show`.
+pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
+        params![
+            id,
+            request.method.as_str(),
+            request.url,
+            request.body.as_ref().map(|b| b.to_string())
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Row>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
+            [id],
+            row,
+        )
+        .optional()?)
+}
+
+pub fn for_event(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE event_id = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map([event_id], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub at_ms: i64,
+    pub answer: Option<i64>,
+    pub error: Option<String>,
+}
+
+pub fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
+    let mut stmt = conn
+        .prepare("SELECT at_ms, answer, error FROM attempts WHERE outbox_id = ?1 ORDER BY at_ms")?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok(Attempt {
+                at_ms: r.get(0)?,
+                answer: r.get(1)?,
+                error: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The queues that still hold open rows (all of them, or among `queues`).
+pub fn open_queues(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare("SELECT DISTINCT queue FROM outbox WHERE state IN ('pending', 'sending')")?;
+    let rows = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// How the rows with these ids stand now: (owed, failed for good, refused).
+pub fn standing(conn: &Connection, ids: &[i64]) -> Result<(usize, usize, usize)> {
+    let (mut owed, mut failed, mut refused) = (0, 0, 0);
+    let mut stmt = conn.prepare_cached("SELECT state FROM outbox WHERE id = ?1")?;
+    for id in ids {
+        let state: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
+        match state.as_deref() {
+            Some("pending") | Some("sending") => owed += 1,
+            Some("failed") => failed += 1,
+            Some("refused") => refused += 1,
+            _ => {}
+        }
+    }
+    Ok((owed, failed, refused))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::temp_state;
+
+    fn add(conn: &Connection, commit: &str, url: &str) -> i64 {
+        let request = Request::post(Target::Github, url.into(), serde_json::json!({}));
+        enqueue(
+            conn,
+            &NewRow {
+                event_id: None,
+                instance: "i",
+                commit: Some(commit),
+                target: &Target::Github,
+                kind: Kind::Request,
+                context: None,
+                request: Some(&request),
+                job: None,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_queue_leaves_in_order_and_a_retry_holds_it_back() {
+        let (mut state, dir) = temp_state("outbox");
+        let first = add(state.conn(), "a", "https://x/1");
+        let second = add(state.conn(), "a", "https://x/2");
+        let other = add(state.conn(), "b", "https://x/3");
+        let conn = &mut state.conn;
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000).unwrap() else {
+            panic!()
+        };
+        assert_eq!(row.id, first);
+        // The first is in flight: the only other sendable head is another queue's.
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000).unwrap() else {
+            panic!()
+        };
+        assert_eq!(row.id, other);
+        let later = now_ms() + 60_000;
+        finish(
+            conn,
+            first,
+            &Finish::Retry {
+                why: "503".into(),
+                answer: Some(503),
+                not_before: later,
+            },
+        )
+        .unwrap();
+        finish(conn, other, &Finish::Done { answer: 201 }).unwrap();
+        // `second` must wait behind `first`.
+        assert!(
+            matches!(claim_next(conn, &Scope::All, 1000).unwrap(), Claim::Wait(t) if t == later)
+        );
+        conn.execute("UPDATE outbox SET not_before = 0 WHERE id = ?1", [first])
+            .unwrap();
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000).unwrap() else {
+            panic!()
+        };
+        assert_eq!(row.id, first);
+        assert_eq!(row.attempts, 1);
+        finish(conn, first, &Finish::Done { answer: 201 }).unwrap();
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000).unwrap() else {
+            panic!()
+        };
+        assert_eq!(row.id, second);
+        assert_eq!(attempts(conn, first).unwrap().len(), 2);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_expired_lease_is_taken_over() {
+        let (mut state, dir) = temp_state("lease");
+        let id = add(state.conn(), "a", "https://x/1");
+        let conn = &mut state.conn;
+        let Claim::Row(_) = claim_next(conn, &Scope::All, -1).unwrap() else {
+            panic!()
+        };
+        let Claim::Row(row) = claim_next(
+            conn,
+            &Scope::Queues(vec![queue_of("i", Some("a"), &Target::Github)]),
+            1000,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(row.id, id);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,30 @@
+//! Abandoned PRs already dealt with, so that the next `poll-prs` pass asks nothing about them.
+
+use super::now_ms;
+use anyhow::Result;
+use rusqlite::{params, Connection};
+use std::collections::HashSet;
+
+pub fn handled(conn: &Connection, instance: &str) -> Result<HashSet<u64>> {
+    let mut stmt = conn.prepare("SELECT pr FROM prs WHERE instance = ?1")?;
+    let prs = stmt
+        .query_map([instance], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(prs.into_iter().map(|p| p as u64).collect())
+}
+
+/// `state`: `queued` (its callback is in the outbox) or `nothing` (no task waits on it).
+pub fn mark(
+    conn: &Connection,
+    instance: &str,
+    pr: u64,
+    state: &str,
+    why: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO prs (instance, pr, state, why, handled_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (instance, pr) DO UPDATE SET state = ?3, why = ?4, handled_ms = ?5",
+        params![instance, pr as i64, state, why, now_ms()],
+    )?;
+    Ok(())
+}

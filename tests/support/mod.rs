@@ -1,0 +1,338 @@
+//! Test support: a recording mock host on 127.0.0.1 (tiny_http, a free port, stopped on drop)
+//! and a runner for the real binary with a clean environment.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub const TOKEN: &str = "tok-SECRET-4f1c2e";
+pub const SHA: &str = "1eabc9a41ca088515cab83f1cce49eb43e84b67f";
+pub const ARGO_SHA: &str = "415191f752dbb3b33e1229fc612c32b428acefd7";
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path and query, as sent.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn path(&self) -> &str {
+        self.url.split('?').next().unwrap_or(&self.url)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+    pub delay: Option<Duration>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Reply {
+        Reply {
+            status,
+            body: body.to_string(),
+            headers: vec![],
+            delay: None,
+        }
+    }
+
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            body: String::new(),
+            headers: vec![],
+            delay: None,
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+type Responder = Box<dyn FnMut(&Recorded) -> Reply + Send>;
+
+pub struct MockHost {
+    server: Arc<tiny_http::Server>,
+    pub base: String,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
+    responder: Arc<Mutex<Responder>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MockHost {
+    /// A host that answers like GitHub and Azure DevOps do when all is well.
+    pub fn start() -> MockHost {
+        MockHost::with(|_| None)
+    }
+
+    /// `answer` may override any request; `None` falls back to the well-behaved answers.
+    pub fn with(mut answer: impl FnMut(&Recorded) -> Option<Reply> + Send + 'static) -> MockHost {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1"));
+        let port = server.server_addr().to_ip().expect("ip").port();
+        let base = format!("http://127.0.0.1:{port}");
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let base_for_default = base.clone();
+        let responder: Arc<Mutex<Responder>> =
+            Arc::new(Mutex::new(Box::new(move |r: &Recorded| {
+                answer(r).unwrap_or_else(|| well_behaved(&base_for_default, r))
+            })));
+        let thread = {
+            let server = server.clone();
+            let recorded = recorded.clone();
+            let responder = responder.clone();
+            std::thread::spawn(move || {
+                for mut request in server.incoming_requests() {
+                    let mut body = String::new();
+                    let _ = request.as_reader().read_to_string(&mut body);
+                    let rec = Recorded {
+                        method: request.method().to_string(),
+                        url: request.url().to_string(),
+                        headers: request
+                            .headers()
+                            .iter()
+                            .map(|h| (h.field.to_string(), h.value.to_string()))
+                            .collect(),
+                        body,
+                    };
+                    recorded.lock().unwrap().push(rec.clone());
+                    let reply = (responder.lock().unwrap())(&rec);
+                    if let Some(delay) = reply.delay {
+                        std::thread::sleep(delay);
+                    }
+                    let mut response =
+                        tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+                    for (n, v) in &reply.headers {
+                        response.add_header(
+                            tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()).unwrap(),
+                        );
+                    }
+                    let _ = request.respond(response);
+                }
+            })
+        };
+        MockHost {
+            server,
+            base,
+            recorded,
+            responder,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.recorded.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.recorded.lock().unwrap().clear();
+    }
+
+    /// Requests other than the reads: what a host would act on.
+    pub fn posts(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .collect()
+    }
+}
+
+impl Drop for MockHost {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What GitHub and Azure DevOps answer when everything is fine.
+pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
+    let path = r.path();
+    match r.method.as_str() {
+        "POST" if path.ends_with("/dispatches") => Reply::status(204),
+        "POST" if path.contains("/statuses") => Reply::json(201, json!({"id": 1})),
+        "POST" if path.ends_with("/events") => Reply::status(200),
+        "POST" => Reply::status(200),
+        _ if path.ends_with("/status") => {
+            Reply::json(200, json!({"state": "pending", "statuses": []}))
+        }
+        _ if path.contains("/_apis/git/repositories/") && path.contains("/commits/") => {
+            Reply::json(200, json!({"comment": "Merged PR 42: deploy app"}))
+        }
+        _ if path.contains("/commits/") => Reply::json(
+            200,
+            json!({"commit": {"message": "Merge pull request #42 from org/deploy/987654/c0ffee12/main"}}),
+        ),
+        _ if path.ends_with("/properties") => {
+            Reply::json(200, callback_properties(&format!("{base}/org/")))
+        }
+        _ if path.ends_with("/timeline") => Reply::json(
+            200,
+            json!({"records": [{"id": "job-1", "state": "inProgress"}]}),
+        ),
+        _ if path.contains("/plans/") => Reply::json(
+            200,
+            json!({"state": "inProgress", "owner": {"_links": {"self": {"href": format!("{base}/org/proj-id/_apis/build/Builds/7")}}}}),
+        ),
+        _ if path.ends_with("/pullrequests") => Reply::json(200, json!({"count": 0, "value": []})),
+        _ => Reply::status(404),
+    }
+}
+
+pub fn callback_properties(planurl: &str) -> Value {
+    let task = json!({"taskid": "task-1", "jobid": "job-1", "planurl": planurl, "planid": "plan-1", "projectid": "proj-id", "pr_num": "42"});
+    json!({"count": 1, "value": {"callback-task-id": {"$type": "System.String", "$value": task.to_string()}}})
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!("gc-it-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn state(&self) -> String {
+        self.0.join("state.db").display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn fixture_path(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(name)).unwrap()
+}
+
+/// The reference's environment for GitHub statuses and GitHub Actions, pointed at `host`.
+pub fn github_env(host: &MockHost, dir: &TempDir) -> Vec<(String, String)> {
+    vec![
+        ("GIT_REPOSITORY_TYPE".into(), "GITHUB".into()),
+        ("CICD_ORCHESTRATOR_TYPE".into(), "GITHUB".into()),
+        ("GITHUB_ORG_URL".into(), format!("{}/repos/org", host.base)),
+        (
+            "GITHUB_GITOPS_MANIFEST_REPO_NAME".into(),
+            "manifests".into(),
+        ),
+        ("GITHUB_GITOPS_REPO_NAME".into(), "app".into()),
+        ("GITOPS_APP_URL".into(), "https://app.example/commit".into()),
+        ("PAT".into(), TOKEN.into()),
+        ("GITOPS_CONNECTOR_STATE".into(), dir.state()),
+    ]
+}
+
+/// The reference's environment for Azure Repos statuses and Azure Pipelines, pointed at `host`.
+pub fn azure_env(host: &MockHost, dir: &TempDir) -> Vec<(String, String)> {
+    vec![
+        ("GIT_REPOSITORY_TYPE".into(), "AZDO".into()),
+        ("CICD_ORCHESTRATOR_TYPE".into(), "AZDO".into()),
+        ("AZDO_ORG_URL".into(), format!("{}/org/proj", host.base)),
+        ("AZDO_GITOPS_REPO_NAME".into(), "manifests".into()),
+        ("AZDO_PR_REPO_NAME".into(), "hld".into()),
+        ("GITOPS_APP_URL".into(), "https://app.example/commit".into()),
+        ("PAT".into(), TOKEN.into()),
+        ("GITOPS_CONNECTOR_STATE".into(), dir.state()),
+    ]
+}
+
+pub fn with(env: &[(String, String)], extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = env.to_vec();
+    for (k, v) in extra {
+        env.retain(|(n, _)| n != k);
+        env.push((k.to_string(), v.to_string()));
+    }
+    env
+}
+
+/// Runs the binary with only `env` (plus PATH and a throw-away HOME).
+pub fn connector(args: &[&str], env: &[(String, String)], stdin: Option<&[u8]>) -> Run {
+    let home = std::env::temp_dir().join("gc-it-home");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitops-connector"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join("config-none"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run gitops-connector");
+    if let Some(bytes) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().unwrap();
+        let _ = pipe.write_all(bytes);
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+/// Runs with an event file from the fixtures.
+pub fn run_fixture(
+    command: &str,
+    name: &str,
+    env: &[(String, String)],
+    extra_args: &[&str],
+) -> Run {
+    let path = fixture_path(name);
+    let mut args = vec![command];
+    args.extend_from_slice(extra_args);
+    args.push(&path);
+    connector(&args, env, None)
+}
