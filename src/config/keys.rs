@@ -126,12 +126,6 @@ pub const INSTANCE_KEYS: &[Key] = &[
         "Kustomizations (namespace/name or name) or Argo CD applications that must all succeed",
     ),
     key(
-        "progress_deadline_minutes",
-        None,
-        Kind::Number,
-        "a commit still not ended this long after its first event ends as failed",
-    ),
-    key(
         "allow_http",
         Some("GITOPS_CONNECTOR_ALLOW_HTTP"),
         Kind::Bool,

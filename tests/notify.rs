@@ -1,0 +1,357 @@
+//! `notify` and `handle`: the orchestrator hears once per commit, with the right result.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+
+const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
+const FAILURE: &str = "flux/kustomization-health-check-failed-kubectl-era-flux-v0.17.json";
+
+fn dispatches(host: &MockHost) -> Vec<Recorded> {
+    host.posts()
+        .into_iter()
+        .filter(|p| p.path().ends_with("/dispatches"))
+        .collect()
+}
+
+fn callbacks(host: &MockHost) -> Vec<Recorded> {
+    host.posts()
+        .into_iter()
+        .filter(|p| p.path().ends_with("/events"))
+        .collect()
+}
+
+/// The same Flux event, as Flux repeats it later: only the timestamp differs.
+fn at_time(name: &str, timestamp: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&fixture(name)).unwrap();
+    v["timestamp"] = json!(timestamp);
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn with_commit(name: &str, commit: &str) -> Vec<u8> {
+    let text = String::from_utf8(fixture(name)).unwrap();
+    let old = [
+        "1eabc9a41ca088515cab83f1cce49eb43e84b67f",
+        "5394cb7f48332b2de7c17dd8b8384bbc84b7e738",
+    ];
+    old.iter()
+        .fold(text, |t, o| t.replace(o, commit))
+        .into_bytes()
+}
+
+#[test]
+fn github_success_dispatches_the_run_and_source_commit() {
+    let host = MockHost::start();
+    let dir = TempDir::new("gh-ok");
+    let run = run_fixture("notify", SUCCESS, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reads: Vec<_> = host
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.url)
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            format!("/repos/org/manifests/commits/{SHA}/status"),
+            format!("/repos/org/manifests/commits/{SHA}")
+        ]
+    );
+    let sent = dispatches(&host);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url, "/repos/org/app/dispatches");
+    assert_eq!(
+        sent[0].json(),
+        json!({"event_type": "sync-success", "client_payload": {"sha": "c0ffee12", "runid": "987654",
+            "commitmessage": "Merge pull request #42 from org/deploy/987654/c0ffee12/main"}})
+    );
+    assert!(
+        host.posts().iter().all(|p| !p.path().contains("/statuses")),
+        "notify posts no statuses"
+    );
+}
+
+#[test]
+fn github_failure_dispatches_nothing_unless_opted_in() {
+    let host = MockHost::start();
+    let dir = TempDir::new("gh-fail");
+    let run = run_fixture("handle", FAILURE, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(dispatches(&host).is_empty());
+    assert!(!host.posts().is_empty(), "the statuses still go");
+
+    let host = MockHost::start();
+    let dir = TempDir::new("gh-fail-opt");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_FAILURE_DISPATCH_EVENT", "sync-failure")],
+    );
+    let run = run_fixture("notify", FAILURE, &env, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(dispatches(&host)[0].json()["event_type"], "sync-failure");
+}
+
+#[test]
+fn an_odd_merge_message_still_dispatches_with_null_sha_and_runid() {
+    let host = MockHost::with(|r| {
+        (r.method == "GET" && r.path().ends_with(SHA))
+            .then(|| Reply::json(200, json!({"commit": {"message": "Bump podinfo"}})))
+    });
+    let dir = TempDir::new("gh-odd");
+    let run = run_fixture("notify", SUCCESS, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let payload = dispatches(&host)[0].json()["client_payload"].clone();
+    assert_eq!(
+        payload,
+        json!({"sha": null, "runid": null, "commitmessage": "Bump podinfo"})
+    );
+}
+
+#[test]
+fn repeats_and_periodic_successes_after_the_end_cost_zero_requests() {
+    let host = MockHost::start();
+    let dir = TempDir::new("periodic");
+    let env = github_env(&host, &dir);
+    assert_eq!(run_fixture("handle", SUCCESS, &env, &[]).code, 0);
+    assert_eq!(dispatches(&host).len(), 1);
+    host.clear();
+    // The same bytes again (a sender retry), then Flux's next interval, then the one after.
+    assert_eq!(run_fixture("handle", SUCCESS, &env, &[]).code, 0);
+    for ts in ["2025-06-02T10:14:07Z", "2025-06-02T10:24:07Z"] {
+        let run = connector(&["handle"], &env, Some(&at_time(SUCCESS, ts)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    assert!(host.requests().is_empty(), "{:?}", host.requests());
+    // `status` alone follows the same rule.
+    let run = connector(
+        &["status"],
+        &env,
+        Some(&at_time(SUCCESS, "2025-06-02T10:34:07Z")),
+    );
+    assert_eq!(run.code, 0);
+    assert!(host.requests().is_empty());
+}
+
+#[test]
+fn eight_concurrent_handles_of_one_success_notify_once() {
+    let host = MockHost::start();
+    let dir = TempDir::new("race");
+    let env = github_env(&host, &dir);
+    let runs: Vec<_> = (0..8)
+        .map(|i| {
+            let env = env.clone();
+            std::thread::spawn(move || {
+                connector(
+                    &["handle"],
+                    &env,
+                    Some(&at_time(SUCCESS, &format!("2025-06-02T10:14:0{i}Z"))),
+                )
+            })
+        })
+        .collect();
+    for r in runs {
+        let run = r.join().unwrap();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    assert_eq!(dispatches(&host).len(), 1);
+}
+
+#[test]
+fn failure_then_success_updates_the_statuses_but_notifies_once() {
+    let host = MockHost::start();
+    let dir = TempDir::new("flip");
+    let env = azure_env(&host, &dir);
+    let failure = with_commit(FAILURE, SHA);
+    assert_eq!(connector(&["handle"], &env, Some(&failure)).code, 0);
+    let first = callbacks(&host);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].json()["result"], "failed");
+    host.clear();
+    let run = connector(
+        &["handle"],
+        &env,
+        Some(&at_time(SUCCESS, "2030-01-01T00:00:00Z")),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(callbacks(&host).is_empty(), "told once");
+    let statuses: Vec<_> = host
+        .posts()
+        .into_iter()
+        .filter(|p| p.path().contains("/statuses"))
+        .collect();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].json()["state"], "succeeded");
+}
+
+#[test]
+fn azure_pipelines_success_completes_the_waiting_task() {
+    let host = MockHost::start();
+    let dir = TempDir::new("az-ok");
+    let run = run_fixture(
+        "notify",
+        "argo/succeeded-synced-healthy.json",
+        &azure_env(&host, &dir),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let urls: Vec<_> = host
+        .requests()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.url))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            format!("GET /org/proj/_apis/git/repositories/manifests/commits/{ARGO_SHA}?api-version=6.0"),
+            "GET /org/proj/_apis/git/repositories/hld/pullRequests/42/properties?api-version=7.1-preview.1".to_string(),
+            "GET /org/proj-id/_apis/distributedtask/hubs/build/plans/plan-1?api-version=2.0-preview.1".to_string(),
+            "GET /org/proj-id/_apis/build/Builds/7/timeline".to_string(),
+            "POST /org/proj-id/_apis/distributedtask/hubs/build/plans/plan-1/events?api-version=2.0-preview.1".to_string(),
+        ]
+    );
+    let done = &callbacks(&host)[0];
+    assert_eq!(
+        done.json(),
+        json!({"name": "TaskCompleted", "taskId": "task-1", "jobId": "job-1", "result": "succeeded"})
+    );
+    assert!(done.header("Authorization").unwrap().starts_with("Basic "));
+}
+
+#[test]
+fn azure_sends_nothing_when_there_is_nothing_to_complete_and_says_which() {
+    type Answer = Box<dyn Fn(&Recorded) -> Option<Reply> + Send + Sync>;
+    let cases: Vec<(&str, Answer)> = vec![
+        (
+            "names no PR",
+            Box::new(|r: &Recorded| {
+                r.path()
+                    .contains("/commits/")
+                    .then(|| Reply::json(200, json!({"comment": "Direct push"})))
+            }),
+        ),
+        (
+            "no callback-task-id",
+            Box::new(|r: &Recorded| {
+                r.path()
+                    .ends_with("/properties")
+                    .then(|| Reply::json(200, json!({"count": 0, "value": {}})))
+            }),
+        ),
+        (
+            "plan plan-1 is already completed",
+            Box::new(|r: &Recorded| {
+                r.path()
+                    .contains("/plans/")
+                    .then(|| Reply::json(200, json!({"state": "completed"})))
+            }),
+        ),
+        (
+            "job job-1 is already completed",
+            Box::new(|r: &Recorded| {
+                r.path().ends_with("/timeline").then(|| {
+                    Reply::json(
+                        200,
+                        json!({"records": [{"id": "job-1", "state": "completed"}]}),
+                    )
+                })
+            }),
+        ),
+    ];
+    for (why, answer) in cases {
+        let host = MockHost::with(move |r| answer(r));
+        let dir = TempDir::new("az-nothing");
+        let run = run_fixture(
+            "notify",
+            "argo/succeeded-synced-healthy.json",
+            &azure_env(&host, &dir),
+            &[],
+        );
+        assert_eq!(run.code, 0, "{why}: {}", run.stderr);
+        assert!(callbacks(&host).is_empty(), "{why}");
+        assert!(run.stdout.contains(why), "{why}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_foreign_planurl_is_refused_and_gets_nothing() {
+    let foreign = MockHost::start();
+    let planurl = format!("{}/", foreign.base.replace("127.0.0.1", "localhost"));
+    let host = MockHost::with(move |r| {
+        r.path()
+            .ends_with("/properties")
+            .then(|| Reply::json(200, callback_properties(&planurl)))
+    });
+    let dir = TempDir::new("az-foreign");
+    let run = run_fixture(
+        "handle",
+        "argo/succeeded-synced-healthy.json",
+        &azure_env(&host, &dir),
+        &[],
+    );
+    assert_eq!(run.code, 77, "{}", run.stderr);
+    assert!(run.stderr.contains("callback_origins"), "{}", run.stderr);
+    assert!(foreign.requests().is_empty());
+    assert!(!run.stderr.contains(TOKEN));
+}
+
+#[test]
+fn a_lost_state_does_not_notify_a_commit_github_says_has_ended() {
+    let host = MockHost::with(|r| {
+        r.path()
+            .ends_with("/status")
+            .then(|| Reply::json(200, json!({"state": "success"})))
+    });
+    let dir = TempDir::new("lost");
+    let run = run_fixture("handle", SUCCESS, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(dispatches(&host).is_empty());
+    assert!(host.posts().is_empty(), "after the end, nothing");
+}
+
+#[test]
+fn a_require_list_waits_for_every_named_kustomization() {
+    let host = MockHost::start();
+    let dir = TempDir::new("require");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "require = [\"apps\", \"flux-system/infra\"]\n").unwrap();
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_CONFIG", config.to_str().unwrap())],
+    );
+    assert_eq!(run_fixture("handle", SUCCESS, &env, &[]).code, 0);
+    assert!(dispatches(&host).is_empty(), "apps alone is not enough");
+    let mut infra: Value = serde_json::from_slice(&fixture(SUCCESS)).unwrap();
+    infra["involvedObject"]["name"] = json!("infra");
+    let run = connector(
+        &["handle"],
+        &env,
+        Some(&serde_json::to_vec(&infra).unwrap()),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(dispatches(&host).len(), 1);
+}
+
+#[test]
+fn transient_reasons_and_deletions_do_not_end_the_deployment() {
+    let host = MockHost::start();
+    let dir = TempDir::new("transient");
+    let env = azure_env(&host, &dir);
+    for name in [
+        "flux/kustomization-health-check-canceled-flux-v2.8.json",
+        "flux/kustomization-dependency-not-ready-flux-v2.json",
+        "flux/kustomization-deletion-prune-stale-reason-flux-v2.json",
+        "argo/failed-operation-terminated-progressing.json",
+        "argo/succeeded-synced-progressing.json",
+    ] {
+        let run = run_fixture("notify", name, &env, &["--output", "json"]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        let out: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(
+            out["why"], "this event does not end the deployment",
+            "{name}"
+        );
+    }
+    assert!(host.requests().is_empty());
+}
