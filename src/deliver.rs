@@ -20,6 +20,9 @@ pub struct Sender<'a> {
     pub client: &'a Client,
     pub config: &'a Config,
     pub deadline: Instant,
+    /// The replay CronJob retries owed rows at once, rather than after our own backoff
+    /// (`Some(start of this invocation)`); see `outbox::claim_next`.
+    pub retry_from: Option<i64>,
 }
 
 /// What happened to one row in this drain.
@@ -50,7 +53,7 @@ impl Sender<'_> {
             if self.remaining().is_zero() {
                 break;
             }
-            match outbox::claim_next(&mut state.conn, scope, lease_ms)? {
+            match outbox::claim_next(&mut state.conn, scope, lease_ms, self.retry_from)? {
                 Claim::Empty => break,
                 Claim::Wait(at) => {
                     if at >= self.deadline_ms() {
@@ -59,6 +62,8 @@ impl Sender<'_> {
                     let pause = (at - now_ms()).clamp(5, 100) as u64;
                     std::thread::sleep(Duration::from_millis(pause));
                 }
+                // Another process is sending the head of a queue we want; it finishes within its budget.
+                Claim::Busy => std::thread::sleep(Duration::from_millis(20)),
                 Claim::Row(row) => done.push(self.send_row(state, &row)?),
             }
         }
@@ -149,6 +154,7 @@ impl Sender<'_> {
                     why,
                     answer,
                     not_before: now_ms() + wait,
+                    host_wait: after.is_some(),
                 }
             }
             Failure::Final { why } => Finish::Failed { why, answer },

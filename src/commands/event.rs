@@ -207,42 +207,18 @@ pub fn process(
         ));
     }
 
-    // The sender retried: deliver what the first copy still owes, plan nothing new.
-    if replay_of.is_none() {
-        if let Some(first) = journal::earlier_copy(state.conn(), &sha, &instance.name, id)? {
-            let why = format!("same bytes as event {first}: only what it still owes is retried");
-            journal::conclude(state.conn(), id, Verdict::Duplicate, Some(&why), &facts)?;
-            log::verbose(&format!("event {id}: {why}"));
-            let rows: Vec<i64> = outbox::for_event(state.conn(), first)?
-                .iter()
-                .map(|r| r.id)
-                .collect();
-            let queues = outbox::for_event(state.conn(), first)?
-                .into_iter()
-                .map(|r| r.queue)
-                .collect();
-            return deliver(
-                ctx,
-                state,
-                id,
-                Verdict::Duplicate,
-                Some(&why),
-                &facts,
-                rows,
-                queues,
-            );
-        }
-    }
-
     let report = report::report(&event);
     let client = Client::new();
     assume_from_host_if_unknown(ctx, state, instance, &report, &client)?;
-    let planned = plan_in_state(state, id, mode, instance, &event, &report)?;
-    journal::conclude(
-        state.conn(),
+    let planned = plan_in_state(
+        state,
         id,
-        planned.verdict,
-        planned.why.as_deref(),
+        &sha,
+        replay_of.is_some(),
+        mode,
+        instance,
+        &event,
+        &report,
         &facts,
     )?;
     if let Some(why) = &planned.why {
@@ -328,20 +304,40 @@ struct Planned {
     queues: Vec<String>,
 }
 
-/// The decision and the plan, committed together: either all of it is owed, or none.
+/// The decision, the plan and the verdict, committed together: either all of it is owed, or none.
+/// The duplicate check is inside too, so two copies arriving at once cannot both plan.
+#[allow(clippy::too_many_arguments)]
 fn plan_in_state(
     state: &mut State,
     event_id: i64,
+    sha: &str,
+    replaying: bool,
     mode: Mode,
     instance: &Instance,
     event: &Event,
     report: &Report,
+    facts: &Facts,
 ) -> Result<Planned> {
     let commit = report.commit.as_str();
     let name = instance.name.as_str();
     // Argo CD sends no time: its events are ordered by arrival.
     let time = event.time.unwrap_or_else(|| crate::state::now_ms() / 1000);
     state.immediate(|tx| {
+        // The sender retried: deliver what the first copy still owes, plan nothing new.
+        if !replaying {
+            if let Some(first) = journal::earlier_copy(tx, sha, name, event_id)? {
+                let why =
+                    format!("same bytes as event {first}: only what it still owes is retried");
+                journal::conclude(tx, event_id, Verdict::Duplicate, Some(&why), facts)?;
+                let earlier = outbox::for_event(tx, first)?;
+                return Ok(Planned {
+                    verdict: Verdict::Duplicate,
+                    why: Some(why),
+                    rows: earlier.iter().map(|r| r.id).collect(),
+                    queues: earlier.into_iter().map(|r| r.queue).collect(),
+                });
+            }
+        }
         let prior = commits::get(tx, name, commit)?;
         if let (Some(source), Some(end)) = (&event.header.source, report.end) {
             commits::set_source(tx, name, commit, source, end)?;
@@ -450,6 +446,7 @@ fn plan_in_state(
             };
             (Verdict::Handled, why)
         };
+        journal::conclude(tx, event_id, verdict, why.as_deref(), facts)?;
         Ok(Planned {
             verdict,
             why,
@@ -485,6 +482,7 @@ fn deliver(
         client: &client,
         config: &ctx.config,
         deadline: ctx.deadline(),
+        retry_from: None,
     };
     let deliveries = if queues.is_empty() {
         Vec::new()

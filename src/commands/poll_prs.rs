@@ -185,6 +185,7 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
         client: &client,
         config: &ctx.config,
         deadline: ctx.deadline(),
+        retry_from: None,
     };
     let deliveries = if queues.is_empty() {
         Vec::new()

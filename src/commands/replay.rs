@@ -54,6 +54,7 @@ pub fn run(ctx: &Ctx, args: &ReplayArgs) -> Result<Code> {
         client: &client,
         config: &ctx.config,
         deadline: ctx.deadline(),
+        retry_from: Some(now_ms()),
     };
     let deliveries = sender.drain(&mut state, &Scope::All)?;
     let ids: Vec<i64> = deliveries.iter().map(|d| d.row).collect();

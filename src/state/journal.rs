@@ -109,7 +109,8 @@ pub fn conclude(
     Ok(())
 }
 
-/// An earlier event with the same bytes for the same instance that was acted on.
+/// Another event with the same bytes for the same instance that was already acted on. Not
+/// "earlier by id": of two copies arriving at once, the one journaled second may plan first.
 pub fn earlier_copy(
     conn: &Connection,
     sha256: &str,
@@ -118,7 +119,7 @@ pub fn earlier_copy(
 ) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
-            "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id < ?3
+            "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id != ?3
                AND outcome IN ('handled', 'superseded') ORDER BY id LIMIT 1",
             params![sha256, instance, before],
             |r| r.get(0),

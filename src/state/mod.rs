@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
         state       TEXT NOT NULL DEFAULT 'pending',
         attempts    INTEGER NOT NULL DEFAULT 0,
         not_before  INTEGER NOT NULL DEFAULT 0,
+        host_wait   INTEGER NOT NULL DEFAULT 0,
         lease_until INTEGER NOT NULL DEFAULT 0,
         answer      INTEGER,
         last_error  TEXT,

@@ -130,8 +130,10 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
 pub enum Claim {
     /// This process now owns the row until its lease runs out.
     Row(Box<Row>),
-    /// Nothing may be sent before this time (ms): a retry is scheduled, or another process holds a row.
+    /// Nothing may be sent before this time (ms): a retry is scheduled.
     Wait(i64),
+    /// Another live process is sending the head of a queue we want: it will be done soon.
+    Busy,
     /// Nothing open.
     Empty,
 }
@@ -144,11 +146,19 @@ pub enum Scope {
 }
 
 /// Claims the next sendable row: the head of its queue, due, and not leased by a live process.
-pub fn claim_next(conn: &mut Connection, scope: &Scope, lease_ms: i64) -> Result<Claim> {
+/// With `retry_from` (the replay CronJob's start), our own backoff of rows last tried before then
+/// is over; a wait the host asked for (Retry-After, a rate-limit reset) still holds, and a row
+/// that fails again during this replay backs off as usual.
+pub fn claim_next(
+    conn: &mut Connection,
+    scope: &Scope,
+    lease_ms: i64,
+    retry_from: Option<i64>,
+) -> Result<Claim> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
     let heads_sql = format!(
-        "SELECT {COLUMNS}, lease_until FROM outbox o WHERE o.state IN ('pending', 'sending') {} AND o.id =
+        "SELECT {COLUMNS}, lease_until, host_wait, updated_ms FROM outbox o WHERE o.state IN ('pending', 'sending') {} AND o.id =
            (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending'))
          ORDER BY o.id",
         match scope {
@@ -162,15 +172,29 @@ pub fn claim_next(conn: &mut Connection, scope: &Scope, lease_ms: i64) -> Result
     let heads = {
         let mut stmt = tx.prepare(&heads_sql)?;
         let rows = stmt
-            .query_map([], |r| Ok((row(r)?, r.get::<_, i64>(17)?)))?
+            .query_map([], |r| {
+                Ok((
+                    row(r)?,
+                    r.get::<_, i64>(17)?,
+                    r.get::<_, i64>(18)?,
+                    r.get::<_, i64>(19)?,
+                ))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows
     };
     let mut wake: Option<i64> = None;
-    for (head, lease_until) in heads {
+    let mut busy = false;
+    for (mut head, lease_until, host_wait, updated_ms) in heads {
         let free = head.state == "pending" || lease_until <= now;
-        let ready_at = if free { head.not_before } else { lease_until };
-        if free && head.not_before <= now {
+        if !free {
+            busy = true;
+            continue;
+        }
+        if host_wait == 0 && retry_from.is_some_and(|start| updated_ms < start) {
+            head.not_before = 0;
+        }
+        if head.not_before <= now {
             tx.execute(
                 "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3 WHERE id = ?1",
                 params![head.id, now + lease_ms, now],
@@ -180,10 +204,14 @@ pub fn claim_next(conn: &mut Connection, scope: &Scope, lease_ms: i64) -> Result
             claimed.state = "sending".into();
             return Ok(Claim::Row(Box::new(claimed)));
         }
-        wake = Some(wake.map_or(ready_at, |w| w.min(ready_at)));
+        wake = Some(wake.map_or(head.not_before, |w| w.min(head.not_before)));
     }
     tx.commit()?;
-    Ok(wake.map_or(Claim::Empty, Claim::Wait))
+    Ok(match (busy, wake) {
+        (true, _) => Claim::Busy,
+        (false, Some(at)) => Claim::Wait(at),
+        (false, None) => Claim::Empty,
+    })
 }
 
 /// How a send ended.
@@ -192,10 +220,12 @@ pub enum Finish {
     Done {
         answer: u16,
     },
+    /// `host_wait`: the host asked for the wait (Retry-After, a rate-limit reset).
     Retry {
         why: String,
         answer: Option<u16>,
         not_before: i64,
+        host_wait: bool,
     },
     Failed {
         why: String,
@@ -223,16 +253,24 @@ pub fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
             why,
             answer,
             not_before,
+            ..
         } => ("pending", *answer, Some(why.as_str()), *not_before, true),
         Finish::Failed { why, answer } => ("failed", *answer, Some(why.as_str()), 0, true),
         Finish::Nothing { why } => ("nothing", None, Some(why.as_str()), 0, false),
         Finish::Refused { why } => ("refused", None, Some(why.as_str()), 0, false),
         Finish::Blocked { why } => ("pending", None, Some(why.as_str()), 0, false),
     };
+    let host_wait = matches!(
+        finish,
+        Finish::Retry {
+            host_wait: true,
+            ..
+        }
+    );
     conn.execute(
         "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
-                attempts = attempts + ?6, lease_until = 0, updated_ms = ?7 WHERE id = ?1",
-        params![id, state, answer, why, not_before, attempt as i64, now],
+                attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8 WHERE id = ?1",
+        params![id, state, answer, why, not_before, attempt as i64, now, host_wait as i64],
     )
     .context("cannot record a delivery")?;
     if attempt {
@@ -356,12 +394,12 @@ mod tests {
         let second = add(state.conn(), "a", "https://x/2");
         let other = add(state.conn(), "b", "https://x/3");
         let conn = &mut state.conn;
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, first);
         // The first is in flight: the only other sendable head is another queue's.
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, other);
@@ -373,23 +411,24 @@ mod tests {
                 why: "503".into(),
                 answer: Some(503),
                 not_before: later,
+                host_wait: false,
             },
         )
         .unwrap();
         finish(conn, other, &Finish::Done { answer: 201 }).unwrap();
         // `second` must wait behind `first`.
         assert!(
-            matches!(claim_next(conn, &Scope::All, 1000).unwrap(), Claim::Wait(t) if t == later)
+            matches!(claim_next(conn, &Scope::All, 1000, None).unwrap(), Claim::Wait(t) if t == later)
         );
         conn.execute("UPDATE outbox SET not_before = 0 WHERE id = ?1", [first])
             .unwrap();
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, first);
         assert_eq!(row.attempts, 1);
         finish(conn, first, &Finish::Done { answer: 201 }).unwrap();
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, second);
@@ -398,22 +437,75 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_lease_is_taken_over() {
+    fn a_live_lease_is_busy_and_an_expired_one_is_taken_over() {
         let (mut state, dir) = temp_state("lease");
         let id = add(state.conn(), "a", "https://x/1");
         let conn = &mut state.conn;
-        let Claim::Row(_) = claim_next(conn, &Scope::All, -1).unwrap() else {
+        let Claim::Row(_) = claim_next(conn, &Scope::All, 60_000, None).unwrap() else {
             panic!()
         };
-        let Claim::Row(row) = claim_next(
-            conn,
-            &Scope::Queues(vec![queue_of("i", Some("a"), &Target::Github)]),
-            1000,
-        )
-        .unwrap() else {
+        assert!(matches!(
+            claim_next(conn, &Scope::All, 1000, None).unwrap(),
+            Claim::Busy
+        ));
+        conn.execute("UPDATE outbox SET lease_until = 1", [])
+            .unwrap();
+        let queue = queue_of("i", Some("a"), &Target::Github);
+        let Claim::Row(row) = claim_next(conn, &Scope::Queues(vec![queue]), 1000, None).unwrap()
+        else {
             panic!()
         };
         assert_eq!(row.id, id);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn replay_skips_our_own_backoff_but_not_the_hosts() {
+        let (mut state, dir) = temp_state("replay-backoff");
+        let ours = add(state.conn(), "a", "https://x/1");
+        let theirs = add(state.conn(), "b", "https://x/2");
+        let conn = &mut state.conn;
+        let later = now_ms() + 60_000;
+        for (id, host_wait) in [(ours, false), (theirs, true)] {
+            let Claim::Row(_) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
+                panic!()
+            };
+            finish(
+                conn,
+                id,
+                &Finish::Retry {
+                    why: "x".into(),
+                    answer: None,
+                    not_before: later,
+                    host_wait,
+                },
+            )
+            .unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let start = now_ms();
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, Some(start)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(row.id, ours);
+        finish(
+            conn,
+            ours,
+            &Finish::Retry {
+                why: "x".into(),
+                answer: None,
+                not_before: later,
+                host_wait: false,
+            },
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                claim_next(conn, &Scope::All, 1000, Some(start)).unwrap(),
+                Claim::Wait(_)
+            ),
+            "tried again in this replay: backs off"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

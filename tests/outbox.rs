@@ -1,0 +1,405 @@
+//! Nothing lost: the journal, the outbox, retries, `replay`, `events`, `prune`.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::*;
+
+const PROGRESSING: &str = "flux/kustomization-progressing-ssa-changeset-flux-v2.json";
+const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
+
+/// A host that answers `status` to everything while `down` is set.
+fn flaky(down: Arc<AtomicBool>, reply: Reply) -> MockHost {
+    MockHost::with(move |_| down.load(Ordering::SeqCst).then(|| reply.clone()))
+}
+
+fn json_of(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+}
+
+fn at_time(name: &str, timestamp: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&fixture(name)).unwrap();
+    v["timestamp"] = json!(timestamp);
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[test]
+fn a_host_that_is_down_leaves_everything_owed_until_replay_delivers_it_once_in_order() {
+    let down = Arc::new(AtomicBool::new(true));
+    let host = flaky(down.clone(), Reply::status(503));
+    let dir = TempDir::new("down");
+    let env = github_env(&host, &dir);
+    let run = run_fixture("handle", PROGRESSING, &env, &["--budget", "1"]);
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    let failed = json_of(&connector(
+        &["events", "--failed", "--output", "json"],
+        &env,
+        None,
+    ));
+    assert_eq!(failed.as_array().unwrap().len(), 1);
+    // A success for the same commit arrives while the host is still down: it must queue behind.
+    assert_eq!(
+        run_fixture("handle", SUCCESS, &env, &["--budget", "1"]).code,
+        75
+    );
+    down.store(false, Ordering::SeqCst);
+    host.clear();
+    let replay = connector(&["replay", "--failed"], &env, None);
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    let posts = host.posts();
+    let contexts: Vec<String> = posts
+        .iter()
+        .map(|p| {
+            p.json()["context"]
+                .as_str()
+                .unwrap_or("dispatch")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        contexts,
+        [
+            "Status",
+            "Namespace",
+            "ServiceAccount",
+            "Service",
+            "Deployment",
+            "HorizontalPodAutoscaler",
+            "Status",
+            "Status",
+            "dispatch"
+        ]
+    );
+    assert_eq!(
+        posts[7].json()["state"],
+        "success",
+        "the success is the newest status"
+    );
+    assert!(
+        connector(&["events", "--failed", "--output", "json"], &env, None)
+            .stdout
+            .trim()
+            == "[]"
+    );
+    host.clear();
+    assert_eq!(connector(&["replay", "--failed"], &env, None).code, 0);
+    assert!(host.requests().is_empty(), "nothing is sent twice");
+}
+
+#[test]
+fn retry_after_is_honoured_within_the_budget_and_left_owed_beyond_it() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let host = MockHost::with(move |r| {
+        (r.method == "POST" && seen.fetch_add(1, Ordering::SeqCst) == 0)
+            .then(|| Reply::status(429).with_header("Retry-After", "1"))
+    });
+    let dir = TempDir::new("retry-after");
+    let started = Instant::now();
+    let run = run_fixture(
+        "status",
+        "argo/succeeded-synced-healthy.json",
+        &github_env(&host, &dir),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited as asked"
+    );
+    assert_eq!(host.posts().len(), 4, "one 429, then the three statuses");
+
+    let host = MockHost::with(|r| {
+        (r.method == "POST").then(|| Reply::status(429).with_header("Retry-After", "3600"))
+    });
+    let dir = TempDir::new("retry-after-long");
+    let started = Instant::now();
+    let run = run_fixture(
+        "status",
+        "argo/succeeded-synced-healthy.json",
+        &github_env(&host, &dir),
+        &[],
+    );
+    assert_eq!(run.code, 75);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "an hour is not slept through"
+    );
+}
+
+#[test]
+fn github_rate_limits_wait_for_the_reset_and_other_403s_are_final() {
+    let host = MockHost::with(|r| {
+        (r.method == "POST").then(|| {
+            Reply::json(403, json!({"message": "API rate limit exceeded"}))
+                .with_header("x-ratelimit-remaining", "0")
+                .with_header("x-ratelimit-reset", "4102444800")
+        })
+    });
+    let dir = TempDir::new("ratelimit");
+    let env = github_env(&host, &dir);
+    let run = run_fixture("status", "argo/succeeded-synced-healthy.json", &env, &[]);
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert_eq!(host.posts().len(), 1, "the queue waits for the reset");
+
+    let host = MockHost::with(|r| {
+        (r.method == "POST").then(|| {
+            Reply::json(
+                403,
+                json!({"message": "Resource not accessible by integration"}),
+            )
+        })
+    });
+    let dir = TempDir::new("forbidden");
+    let env = github_env(&host, &dir);
+    let run = run_fixture("status", "argo/succeeded-synced-healthy.json", &env, &[]);
+    assert_eq!(run.code, 76, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("answered 403: Resource not accessible by integration"),
+        "{}",
+        run.stderr
+    );
+    let show = connector(&["events", "show", "1"], &env, None);
+    assert!(
+        show.stdout.contains("failed (github POST 127.0.0.1"),
+        "{}",
+        show.stdout
+    );
+}
+
+#[test]
+fn timeouts_and_refused_connections_are_owed_not_lost() {
+    let host = MockHost::with(|_| {
+        Some(Reply {
+            status: 201,
+            body: "{}".into(),
+            headers: vec![],
+            delay: Some(Duration::from_secs(3)),
+        })
+    });
+    let dir = TempDir::new("timeout");
+    let run = run_fixture(
+        "status",
+        "argo/succeeded-synced-healthy.json",
+        &github_env(&host, &dir),
+        &["--budget", "1"],
+    );
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+
+    let closed = {
+        let h = MockHost::start();
+        h.base.clone()
+    };
+    let dir = TempDir::new("refused");
+    let mut env = github_env(&MockHost::start(), &dir);
+    env = with(&env, &[("GITHUB_ORG_URL", &format!("{closed}/repos/org"))]);
+    let run = run_fixture(
+        "status",
+        "argo/succeeded-synced-healthy.json",
+        &env,
+        &["--budget", "1"],
+    );
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(run.stderr.contains("connection failed"), "{}", run.stderr);
+    let owed = json_of(&connector(
+        &["events", "show", "1", "--output", "json"],
+        &env,
+        None,
+    ));
+    assert!(owed["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["row"]["state"] == "pending"));
+}
+
+#[test]
+fn the_same_bytes_again_retry_only_what_is_owed() {
+    let down = Arc::new(AtomicBool::new(false));
+    let fail_health = down.clone();
+    let host = MockHost::with(move |r| {
+        (fail_health.load(Ordering::SeqCst) && r.body.contains("\"Health\""))
+            .then(|| Reply::status(502))
+    });
+    let dir = TempDir::new("dup");
+    let env = github_env(&host, &dir);
+    down.store(true, Ordering::SeqCst);
+    assert_eq!(
+        run_fixture(
+            "status",
+            "argo/succeeded-synced-healthy.json",
+            &env,
+            &["--budget", "1"]
+        )
+        .code,
+        75
+    );
+    down.store(false, Ordering::SeqCst);
+    host.clear();
+    let again = run_fixture(
+        "status",
+        "argo/succeeded-synced-healthy.json",
+        &env,
+        &["--output", "json"],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(json_of(&again)["outcome"], "duplicate");
+    let posts = host.posts();
+    assert_eq!(posts.len(), 1, "only Health was owed");
+    assert_eq!(posts[0].json()["context"], "Health");
+}
+
+#[test]
+fn an_older_event_arriving_late_is_superseded() {
+    let host = MockHost::start();
+    let dir = TempDir::new("order");
+    let env = github_env(&host, &dir);
+    let newer = at_time(PROGRESSING, "2025-06-02T09:20:00Z");
+    let older = at_time(PROGRESSING, "2025-06-02T09:10:00Z");
+    assert_eq!(connector(&["status"], &env, Some(&newer)).code, 0);
+    host.clear();
+    let run = connector(&["status", "--output", "json"], &env, Some(&older));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json_of(&run)["outcome"], "superseded");
+    assert!(host.requests().is_empty());
+}
+
+#[test]
+fn thirty_two_invocations_at_once_journal_everything_and_send_nothing_twice() {
+    let host = MockHost::start();
+    let dir = TempDir::new("32");
+    let env = github_env(&host, &dir);
+    let threads: Vec<_> = (0..32)
+        .map(|i| {
+            let env = env.clone();
+            std::thread::spawn(move || {
+                // 16 distinct Progressing events on 16 commits, each sent twice.
+                let commit = format!("{:040x}", i % 16 + 1);
+                let body = String::from_utf8(fixture(PROGRESSING))
+                    .unwrap()
+                    .replace(SHA, &commit);
+                connector(&["status"], &env, Some(body.as_bytes()))
+            })
+        })
+        .collect();
+    for t in threads {
+        let run = t.join().unwrap();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(!run.stderr.contains("locked"), "{}", run.stderr);
+    }
+    let events = json_of(&connector(
+        &["events", "--limit", "100", "--output", "json"],
+        &env,
+        None,
+    ));
+    assert_eq!(events.as_array().unwrap().len(), 32);
+    assert_eq!(
+        host.posts().len(),
+        16 * 7,
+        "each commit's seven statuses, once"
+    );
+}
+
+#[test]
+fn events_lists_and_shows_in_text_and_json() {
+    let host = MockHost::start();
+    let dir = TempDir::new("events");
+    let env = github_env(&host, &dir);
+    run_fixture("handle", SUCCESS, &env, &[]);
+    run_fixture(
+        "handle",
+        "flux/helmrelease-upgrade-succeeded-flux-v2.json",
+        &env,
+        &[],
+    );
+    let text = connector(&["events"], &env, None);
+    assert!(
+        text.stdout.contains("ignored") && text.stdout.contains("handled"),
+        "{}",
+        text.stdout
+    );
+    let by_commit = json_of(&connector(
+        &["events", "--commit", SHA, "--output", "json"],
+        &env,
+        None,
+    ));
+    assert_eq!(by_commit.as_array().unwrap().len(), 1);
+    let show = connector(&["events", "show", "1"], &env, None);
+    assert!(show.stdout.contains("event 1: handled"), "{}", show.stdout);
+    assert!(show.stdout.contains("/dispatches: done"), "{}", show.stdout);
+    assert!(show.stdout.contains("attempt"), "{}", show.stdout);
+    let shown = json_of(&connector(
+        &["events", "show", "1", "--output", "json"],
+        &env,
+        None,
+    ));
+    assert_eq!(shown["event"]["commit_id"], SHA);
+    assert_eq!(shown["requests"][0]["attempts"][0]["answer"], 201);
+    assert!(shown["body"]
+        .as_str()
+        .unwrap()
+        .contains("ReconciliationSucceeded"));
+    let missing = connector(&["events", "show", "99"], &env, None);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("there is no event 99"));
+}
+
+#[test]
+fn replay_of_one_event_dry_run_sends_nothing_and_for_real_reprocesses_it() {
+    let host = MockHost::start();
+    let dir = TempDir::new("replay");
+    let env = github_env(&host, &dir);
+    run_fixture("status", PROGRESSING, &env, &[]);
+    host.clear();
+    let dry = connector(&["replay", "1", "--dry-run"], &env, None);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert_eq!(dry.stdout.matches("POST").count(), 7, "{}", dry.stdout);
+    assert!(host.requests().is_empty());
+    let real = connector(&["replay", "1", "--output", "json"], &env, None);
+    assert_eq!(real.code, 0, "{}", real.stderr);
+    assert_eq!(host.posts().len(), 7, "processed again from scratch");
+    let shown = json_of(&connector(
+        &["events", "show", "2", "--output", "json"],
+        &env,
+        None,
+    ));
+    assert_eq!(shown["event"]["replay_of"], 1);
+}
+
+#[test]
+fn prune_drops_old_entries_but_keeps_what_is_owed() {
+    let down = Arc::new(AtomicBool::new(true));
+    let host = flaky(down.clone(), Reply::status(503));
+    let dir = TempDir::new("prune");
+    let env = github_env(&host, &dir);
+    assert_eq!(
+        run_fixture(
+            "status",
+            "argo/succeeded-synced-healthy.json",
+            &env,
+            &["--budget", "1"]
+        )
+        .code,
+        75
+    );
+    down.store(false, Ordering::SeqCst);
+    assert_eq!(run_fixture("status", PROGRESSING, &env, &[]).code, 0);
+    std::thread::sleep(Duration::from_millis(1100));
+    let pruned = json_of(&connector(
+        &["prune", "--older-than", "1s", "--output", "json"],
+        &env,
+        None,
+    ));
+    assert_eq!(
+        pruned["events"], 1,
+        "the delivered event goes, the owed one stays"
+    );
+    let left = json_of(&connector(&["events", "--output", "json"], &env, None));
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(connector(&["replay", "--failed"], &env, None).code, 0);
+}
