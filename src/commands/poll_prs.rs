@@ -151,7 +151,7 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
     let fresh: Vec<u64> = due.into_iter().filter(|pr| !handled.contains(pr)).collect();
     summary.already_handled = summary.in_cutoff - fresh.len();
     let target = Target::AzurePipelines;
-    let (rows, queues) = state.immediate(|tx| {
+    let (rows, mut queues) = state.immediate(|tx| {
         let mut rows = Vec::new();
         let mut queues = Vec::new();
         for pr in &fresh {
@@ -180,6 +180,15 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
         Ok((rows, queues))
     })?;
     summary.queued = rows.len();
+    // Callbacks that earlier passes left owed go again too: a pass reports on everything owed.
+    let prefix = format!("{}/pr-", instance.name);
+    let earlier: Vec<String> = outbox::open_queues(state.conn())?
+        .into_iter()
+        .filter(|q| q.starts_with(&prefix))
+        .collect();
+    queues.extend(earlier);
+    queues.sort();
+    queues.dedup();
 
     let sender = Sender {
         client: &client,
@@ -202,7 +211,18 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
             log::warn(&format!("PR callback (row {}): {}", d.row, d.result));
         }
     }
-    let (owed, failed, refused) = outbox::standing(state.conn(), &rows)?;
+    let mut delivered_rows: Vec<i64> = deliveries
+        .iter()
+        .map(|d| d.row)
+        .chain(rows.iter().copied())
+        .collect();
+    delivered_rows.sort_unstable();
+    delivered_rows.dedup();
+    let (_, failed, refused) = outbox::standing(state.conn(), &delivered_rows)?;
+    let owed = outbox::open_queues(state.conn())?
+        .into_iter()
+        .filter(|q| q.starts_with(&prefix))
+        .count();
     summary.owed = owed;
     summary.failed = failed + refused;
     match ctx.output {
