@@ -3,17 +3,20 @@
 #   ./install.sh                  install under ~/.local
 #   ./install.sh --prefix /usr/local
 #   ./install.sh --uninstall      remove what an install put there
+#   ./install.sh --binary PATH    install a binary built elsewhere instead of building one
 # Running it again is safe: every file is simply replaced.
 set -euo pipefail
 
 prefix="${HOME}/.local"
 uninstall=false
+binary=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
     --prefix=*) prefix="${1#--prefix=}"; shift ;;
     --uninstall) uninstall=true; shift ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --binary) binary="${2:?--binary needs a path}"; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -31,14 +34,17 @@ if $uninstall; then
   exit 0
 fi
 
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "install.sh: cargo is not installed. Install Rust (https://rustup.rs, or 'apt-get install cargo' on Debian) and run ./install.sh again." >&2
-  exit 1
+if [ -z "$binary" ]; then
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "install.sh: cargo is not installed. Install Rust (https://rustup.rs, or 'apt-get install cargo' on Debian) and run ./install.sh again." >&2
+    exit 1
+  fi
+  cargo build --release --locked
+  binary=target/release/gitops-connector
 fi
-
-cargo build --release --locked
+[ -x "$binary" ] || { echo "install.sh: $binary is not an executable" >&2; exit 1; }
 install -d "$prefix/bin" "$(dirname "$bash_completion")" "$(dirname "$zsh_completion")" "$(dirname "$fish_completion")" "$man_dir"
-install -m 0755 target/release/gitops-connector "$bin"
+install -m 0755 "$binary" "$bin"
 install -m 0644 completions/gitops-connector.bash "$bash_completion"
 install -m 0644 completions/_gitops-connector "$zsh_completion"
 install -m 0644 completions/gitops-connector.fish "$fish_completion"

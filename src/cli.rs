@@ -53,7 +53,7 @@ pub struct Global {
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// How diagnostics are printed on stderr (json: one object per line, for log collectors)
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "GITOPS_CONNECTOR_LOG_FORMAT")]
     pub log_format: LogFormat,
     /// Print the requests that would be sent; send nothing and write no state
     #[arg(long, global = true)]
@@ -113,8 +113,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct EventArgs {
-    /// The event body; `-` or nothing reads stdin
-    #[arg(value_name = "EVENT")]
+    /// The event body; `-` or nothing reads stdin. A relay can name the file in the environment
+    /// (adnanh/webhook's pass-file-to-command)
+    #[arg(value_name = "EVENT", env = "GITOPS_CONNECTOR_EVENT")]
     pub path: Option<PathBuf>,
     /// The sender's X-Signature header (Flux generic-hmac), e.g. sha256=<hex>
     #[arg(long, env = "GITOPS_CONNECTOR_SIGNATURE", value_name = "VALUE")]

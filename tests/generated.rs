@@ -48,3 +48,40 @@ fn help_teaches_the_exit_codes_and_every_sub_command() {
         assert!(run.stdout.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn readme_shows_the_hooks_file_the_relay_test_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let hooks = std::fs::read_to_string(root.join("tests/relay/hooks.json")).unwrap();
+    assert!(
+        readme.contains(&format!("```json\n{hooks}```")),
+        "README's hooks file differs from tests/relay/hooks.json"
+    );
+}
+
+#[test]
+fn readme_quickstart_runs_on_the_bundled_sample_without_credentials() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = "gitops-connector --config examples/github-flux.toml handle --dry-run examples/flux-success.json";
+    assert!(readme.contains(command));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+        .args(command.split(' ').skip(1))
+        .current_dir(root)
+        .env_clear()
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("POST https://api.github.com/repos/kaizentm/gitops-manifests/statuses/"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("notification:"), "{stdout}");
+}

@@ -1,0 +1,67 @@
+//! install.sh: binary, completions and man pages under a prefix; idempotent; uninstall; cargo check.
+
+mod support;
+
+use std::process::Command;
+use support::TempDir;
+
+fn install(args: &[&str], path: &str) -> std::process::Output {
+    Command::new("bash")
+        .arg(format!("{}/install.sh", env!("CARGO_MANIFEST_DIR")))
+        .args(args)
+        .env("PATH", path)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn installs_everything_under_the_prefix_twice_and_uninstalls_it() {
+    let dir = TempDir::new("install");
+    let prefix = dir.path().display().to_string();
+    let binary = env!("CARGO_BIN_EXE_gitops-connector");
+    let path = std::env::var("PATH").unwrap();
+    for _ in 0..2 {
+        let out = install(&["--prefix", &prefix, "--binary", binary], &path);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let expected = [
+        "bin/gitops-connector",
+        "share/bash-completion/completions/gitops-connector",
+        "share/zsh/site-functions/_gitops-connector",
+        "share/fish/vendor_completions.d/gitops-connector.fish",
+        "share/man/man1/gitops-connector.1",
+        "share/man/man1/gitops-connector-handle.1",
+    ];
+    for file in expected {
+        assert!(dir.path().join(file).is_file(), "{file}");
+    }
+    let version = Command::new(dir.path().join("bin/gitops-connector"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("gitops-connector "));
+    let out = install(&["--prefix", &prefix, "--uninstall"], &path);
+    assert!(out.status.success());
+    for file in expected {
+        assert!(!dir.path().join(file).exists(), "{file} left behind");
+    }
+}
+
+#[test]
+fn without_cargo_it_says_how_to_get_it() {
+    let dir = TempDir::new("install-nocargo");
+    let out = install(
+        &["--prefix", &dir.path().display().to_string()],
+        "/usr/bin:/bin",
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cargo is not installed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,254 @@
+//! End to end behind the real relay: adnanh/webhook (Debian package `webhook`) runs
+//! `gitops-connector handle` with tests/relay/hooks.json, the file README shows.
+
+mod support;
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+const HMAC_KEY: &str = "s3cr3t-hmac-key";
+const GOOD_SIGNATURE: &str =
+    "sha256=d3d73ce06b36e251729df5ec325ee82682b135d6a2488c8f6055e11611c5df4f";
+const ARGO_TOKEN: &str = "argo-shared-token";
+
+struct Relay {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn webhook_binary() -> Option<String> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("webhook"))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts webhook with the connector's configuration in its environment (it passes it on).
+fn relay(env: &[(String, String)]) -> Option<Relay> {
+    let Some(webhook) = webhook_binary() else {
+        eprintln!("SKIPPED: the `webhook` binary (Debian package webhook) is not installed; .ci/run installs it");
+        return None;
+    };
+    let port = free_port();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_gitops-connector"))
+        .parent()
+        .unwrap();
+    let hooks = format!("{}/tests/relay/hooks.json", env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new(webhook);
+    cmd.args([
+        "-hooks",
+        &hooks,
+        "-template",
+        "-ip",
+        "127.0.0.1",
+        "-port",
+        &port.to_string(),
+        "-nopanic",
+    ])
+    .env_clear()
+    .env(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    )
+    .env("HOME", std::env::temp_dir())
+    .env("FLUX_HMAC_KEY", HMAC_KEY)
+    .env("ARGOCD_WEBHOOK_TOKEN", ARGO_TOKEN)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("start webhook");
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "webhook did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Relay {
+        child,
+        base: format!("http://127.0.0.1:{port}/hooks"),
+    })
+}
+
+fn post(url: &str, body: &[u8], headers: &[(&str, &str)]) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.post(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send(body).map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+const FLUX_SIGNED: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
+
+#[test]
+fn a_signed_flux_event_checked_by_the_connector_becomes_statuses_and_a_dispatch() {
+    let host = MockHost::start();
+    let dir = TempDir::new("relay-flux");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_HMAC_KEY", HMAC_KEY)],
+    );
+    let Some(relay) = relay(&env) else { return };
+    let body = fixture(FLUX_SIGNED);
+    let wrong = GOOD_SIGNATURE.replace("d3d7", "0000");
+    assert_eq!(
+        post(
+            &format!("{}/flux", relay.base),
+            &body,
+            &[("X-Signature", &wrong)]
+        ),
+        500,
+        "refused (77) is not a 2xx"
+    );
+    assert!(
+        host.requests().is_empty(),
+        "a wrong signature sends nothing"
+    );
+    assert_eq!(
+        post(
+            &format!("{}/flux", relay.base),
+            &body,
+            &[("X-Signature", GOOD_SIGNATURE)]
+        ),
+        200
+    );
+    let posts = host.posts();
+    assert_eq!(
+        posts
+            .iter()
+            .filter(|p| p.path().contains("/statuses/"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        posts
+            .iter()
+            .filter(|p| p.path().ends_with("/dispatches"))
+            .count(),
+        1
+    );
+    let events = connector(&["events", "--output", "json"], &env, None);
+    let list: serde_json::Value = serde_json::from_str(&events.stdout).unwrap();
+    assert_eq!(
+        list[1]["outcome"], "rejected",
+        "the forged copy is journaled"
+    );
+    assert_eq!(list[0]["outcome"], "handled");
+}
+
+#[test]
+fn the_relay_can_check_the_signature_itself() {
+    let host = MockHost::start();
+    let dir = TempDir::new("relay-hmac");
+    let Some(relay) = relay(&github_env(&host, &dir)) else {
+        return;
+    };
+    let body = fixture(FLUX_SIGNED);
+    let url = format!("{}/flux-signed-at-relay", relay.base);
+    let wrong = GOOD_SIGNATURE.replace("d3d7", "0000");
+    // webhook 2.8 treats a signature that does not verify as an error (500), not a mismatch.
+    assert_eq!(
+        post(&url, &body, &[("X-Signature", &wrong)]),
+        500,
+        "a wrong signature"
+    );
+    assert_eq!(
+        post(&url, &body, &[("X-Signature", "sha256=00")]),
+        500,
+        "a malformed one"
+    );
+    let unsigned = post(&url, &body, &[]);
+    assert!(
+        !(200..300).contains(&unsigned),
+        "no signature at all: {unsigned}"
+    );
+    assert!(host.requests().is_empty());
+    assert_eq!(post(&url, &body, &[("X-Signature", GOOD_SIGNATURE)]), 200);
+    assert!(!host.posts().is_empty());
+}
+
+#[test]
+fn an_argo_cd_hook_is_guarded_by_a_shared_header_token_and_invalid_bodies_are_acknowledged() {
+    let host = MockHost::start();
+    let dir = TempDir::new("relay-argo");
+    let env = azure_env(&host, &dir);
+    let Some(relay) = relay(&env) else { return };
+    let url = format!("{}/argocd", relay.base);
+    let body = fixture("argo/succeeded-synced-healthy.json");
+    assert_eq!(post(&url, &body, &[("X-Connector-Token", "wrong")]), 403);
+    assert!(host.requests().is_empty());
+    assert_eq!(post(&url, &body, &[("X-Connector-Token", ARGO_TOKEN)]), 200);
+    assert_eq!(
+        host.posts()
+            .iter()
+            .filter(|p| p.path().ends_with("/events"))
+            .count(),
+        1,
+        "the task is completed"
+    );
+    // The broken template body is repaired; garbage is journaled and acknowledged, so Argo CD stops resending it.
+    let repaired = fixture("argo/failed-apply-unescaped-quote-INVALID.txt");
+    assert_eq!(
+        post(&url, &repaired, &[("X-Connector-Token", ARGO_TOKEN)]),
+        200
+    );
+    assert_eq!(
+        post(&url, b"{not json", &[("X-Connector-Token", ARGO_TOKEN)]),
+        200
+    );
+    let events = connector(&["events", "--output", "json"], &env, None);
+    let list: serde_json::Value = serde_json::from_str(&events.stdout).unwrap();
+    assert_eq!(list[0]["outcome"], "rejected");
+}
+
+#[test]
+fn a_delivery_worth_retrying_is_a_5xx_so_the_sender_retries() {
+    let host = MockHost::with(|_| Some(Reply::status(503)));
+    let dir = TempDir::new("relay-down");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_BUDGET_SECONDS", "1")],
+    );
+    let Some(relay) = relay(&env) else { return };
+    let status = post(
+        &format!("{}/flux-signed-at-relay", relay.base),
+        &fixture(FLUX_SIGNED),
+        &[("X-Signature", GOOD_SIGNATURE)],
+    );
+    assert_eq!(status, 500);
+    let failed = connector(&["events", "--failed", "--output", "json"], &env, None);
+    assert!(
+        failed.stdout.contains("ReconciliationSucceeded"),
+        "owed, for replay --failed: {}",
+        failed.stdout
+    );
+}
