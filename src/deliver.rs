@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 /// One request's wait cap: long enough for a slow host, short enough to answer a webhook in time.
 const MAX_REQUEST_TIME: Duration = Duration::from_secs(8);
+const LEASE_MARGIN: Duration = Duration::from_secs(2);
 /// A longer wait is not slept through within one invocation.
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
 
@@ -47,7 +48,9 @@ impl Sender<'_> {
 
     /// Sends what `scope` holds until it is empty or the budget is spent.
     pub fn drain(&self, state: &mut State, scope: &Scope) -> Result<Vec<Delivery>> {
-        let lease_ms = (self.remaining() + Duration::from_secs(30)).as_millis() as i64;
+        // Every request ends by the deadline (its timeout is capped by what remains), so a live
+        // process never holds a row much past it; a dead one's rows are free soon after.
+        let lease_ms = (self.remaining() + LEASE_MARGIN).as_millis() as i64;
         let mut done = Vec::new();
         loop {
             if self.remaining().is_zero() {
@@ -130,6 +133,14 @@ impl Sender<'_> {
             .min(MAX_REQUEST_TIME)
             .max(Duration::from_millis(200));
         crate::log::verbose(&format!("sending {request}"));
+        // For crash tests: widen the window between planning and sending so a test can kill the
+        // process mid-delivery. Unset in production.
+        if let Some(ms) = std::env::var("GITOPS_CONNECTOR_DEBUG_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            std::thread::sleep(Duration::from_millis(ms));
+        }
         self.client.send(request, credentials, timeout)
     }
 
@@ -194,7 +205,20 @@ impl Sender<'_> {
         let finish = loop {
             match flow.next(answer.as_ref()) {
                 Ok(Step::Read(request)) => match self.send(&request, credentials) {
-                    Ok(a) => answer = Some(a.json().unwrap_or(serde_json::Value::Null)),
+                    Ok(a) => match a.json() {
+                        Some(json) => answer = Some(json),
+                        // A 2xx that is not JSON is a host having a bad moment (a proxy page, a
+                        // cut body): worth another try, unlike JSON that lacks what we need.
+                        None => {
+                            let why = format!(
+                                "{} {} answered {} with a body that is not JSON",
+                                request.target,
+                                request.method.as_str(),
+                                a.status
+                            );
+                            break self.failure(Failure::Retry { why, after: None }, row.attempts);
+                        }
+                    },
                     Err(failure) => break self.failure(failure, row.attempts),
                 },
                 Ok(Step::Send(request)) => {

@@ -66,14 +66,36 @@ pub struct Report {
     pub end: Option<Outcome>,
 }
 
+/// GitHub keeps a context of up to 255 characters; Azure's limit is larger. Names come from
+/// object text in operator messages, so they are bounded and cleaned here, once for all hosts.
+pub const MAX_STATUS_NAME_CHARS: usize = 255;
+
+/// A name every host accepts: no control characters, no surrounding blanks, never empty.
+pub fn status_name(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    let bounded: String = cleaned.chars().take(MAX_STATUS_NAME_CHARS).collect();
+    if bounded.is_empty() {
+        "Info".into()
+    } else {
+        bounded
+    }
+}
+
 pub fn report(event: &Event) -> Report {
-    let (statuses, end) = match &event.detail {
+    let (mut statuses, end) = match &event.detail {
         Detail::Flux(flux) => (
             flux_statuses(&event.header.kind, &event.header.reason, flux),
             flux_end(&event.header.kind, &event.header.reason, flux),
         ),
         Detail::Argo(argo) => (argo_statuses(argo), argo_end(argo)),
     };
+    for status in &mut statuses {
+        status.name = status_name(&status.name);
+    }
     Report {
         commit: event.commit.clone(),
         statuses,
@@ -460,6 +482,16 @@ mod tests {
         for (name, end) in cases {
             assert_eq!(flux(name).end, end, "{name}");
         }
+    }
+
+    #[test]
+    fn status_names_are_cleaned_and_bounded() {
+        assert_eq!(status_name("  a\nb\t c "), "a b c");
+        assert_eq!(status_name("\u{7}"), "Info");
+        assert_eq!(
+            status_name(&"x".repeat(300)).chars().count(),
+            MAX_STATUS_NAME_CHARS
+        );
     }
 
     #[test]
