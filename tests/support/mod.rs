@@ -119,17 +119,20 @@ impl MockHost {
                     };
                     recorded.lock().unwrap().push(rec.clone());
                     let reply = (responder.lock().unwrap())(&rec);
-                    if let Some(delay) = reply.delay {
-                        std::thread::sleep(delay);
-                    }
-                    let mut response =
-                        tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-                    for (n, v) in &reply.headers {
-                        response.add_header(
-                            tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()).unwrap(),
-                        );
-                    }
-                    let _ = request.respond(response);
+                    // Answer on a thread of its own, as real hosts do: a slow answer holds up no other.
+                    std::thread::spawn(move || {
+                        if let Some(delay) = reply.delay {
+                            std::thread::sleep(delay);
+                        }
+                        let mut response = tiny_http::Response::from_string(reply.body)
+                            .with_status_code(reply.status);
+                        for (n, v) in &reply.headers {
+                            response.add_header(
+                                tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()).unwrap(),
+                            );
+                        }
+                        let _ = request.respond(response);
+                    });
                 }
             })
         };
