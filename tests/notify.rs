@@ -355,3 +355,29 @@ fn transient_reasons_and_deletions_do_not_end_the_deployment() {
     }
     assert!(host.requests().is_empty());
 }
+
+#[test]
+fn a_commit_seen_before_its_end_needs_no_combined_status_read() {
+    let host = MockHost::start();
+    let dir = TempDir::new("seen");
+    let env = github_env(&host, &dir);
+    let progressing = with_commit(
+        "flux/kustomization-progressing-ssa-changeset-flux-v2.json",
+        SHA,
+    );
+    assert_eq!(connector(&["handle"], &env, Some(&progressing)).code, 0);
+    host.clear();
+    assert_eq!(run_fixture("handle", SUCCESS, &env, &[]).code, 0);
+    let reads: Vec<_> = host
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.url)
+        .collect();
+    assert_eq!(
+        reads,
+        [format!("/repos/org/manifests/commits/{SHA}")],
+        "only the merge message is read"
+    );
+    assert_eq!(dispatches(&host).len(), 1);
+}

@@ -54,10 +54,12 @@ fn azure_with_abandoned_prs() -> MockHost {
                     200,
                     json!({"value": {"callback-task-id": {"$value": "{broken"}}}),
                 ),
+                // A wait the tool never sleeps through: the pass ends once the others are done.
                 7 => Reply::json(
                     500,
                     json!({"message": "TF400898: An internal error occurred"}),
-                ),
+                )
+                .with_header("Retry-After", "3600"),
                 _ => Reply::json(
                     200,
                     json!({"count": 1, "value": {"callback-task-id": {"$value": task.to_string()}}}),
@@ -104,7 +106,7 @@ fn one_pass_fails_every_waiting_task_once_and_an_idle_pass_only_lists() {
     let dir = TempDir::new("poll");
     let env = with(
         &azure_env(&host, &dir),
-        &[("GITOPS_CONNECTOR_BUDGET_SECONDS", "3")],
+        &[("GITOPS_CONNECTOR_BUDGET_SECONDS", "60")],
     );
     let run = connector(&["poll-prs", "--output", "json"], &env, None);
     assert_eq!(

@@ -339,6 +339,7 @@ fn plan_in_state(
             }
         }
         let prior = commits::get(tx, name, commit)?;
+        commits::seen(tx, name, commit)?;
         if let (Some(source), Some(end)) = (&event.header.source, report.end) {
             commits::set_source(tx, name, commit, source, end)?;
         }

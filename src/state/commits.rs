@@ -47,6 +47,16 @@ pub fn set_outcome(
     Ok(())
 }
 
+/// Remembers a commit at first sight, before it has an outcome: from then on its end is decided
+/// from local records alone, with no need to ask the host whether it had already ended.
+pub fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO commits (instance, commit_id) VALUES (?1, ?2)",
+        params![instance, commit],
+    )?;
+    Ok(())
+}
+
 /// Claims the one notification of this commit. `true` for exactly one caller, ever.
 pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
     let changed = conn.execute(
