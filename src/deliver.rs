@@ -37,7 +37,43 @@ pub struct Delivery {
     pub ok: bool,
 }
 
-impl Sender<'_> {
+impl Delivery {
+    /// One line for people: `github POST https://… → delivered (201)`.
+    pub fn line(&self) -> String {
+        let what = self
+            .request
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "notification".into());
+        format!("{} {what} → {}", self.target, self.result)
+    }
+}
+
+impl<'a> Sender<'a> {
+    /// A sender for one invocation: retries follow our own backoff.
+    pub fn new(client: &'a Client, config: &'a Config, deadline: Instant) -> Sender<'a> {
+        Sender {
+            client,
+            config,
+            deadline,
+            retry_from: None,
+        }
+    }
+
+    /// Sends what these queues owe (sorted and de-duplicated; none at all is fine).
+    pub fn drain_queues(
+        &self,
+        state: &mut State,
+        mut queues: Vec<String>,
+    ) -> Result<Vec<Delivery>> {
+        queues.sort();
+        queues.dedup();
+        if queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.drain(state, &Scope::Queues(queues))
+    }
+
     fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }

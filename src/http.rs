@@ -149,31 +149,19 @@ impl Client {
         }
 
         let result = match request.method {
-            Method::Get => {
-                let mut builder = self.agent.get(&request.url);
-                for (name, value) in &headers {
-                    builder = builder.header(*name, value);
-                }
-                builder
-                    .config()
-                    .timeout_global(Some(timeout))
-                    .build()
-                    .call()
-            }
+            Method::Get => with_headers(self.agent.get(&request.url), &headers)
+                .config()
+                .timeout_global(Some(timeout))
+                .build()
+                .call(),
             Method::Post => {
                 let body = request
                     .body
                     .as_ref()
                     .map(Value::to_string)
                     .unwrap_or_default();
-                let mut builder = self
-                    .agent
-                    .post(&request.url)
-                    .header("Content-Type", "application/json");
-                for (name, value) in &headers {
-                    builder = builder.header(*name, value);
-                }
-                builder
+                with_headers(self.agent.post(&request.url), &headers)
+                    .header("Content-Type", "application/json")
                     .config()
                     .timeout_global(Some(timeout))
                     .build()
@@ -259,6 +247,16 @@ impl Client {
             _ => Err(Failure::Final { why: said(status) }),
         }
     }
+}
+
+fn with_headers<B>(
+    mut builder: ureq::RequestBuilder<B>,
+    headers: &[(&str, String)],
+) -> ureq::RequestBuilder<B> {
+    for (name, value) in headers {
+        builder = builder.header(*name, value);
+    }
+    builder
 }
 
 /// Host and path, without the query: enough to say where, never a secret.

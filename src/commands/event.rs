@@ -20,7 +20,7 @@ use crate::report::{self, Report};
 use crate::request::{Request, Target};
 use crate::signature;
 use crate::state::journal::{self, Facts, Verdict};
-use crate::state::outbox::{self, Kind, NewRow, Scope};
+use crate::state::outbox::{self, Kind, NewRow};
 use crate::state::{commits, State};
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -474,22 +474,11 @@ fn deliver(
     why: Option<&str>,
     facts: &Facts,
     rows: Vec<i64>,
-    mut queues: Vec<String>,
+    queues: Vec<String>,
 ) -> Result<Code> {
-    queues.sort();
-    queues.dedup();
     let client = Client::new();
-    let sender = Sender {
-        client: &client,
-        config: &ctx.config,
-        deadline: ctx.deadline(),
-        retry_from: None,
-    };
-    let deliveries = if queues.is_empty() {
-        Vec::new()
-    } else {
-        sender.drain(state, &Scope::Queues(queues))?
-    };
+    let deliveries =
+        Sender::new(&client, &ctx.config, ctx.deadline()).drain_queues(state, queues)?;
     for d in deliveries.iter().filter(|d| !d.ok) {
         log::warn(&format!("row {} ({}): {}", d.row, d.target, d.result));
     }
@@ -532,12 +521,7 @@ fn finish_output(
         })),
         Output::Text => {
             for d in deliveries {
-                let what = d
-                    .request
-                    .as_ref()
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| "notification".into());
-                crate::outln!("{} {what} → {}", d.target, d.result);
+                crate::outln!("{}", d.line());
             }
             log::verbose(&format!(
                 "event {id}: {}{}",

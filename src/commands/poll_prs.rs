@@ -17,7 +17,7 @@ use crate::log;
 use crate::orchestrators::Job;
 use crate::report::Outcome;
 use crate::request::{Request, Target};
-use crate::state::outbox::{self, Kind, NewRow, Scope};
+use crate::state::outbox::{self, Kind, NewRow};
 use crate::state::{now_ms, prs};
 use anyhow::{anyhow, Result};
 use serde::Serialize;
@@ -187,20 +187,8 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
         .filter(|q| q.starts_with(&prefix))
         .collect();
     queues.extend(earlier);
-    queues.sort();
-    queues.dedup();
-
-    let sender = Sender {
-        client: &client,
-        config: &ctx.config,
-        deadline: ctx.deadline(),
-        retry_from: None,
-    };
-    let deliveries = if queues.is_empty() {
-        Vec::new()
-    } else {
-        sender.drain(&mut state, &Scope::Queues(queues))?
-    };
+    let deliveries =
+        Sender::new(&client, &ctx.config, ctx.deadline()).drain_queues(&mut state, queues)?;
     for d in &deliveries {
         if d.result.starts_with("nothing") {
             summary.nothing_to_do += 1;
@@ -231,14 +219,7 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
         ),
         Output::Text => {
             for d in &deliveries {
-                crate::outln!(
-                    "{} → {}",
-                    d.request
-                        .as_ref()
-                        .map(|r| r.to_string())
-                        .unwrap_or_else(|| "PR callback".into()),
-                    d.result
-                );
+                crate::outln!("{}", d.line());
             }
             crate::outln!(
                 "{} listed ({} pages), {} within the cutoff, {} already handled, {} notified, {} with nothing to do, {} failed, {} owed",

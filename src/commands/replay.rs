@@ -66,12 +66,7 @@ pub fn run(ctx: &Ctx, args: &ReplayArgs) -> Result<Code> {
         ),
         Output::Text => {
             for d in &deliveries {
-                let what = d
-                    .request
-                    .as_ref()
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| "notification".into());
-                crate::outln!("{} {what} → {}", d.target, d.result);
+                crate::outln!("{}", d.line());
             }
             log::verbose(&format!(
                 "{} sent, {owed} queues still owed",

@@ -1,0 +1,474 @@
+//! The benchmark: `cargo bench` prints a table of what one invocation costs.
+//!
+//! It runs the release-profile binary against a local mock host (tiny_http on 127.0.0.1) and
+//! measures wall time, CPU time (getrusage of the child) and peak RSS per invocation, the state at
+//! 100 000 and 1 000 000 journaled events, 32 parallel invocations, and requests per event.
+//! `BENCH_RUNS` (default 60) sets the runs per case; `BENCH_SKIP_MILLION=1` skips the 1M state.
+
+use rusqlite::params;
+use serde_json::{json, Value};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gitops-connector");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+struct Mock {
+    server: Arc<tiny_http::Server>,
+    base: String,
+    count: Arc<AtomicUsize>,
+}
+
+impl Mock {
+    /// Answers like GitHub when all is well, at once, on one thread per request.
+    fn start() -> Mock {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let base = format!(
+            "http://127.0.0.1:{}",
+            server.server_addr().to_ip().unwrap().port()
+        );
+        let count = Arc::new(AtomicUsize::new(0));
+        let (s, c) = (server.clone(), count.clone());
+        std::thread::spawn(move || {
+            for mut request in s.incoming_requests() {
+                c.fetch_add(1, Ordering::SeqCst);
+                let mut sink = Vec::new();
+                let _ = std::io::Read::read_to_end(request.as_reader(), &mut sink);
+                let url = request.url().to_string();
+                let (status, body) = if url.ends_with("/status") {
+                    (200, json!({"state": "pending"}).to_string())
+                } else if url.contains("/commits/") && request.method() == &tiny_http::Method::Get {
+                    (200, json!({"commit": {"message": "Merge pull request #1 from o/deploy/1/c0ffee/main"}}).to_string())
+                } else if url.ends_with("/dispatches") {
+                    (204, String::new())
+                } else {
+                    (201, "{}".to_string())
+                };
+                let _ = request
+                    .respond(tiny_http::Response::from_string(body).with_status_code(status));
+            }
+        });
+        Mock {
+            server,
+            base,
+            count,
+        }
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+fn env(mock: &Mock, state: &str) -> Vec<(String, String)> {
+    [
+        ("GIT_REPOSITORY_TYPE", "GITHUB".to_string()),
+        ("CICD_ORCHESTRATOR_TYPE", "GITHUB".to_string()),
+        ("GITHUB_ORG_URL", format!("{}/repos/org", mock.base)),
+        ("GITHUB_GITOPS_MANIFEST_REPO_NAME", "manifests".to_string()),
+        ("GITHUB_GITOPS_REPO_NAME", "app".to_string()),
+        ("PAT", "bench-token".to_string()),
+        ("GITOPS_CONNECTOR_STATE", state.to_string()),
+        ("HOME", std::env::temp_dir().display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// CPU time (user + system) and peak RSS of all waited-for children so far.
+fn children_usage() -> (Duration, i64) {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct we own; RUSAGE_CHILDREN is a valid `who`.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let tv =
+        |t: libc::timeval| Duration::from_micros(t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64);
+    (tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss)
+}
+
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+    code: i32,
+}
+
+fn run(args: &[&str], env: &[(String, String)], stdin: &[u8]) -> Sample {
+    let (cpu_before, _) = children_usage();
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let wall = started.elapsed();
+    let (cpu_after, _) = children_usage();
+    Sample {
+        wall,
+        cpu: cpu_after - cpu_before,
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+fn percentile(mut values: Vec<Duration>, p: f64) -> Duration {
+    values.sort();
+    values[((values.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn commit(i: usize) -> String {
+    format!("{:040x}", 0xbe0c_0000_0000u64 + i as u64)
+}
+
+/// The three events of the issue: a one-line Flux success, a 40-line change set, 300 resources.
+fn event(kind: &str, i: usize) -> Vec<u8> {
+    let c = commit(i);
+    match kind {
+        "flux-success" => {
+            let mut v: Value = serde_json::from_slice(
+                &std::fs::read(format!(
+                    "{FIXTURES}/flux/kustomization-reconciliation-succeeded-flux-v2.json"
+                ))
+                .unwrap(),
+            )
+            .unwrap();
+            v["metadata"]["revision"] = json!(format!("main@sha1:{c}"));
+            serde_json::to_vec(&v).unwrap()
+        }
+        "flux-40-lines" => {
+            let mut v: Value = serde_json::from_slice(
+                &std::fs::read(format!(
+                    "{FIXTURES}/flux/kustomization-progressing-ssa-changeset-flux-v2.json"
+                ))
+                .unwrap(),
+            )
+            .unwrap();
+            let kinds = [
+                "Deployment",
+                "Service",
+                "ConfigMap",
+                "ServiceAccount",
+                "HorizontalPodAutoscaler",
+            ];
+            let actions = ["created", "configured", "unchanged"];
+            let lines: Vec<String> = (0..40)
+                .map(|n| format!("{}/apps/app-{n} {}", kinds[n % 5], actions[n % 3]))
+                .collect();
+            v["message"] = json!(lines.join("\n"));
+            v["metadata"]["revision"] = json!(format!("main@sha1:{c}"));
+            serde_json::to_vec(&v).unwrap()
+        }
+        _ => {
+            let resources: Vec<Value> = (0..300)
+                .map(|n| json!({"group": "apps", "kind": "Deployment", "name": format!("app-{n}"), "namespace": "apps", "status": if n % 7 == 0 { "OutOfSync" } else { "Synced" }, "version": "v1", "health": {"status": if n % 11 == 0 { "Progressing" } else { "Healthy" }}}))
+                .collect();
+            serde_json::to_vec(&json!({"commitid": c, "phase": "Succeeded", "sync_status": "Synced", "health": "Healthy", "message": "successfully synced (all tasks run)", "resources": resources})).unwrap()
+        }
+    }
+}
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let work = std::env::temp_dir().join(format!("gc-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let mock = Mock::start();
+    let binary_size = std::fs::metadata(BIN).unwrap().len();
+    println!(
+        "gitops-connector benchmark — {runs} runs per case, {} cores, binary {} KiB",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        binary_size / 1024
+    );
+
+    // Peak RSS first: the children maximum is then the largest event's.
+    let state = work.join("rss.db").display().to_string();
+    run(
+        &["handle"],
+        &env(&mock, &state),
+        &event("argo-300", 999_999),
+    );
+    let (_, peak_rss_kib) = children_usage();
+
+    // Loopback round trip to the mock, to separate the network from our own cost.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let rtts: Vec<Duration> = (0..200)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = agent.get(&format!("{}/ping", mock.base)).call();
+            t.elapsed()
+        })
+        .collect();
+    let rtt = percentile(rtts, 0.5);
+
+    println!("\n| event | requests | handle wall median | p90 | handle CPU median | p90 | overhead beyond network (median) | --dry-run CPU median | p90 |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut overheads = Vec::new();
+    for (n, kind) in ["flux-success", "flux-40-lines", "argo-300"]
+        .iter()
+        .enumerate()
+    {
+        let state = work.join(format!("{kind}.db")).display().to_string();
+        let e = env(&mock, &state);
+        let (mut walls, mut cpus, mut dry) = (Vec::new(), Vec::new(), Vec::new());
+        let before = mock.count.load(Ordering::SeqCst);
+        for i in 0..runs {
+            let s = run(&["handle"], &e, &event(kind, n * 100_000 + i));
+            assert_eq!(s.code, 0, "{kind}");
+            walls.push(s.wall);
+            cpus.push(s.cpu);
+        }
+        let requests = (mock.count.load(Ordering::SeqCst) - before) as f64 / runs as f64;
+        for i in 0..runs {
+            dry.push(run(&["handle", "--dry-run"], &e, &event(kind, n * 100_000 + i)).cpu);
+        }
+        let wall = percentile(walls.clone(), 0.5);
+        let overhead = wall.saturating_sub(rtt.mul_f64(requests));
+        overheads.push((kind.to_string(), overhead, percentile(dry.clone(), 0.5)));
+        println!(
+            "| {kind} | {requests:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            ms(wall),
+            ms(percentile(walls, 0.9)),
+            ms(percentile(cpus.clone(), 0.5)),
+            ms(percentile(cpus, 0.9)),
+            ms(overhead),
+            ms(percentile(dry.clone(), 0.5)),
+            ms(percentile(dry, 0.9))
+        );
+    }
+    println!("\nloopback round trip to the mock: {} median; peak RSS of `handle` on the 300-resource event: {:.1} MiB", ms(rtt), peak_rss_kib as f64 / 1024.0);
+
+    // The state at scale.
+    println!("\n| journaled events | handle median (40-line event) | bytes on disk per event | `events --limit 20` median | `events --commit SHA` median |");
+    println!("| --- | --- | --- | --- | --- |");
+    let mut sizes = vec![0usize, 100_000];
+    if std::env::var("BENCH_SKIP_MILLION").is_err() {
+        sizes.push(1_000_000);
+    }
+    for size in sizes {
+        let path = work.join(format!("state-{size}.db"));
+        let state = path.display().to_string();
+        let e = env(&mock, &state);
+        run(&["events"], &e, b"");
+        populate(&path, size);
+        let bytes = dir_bytes(&path);
+        let handles: Vec<Duration> = (0..runs.min(30))
+            .map(|i| run(&["handle"], &e, &event("flux-40-lines", 500_000 + size + i)).wall)
+            .collect();
+        let lists: Vec<Duration> = (0..20)
+            .map(|_| run(&["events", "--limit", "20"], &e, b"").wall)
+            .collect();
+        let by_commit: Vec<Duration> = (0..20)
+            .map(|_| {
+                run(
+                    &["events", "--commit", &commit(7_000_000 + size / 2)],
+                    &e,
+                    b"",
+                )
+                .wall
+            })
+            .collect();
+        println!(
+            "| {size} | {} | {} | {} | {} |",
+            ms(percentile(handles, 0.5)),
+            if size == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.0}", bytes as f64 / size as f64)
+            },
+            ms(percentile(lists, 0.5)),
+            ms(percentile(by_commit, 0.5))
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+
+    // 32 at once on one state file.
+    let path = work.join("parallel.db").display().to_string();
+    let e = Arc::new(env(&mock, &path));
+    run(&["events"], &e, b"");
+    let mut total = Duration::ZERO;
+    let (mut lock_errors, mut failures) = (0, 0);
+    let rounds = 3;
+    for round in 0..rounds {
+        let started = Instant::now();
+        let handles: Vec<_> = (0..32)
+            .map(|i| {
+                let e = e.clone();
+                std::thread::spawn(move || {
+                    let out = Command::new(BIN)
+                        .arg("handle")
+                        .env_clear()
+                        .envs(e.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .and_then(|mut c| {
+                            std::io::Write::write_all(
+                                &mut c.stdin.take().unwrap(),
+                                &event("flux-40-lines", 900_000 + round * 100 + i),
+                            )?;
+                            c.wait_with_output()
+                        })
+                        .unwrap();
+                    (
+                        out.status.code(),
+                        String::from_utf8_lossy(&out.stderr).contains("locked"),
+                    )
+                })
+            })
+            .collect();
+        for h in handles {
+            let (code, locked) = h.join().unwrap();
+            lock_errors += usize::from(locked);
+            failures += usize::from(code != Some(0));
+        }
+        total += started.elapsed();
+    }
+    println!(
+        "\n32 parallel `handle` on one state file: {:.0} events/s ({} rounds), lock errors {lock_errors}, non-zero exits {failures}",
+        (32 * rounds) as f64 / total.as_secs_f64(),
+        rounds
+    );
+
+    // Requests per event by kind, against PROTOCOL's account of the reference.
+    let path = work.join("requests.db").display().to_string();
+    let e = env(&mock, &path);
+    let count = |body: &[u8]| {
+        let before = mock.count.load(Ordering::SeqCst);
+        run(&["handle"], &e, body);
+        mock.count.load(Ordering::SeqCst) - before
+    };
+    let c = 4_242;
+    let progressing = count(&event("flux-40-lines", c));
+    let first_success = count(&event("flux-success", c));
+    let periodic = count(&{
+        let mut v: Value = serde_json::from_slice(&event("flux-success", c)).unwrap();
+        v["timestamp"] = json!("2030-01-01T00:00:00Z");
+        serde_json::to_vec(&v).unwrap()
+    });
+    let unseen_success = count(&event("flux-success", c + 1));
+    println!("\n| event | requests (this tool) | requests (reference, per PROTOCOL) |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| Flux Progressing, 40-line change set (5 groups) | {progressing} | {} |",
+        1 + 7
+    );
+    println!("| Flux success ending a commit seen before | {first_success} | 4 (combined status, status, commit, dispatch) |");
+    println!(
+        "| Flux periodic success after the end | {periodic} | 1 (combined status, then dropped) |"
+    );
+    println!("| Flux success for a commit never seen | {unseen_success} | 4 |");
+    let _ = std::fs::remove_dir_all(&work);
+    for (kind, overhead, dry) in overheads {
+        println!(
+            "budget check {kind}: overhead {} (≤ 3 ms), dry-run CPU {} (≤ 2 ms on argo-300)",
+            ms(overhead),
+            ms(dry)
+        );
+    }
+}
+
+fn dir_bytes(db: &std::path::Path) -> u64 {
+    ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Fills a state with `n` journaled events shaped like real traffic: per commit one Progressing
+/// event (7 statuses), one success (a status and the notification), eight periodic successes.
+fn populate(path: &std::path::Path, n: usize) {
+    if n == 0 {
+        return;
+    }
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    let success = std::fs::read_to_string(format!(
+        "{FIXTURES}/flux/kustomization-reconciliation-succeeded-flux-v2.json"
+    ))
+    .unwrap();
+    let progressing = std::fs::read_to_string(format!(
+        "{FIXTURES}/flux/kustomization-progressing-ssa-changeset-flux-v2.json"
+    ))
+    .unwrap();
+    let tx = conn.transaction().unwrap();
+    {
+        let mut body = tx
+            .prepare("INSERT OR IGNORE INTO bodies (sha256, bytes) VALUES (?1, ?2)")
+            .unwrap();
+        let mut event = tx.prepare("INSERT INTO events (received_ms, command, sha256, size, instance, operator, kind, source, reason, commit_id, outcome, why) VALUES (?1, 'handle', ?2, ?3, 'default', 'Flux', 'Kustomization', 'flux-system/apps', ?4, ?5, ?6, ?7)").unwrap();
+        let mut row = tx.prepare("INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, context, method, url, body, state, attempts, answer, created_ms, updated_ms) VALUES (?1, 'default', ?2, ?3, 'github', 'request', 'Status', 'POST', ?4, ?5, 'done', 1, 201, ?6, ?6)").unwrap();
+        let mut attempt = tx
+            .prepare("INSERT INTO attempts (outbox_id, at_ms, answer) VALUES (?1, ?2, 201)")
+            .unwrap();
+        let mut commit_row = tx.prepare("INSERT OR IGNORE INTO commits (instance, commit_id, outcome, outcome_ms, notify) VALUES ('default', ?1, 'success', ?2, 'sent')").unwrap();
+        let start = 1_700_000_000_000i64;
+        for i in 0..n {
+            let c = commit(7_000_000 + i / 10);
+            let at = start + i as i64 * 1000;
+            let phase = i % 10;
+            let text = if phase == 0 {
+                progressing.replace("1eabc9a41ca088515cab83f1cce49eb43e84b67f", &c)
+            } else {
+                success
+                    .replace("1eabc9a41ca088515cab83f1cce49eb43e84b67f", &c)
+                    .replace("2025-06-02T09:14:07Z", &format!("t{i}"))
+            };
+            let sha = gitops_connector::signature::sha256_hex(text.as_bytes());
+            body.execute(params![sha, text.as_bytes()]).unwrap();
+            let (reason, outcome, why) = match phase {
+                0 => ("Progressing", "handled", None),
+                1 => (
+                    "ReconciliationSucceeded",
+                    "handled",
+                    Some("the deployment ended (success): the orchestrator is told"),
+                ),
+                _ => (
+                    "ReconciliationSucceeded",
+                    "superseded",
+                    Some("the commit already ended (success); this event does not change that"),
+                ),
+            };
+            event
+                .execute(params![at, sha, text.len() as i64, reason, c, outcome, why])
+                .unwrap();
+            let event_id = tx.last_insert_rowid();
+            let statuses = match phase {
+                0 => 7,
+                1 => 2,
+                _ => 0,
+            };
+            for _ in 0..statuses {
+                let url = format!("https://api.github.com/repos/org/manifests/statuses/{c}");
+                row.execute(params![event_id, c, format!("default/{c}/github"), url, r#"{"context":"Status","description":"Reconciliation underway.","state":"pending"}"#, at]).unwrap();
+                attempt
+                    .execute(params![tx.last_insert_rowid(), at])
+                    .unwrap();
+            }
+            commit_row.execute(params![c, at]).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")
+        .unwrap();
+}
