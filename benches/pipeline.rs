@@ -434,7 +434,7 @@ fn populate(path: &std::path::Path, n: usize) {
                     .replace("1eabc9a41ca088515cab83f1cce49eb43e84b67f", &c)
                     .replace("2025-06-02T09:14:07Z", &format!("t{i}"))
             };
-            let sha = gitops_connector::signature::sha256_hex(text.as_bytes());
+            let sha = gitops_connector::signature::sha256(text.as_bytes()).to_vec();
             body.execute(params![sha, text.as_bytes()]).unwrap();
             let (reason, outcome, why) = match phase {
                 0 => ("Progressing", "handled", None),

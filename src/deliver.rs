@@ -88,11 +88,18 @@ impl<'a> Sender<'a> {
         // process never holds a row much past it; a dead one's rows are free soon after.
         let lease_ms = (self.remaining() + LEASE_MARGIN).as_millis() as i64;
         let mut done = Vec::new();
+        // A request's result is recorded in the same transaction that claims the next row: one
+        // commit per request. Until then the row stays leased to us, so nobody else takes it.
+        let mut unrecorded: Option<(i64, Finish)> = None;
         loop {
             if self.remaining().is_zero() {
                 break;
             }
-            match outbox::claim_next(&mut state.conn, scope, lease_ms, self.retry_from)? {
+            let record = unrecorded.as_ref().map(|(id, f)| (*id, f));
+            let claim =
+                outbox::claim_next(&mut state.conn, scope, lease_ms, self.retry_from, record)?;
+            unrecorded = None;
+            match claim {
                 Claim::Empty => break,
                 Claim::Wait(at) => {
                     if at >= self.deadline_ms() {
@@ -103,14 +110,22 @@ impl<'a> Sender<'a> {
                 }
                 // Another process is sending the head of a queue we want; it finishes within its budget.
                 Claim::Busy => std::thread::sleep(Duration::from_millis(20)),
-                Claim::Row(row) => done.push(self.send_row(state, &row)?),
+                Claim::Row(row) => {
+                    let (delivery, finish) = self.send_row(state, &row)?;
+                    done.push(delivery);
+                    unrecorded = finish.map(|f| (row.id, f));
+                }
             }
+        }
+        if let Some((id, finish)) = unrecorded {
+            outbox::finish(&state.conn, id, &finish)?;
         }
         Ok(done)
     }
 
-    fn send_row(&self, state: &mut State, row: &outbox::Row) -> Result<Delivery> {
-        let conn = &state.conn;
+    /// Sends one row. Returns its result still to be recorded (`None` when recorded already: a
+    /// notification is recorded at once, to keep the window in which it could repeat small).
+    fn send_row(&self, state: &mut State, row: &outbox::Row) -> Result<(Delivery, Option<Finish>)> {
         let mut delivery = Delivery {
             row: row.id,
             event: row.event_id,
@@ -119,23 +134,26 @@ impl<'a> Sender<'a> {
             result: String::new(),
             ok: false,
         };
+        // Configuration has to change first: not again in this invocation.
+        let blocked = |why: String| Finish::Blocked {
+            why,
+            not_before: self.deadline_ms() + 1,
+        };
         let Some(instance) = self
             .config
             .instances
             .iter()
             .find(|i| i.name == row.instance)
         else {
-            let why = format!("instance {:?} is no longer configured", row.instance);
-            outbox::finish(conn, row.id, &Finish::Blocked { why: why.clone() })?;
-            conn.execute(
-                "UPDATE outbox SET not_before = ?2 WHERE id = ?1",
-                rusqlite::params![row.id, self.deadline_ms() + 1],
-            )?;
-            delivery.result = why;
-            return Ok(delivery);
+            let finish = blocked(format!(
+                "instance {:?} is no longer configured",
+                row.instance
+            ));
+            (delivery.ok, delivery.result) = describe(&finish);
+            return Ok((delivery, Some(finish)));
         };
         let credentials = Credentials::of(instance);
-        let finish = if row.kind == "notify" {
+        let mut finish = if row.kind == "notify" {
             self.run_flow(state, row, instance, &credentials, &mut delivery)?
         } else {
             match &row.request {
@@ -146,17 +164,15 @@ impl<'a> Sender<'a> {
                 },
             }
         };
-        let conn = &state.conn;
-        outbox::finish(conn, row.id, &finish)?;
-        if let Finish::Blocked { .. } = finish {
-            // Not again in this invocation: configuration has to change first.
-            conn.execute(
-                "UPDATE outbox SET not_before = ?2 WHERE id = ?1",
-                rusqlite::params![row.id, self.deadline_ms() + 1],
-            )?;
+        if let Finish::Blocked { why, .. } = finish {
+            finish = blocked(why);
         }
         (delivery.ok, delivery.result) = describe(&finish);
-        Ok(delivery)
+        if row.kind == "notify" {
+            outbox::finish(&state.conn, row.id, &finish)?;
+            return Ok((delivery, None));
+        }
+        Ok((delivery, Some(finish)))
     }
 
     fn send(
@@ -205,7 +221,7 @@ impl<'a> Sender<'a> {
                 }
             }
             Failure::Final { why } => Finish::Failed { why, answer },
-            Failure::Config { why } => Finish::Blocked { why },
+            Failure::Config { why } => Finish::Blocked { why, not_before: 0 },
         }
     }
 
@@ -293,7 +309,7 @@ fn describe(finish: &Finish) -> (bool, String) {
         Finish::Failed { why, .. } => (false, format!("failed: {why}")),
         Finish::Nothing { why } => (true, format!("nothing to notify: {why}")),
         Finish::Refused { why } => (false, format!("refused: {why}")),
-        Finish::Blocked { why } => (false, format!("owed, blocked: {why}")),
+        Finish::Blocked { why, .. } => (false, format!("owed, blocked: {why}")),
     }
 }
 

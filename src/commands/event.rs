@@ -116,7 +116,7 @@ pub fn process(
     signature_header: Option<&str>,
     replay_of: Option<i64>,
 ) -> Result<Code> {
-    let sha = signature::sha256_hex(bytes);
+    let sha = signature::sha256(bytes);
     let kept = if bytes.len() > MAX_EVENT_BYTES {
         &bytes[..KEPT_OF_OVERSIZED]
     } else {
@@ -310,7 +310,7 @@ struct Planned {
 fn plan_in_state(
     state: &mut State,
     event_id: i64,
-    sha: &str,
+    sha: &[u8],
     replaying: bool,
     mode: Mode,
     instance: &Instance,

@@ -69,7 +69,7 @@ pub struct EventRow {
 pub fn record(
     conn: &Connection,
     bytes: &[u8],
-    sha256: &str,
+    sha256: &[u8],
     command: &str,
     replay_of: Option<i64>,
 ) -> Result<i64> {
@@ -113,7 +113,7 @@ pub fn conclude(
 /// "earlier by id": of two copies arriving at once, the one journaled second may plan first.
 pub fn earlier_copy(
     conn: &Connection,
-    sha256: &str,
+    sha256: &[u8],
     instance: &str,
     before: i64,
 ) -> Result<Option<i64>> {
@@ -145,7 +145,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
         id: r.get(0)?,
         received_ms: r.get(1)?,
         command: r.get(2)?,
-        sha256: r.get(3)?,
+        sha256: crate::signature::hex(&r.get::<_, Vec<u8>>(3)?),
         size: r.get(4)?,
         instance: r.get(5)?,
         operator: r.get(6)?,
@@ -249,15 +249,15 @@ mod tests {
     fn identical_bodies_are_stored_once_and_found_as_copies() {
         let (state, dir) = temp_state("journal");
         let c = state.conn();
-        let a = record(c, b"{}", "abc", "handle", None).unwrap();
+        let a = record(c, b"{}", b"abc", "handle", None).unwrap();
         let facts = Facts {
             instance: Some("i".into()),
             ..Facts::default()
         };
         conclude(c, a, Verdict::Handled, None, &facts).unwrap();
-        let b = record(c, b"{}", "abc", "handle", None).unwrap();
-        assert_eq!(earlier_copy(c, "abc", "i", b).unwrap(), Some(a));
-        assert_eq!(earlier_copy(c, "abc", "other", b).unwrap(), None);
+        let b = record(c, b"{}", b"abc", "handle", None).unwrap();
+        assert_eq!(earlier_copy(c, b"abc", "i", b).unwrap(), Some(a));
+        assert_eq!(earlier_copy(c, b"abc", "other", b).unwrap(), None);
         let bodies: i64 = c
             .query_row("SELECT COUNT(*) FROM bodies", [], |r| r.get(0))
             .unwrap();

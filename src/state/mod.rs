@@ -17,14 +17,14 @@ const MIGRATIONS: &[&str] = &[
     // 1: journal, outbox, commit records, handled PRs.
     r#"
     CREATE TABLE bodies (
-        sha256 TEXT PRIMARY KEY,
+        sha256 BLOB PRIMARY KEY,
         bytes  BLOB NOT NULL
     ) WITHOUT ROWID;
     CREATE TABLE events (
         id          INTEGER PRIMARY KEY,
         received_ms INTEGER NOT NULL,
         command     TEXT NOT NULL,
-        sha256      TEXT NOT NULL,
+        sha256      BLOB NOT NULL,
         size        INTEGER NOT NULL,
         instance    TEXT,
         operator    TEXT,

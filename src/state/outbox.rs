@@ -146,6 +146,7 @@ pub enum Scope {
 }
 
 /// Claims the next sendable row: the head of its queue, due, and not leased by a live process.
+/// `done` is the previous row's result, recorded in the same transaction (one commit per send).
 /// With `retry_from` (the replay CronJob's start), our own backoff of rows last tried before then
 /// is over; a wait the host asked for (Retry-After, a rate-limit reset) still holds, and a row
 /// that fails again during this replay backs off as usual.
@@ -154,8 +155,12 @@ pub fn claim_next(
     scope: &Scope,
     lease_ms: i64,
     retry_from: Option<i64>,
+    done: Option<(i64, &Finish)>,
 ) -> Result<Claim> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some((id, finish)) = done {
+        record(&tx, id, finish)?;
+    }
     let now = now_ms();
     let heads_sql = format!(
         "SELECT {COLUMNS}, lease_until, host_wait, updated_ms FROM outbox o WHERE o.state IN ('pending', 'sending') {} AND o.id =
@@ -239,13 +244,22 @@ pub enum Finish {
     Refused {
         why: String,
     },
-    /// Configuration must change before it can be sent; stays owed.
+    /// Configuration must change before it can be sent; stays owed, not retried before `not_before`.
     Blocked {
         why: String,
+        not_before: i64,
     },
 }
 
+/// Records how a send ended, in a transaction of its own.
 pub fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    record(&tx, id, finish)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
     let now = now_ms();
     let (state, answer, why, not_before, attempt) = match finish {
         Finish::Done { answer } => ("done", Some(*answer), None, 0, true),
@@ -258,7 +272,9 @@ pub fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
         Finish::Failed { why, answer } => ("failed", *answer, Some(why.as_str()), 0, true),
         Finish::Nothing { why } => ("nothing", None, Some(why.as_str()), 0, false),
         Finish::Refused { why } => ("refused", None, Some(why.as_str()), 0, false),
-        Finish::Blocked { why } => ("pending", None, Some(why.as_str()), 0, false),
+        Finish::Blocked { why, not_before } => {
+            ("pending", None, Some(why.as_str()), *not_before, false)
+        }
     };
     let host_wait = matches!(
         finish,
@@ -394,12 +410,12 @@ mod tests {
         let second = add(state.conn(), "a", "https://x/2");
         let other = add(state.conn(), "b", "https://x/3");
         let conn = &mut state.conn;
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, first);
         // The first is in flight: the only other sendable head is another queue's.
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, other);
@@ -418,17 +434,17 @@ mod tests {
         finish(conn, other, &Finish::Done { answer: 201 }).unwrap();
         // `second` must wait behind `first`.
         assert!(
-            matches!(claim_next(conn, &Scope::All, 1000, None).unwrap(), Claim::Wait(t) if t == later)
+            matches!(claim_next(conn, &Scope::All, 1000, None, None).unwrap(), Claim::Wait(t) if t == later)
         );
         conn.execute("UPDATE outbox SET not_before = 0 WHERE id = ?1", [first])
             .unwrap();
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, first);
         assert_eq!(row.attempts, 1);
         finish(conn, first, &Finish::Done { answer: 201 }).unwrap();
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, second);
@@ -441,17 +457,18 @@ mod tests {
         let (mut state, dir) = temp_state("lease");
         let id = add(state.conn(), "a", "https://x/1");
         let conn = &mut state.conn;
-        let Claim::Row(_) = claim_next(conn, &Scope::All, 60_000, None).unwrap() else {
+        let Claim::Row(_) = claim_next(conn, &Scope::All, 60_000, None, None).unwrap() else {
             panic!()
         };
         assert!(matches!(
-            claim_next(conn, &Scope::All, 1000, None).unwrap(),
+            claim_next(conn, &Scope::All, 1000, None, None).unwrap(),
             Claim::Busy
         ));
         conn.execute("UPDATE outbox SET lease_until = 1", [])
             .unwrap();
         let queue = queue_of("i", Some("a"), &Target::Github);
-        let Claim::Row(row) = claim_next(conn, &Scope::Queues(vec![queue]), 1000, None).unwrap()
+        let Claim::Row(row) =
+            claim_next(conn, &Scope::Queues(vec![queue]), 1000, None, None).unwrap()
         else {
             panic!()
         };
@@ -467,7 +484,7 @@ mod tests {
         let conn = &mut state.conn;
         let later = now_ms() + 60_000;
         for (id, host_wait) in [(ours, false), (theirs, true)] {
-            let Claim::Row(_) = claim_next(conn, &Scope::All, 1000, None).unwrap() else {
+            let Claim::Row(_) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
                 panic!()
             };
             finish(
@@ -484,7 +501,8 @@ mod tests {
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
         let start = now_ms();
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, Some(start)).unwrap() else {
+        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, Some(start), None).unwrap()
+        else {
             panic!()
         };
         assert_eq!(row.id, ours);
@@ -501,7 +519,7 @@ mod tests {
         .unwrap();
         assert!(
             matches!(
-                claim_next(conn, &Scope::All, 1000, Some(start)).unwrap(),
+                claim_next(conn, &Scope::All, 1000, Some(start), None).unwrap(),
                 Claim::Wait(_)
             ),
             "tried again in this replay: backs off"
