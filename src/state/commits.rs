@@ -5,7 +5,7 @@ use crate::report::Outcome;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::now_ms;
+use super::{exec, now_ms, one};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -16,20 +16,20 @@ pub struct Record {
 }
 
 pub fn get(conn: &Connection, instance: &str, commit: &str) -> Result<Option<Record>> {
-    Ok(conn
-        .query_row(
-            "SELECT outcome, outcome_event, notify FROM commits WHERE instance = ?1 AND commit_id = ?2",
-            params![instance, commit],
-            |r| {
-                let outcome: Option<String> = r.get(0)?;
-                Ok(Record {
-                    outcome: outcome.as_deref().and_then(Outcome::parse),
-                    outcome_event: r.get(1)?,
-                    notify: r.get(2)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(one(
+        conn,
+        "SELECT outcome, outcome_event, notify FROM commits WHERE instance = ?1 AND commit_id = ?2",
+        params![instance, commit],
+        |r| {
+            let outcome: Option<String> = r.get(0)?;
+            Ok(Record {
+                outcome: outcome.as_deref().and_then(Outcome::parse),
+                outcome_event: r.get(1)?,
+                notify: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
 }
 
 pub fn set_outcome(
@@ -39,7 +39,7 @@ pub fn set_outcome(
     outcome: Outcome,
     event: Option<i64>,
 ) -> Result<()> {
-    conn.execute(
+    exec(conn,
         "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (instance, commit_id) DO UPDATE SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5",
         params![instance, commit, outcome.as_str(), event, now_ms()],
@@ -50,7 +50,8 @@ pub fn set_outcome(
 /// Remembers a commit at first sight, before it has an outcome: from then on its end is decided
 /// from local records alone, with no need to ask the host whether it had already ended.
 pub fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR IGNORE INTO commits (instance, commit_id) VALUES (?1, ?2)",
         params![instance, commit],
     )?;
@@ -59,7 +60,7 @@ pub fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
 
 /// Claims the one notification of this commit. `true` for exactly one caller, ever.
 pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
-    let changed = conn.execute(
+    let changed = exec(conn,
         "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
         params![instance, commit, now_ms()],
     )?;
@@ -67,7 +68,8 @@ pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<b
 }
 
 pub fn set_notify(conn: &Connection, instance: &str, commit: &str, notify: &str) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE commits SET notify = ?3, notify_ms = ?4 WHERE instance = ?1 AND commit_id = ?2",
         params![instance, commit, notify, now_ms()],
     )?;
@@ -82,7 +84,7 @@ pub fn assume_ended(
     commit: &str,
     outcome: Outcome,
 ) -> Result<()> {
-    conn.execute(
+    exec(conn,
         "INSERT OR IGNORE INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms)
          VALUES (?1, ?2, ?3, ?4, 'assumed', ?4)",
         params![instance, commit, outcome.as_str(), now_ms()],
@@ -91,8 +93,9 @@ pub fn assume_ended(
 }
 
 pub fn sources(conn: &Connection, instance: &str, commit: &str) -> Result<Vec<(String, Outcome)>> {
-    let mut stmt =
-        conn.prepare("SELECT source, outcome FROM sources WHERE instance = ?1 AND commit_id = ?2")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT source, outcome FROM sources WHERE instance = ?1 AND commit_id = ?2",
+    )?;
     let rows = stmt
         .query_map(params![instance, commit], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -111,7 +114,8 @@ pub fn set_source(
     source: &str,
     outcome: Outcome,
 ) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO sources (instance, commit_id, source, outcome) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (instance, commit_id, source) DO UPDATE SET outcome = ?4",
         params![instance, commit, source, outcome.as_str()],
@@ -129,8 +133,7 @@ pub fn advance_context(
     context: &str,
     time: i64,
 ) -> Result<bool> {
-    let newest: Option<i64> = conn
-        .query_row(
+    let newest: Option<i64> = one(conn,
             "SELECT event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2 AND target = ?3 AND context = ?4",
             params![instance, commit, target, context],
             |r| r.get(0),
@@ -139,7 +142,7 @@ pub fn advance_context(
     if newest.is_some_and(|n| time < n) {
         return Ok(false);
     }
-    conn.execute(
+    exec(conn,
         "INSERT INTO contexts (instance, commit_id, target, context, event_time) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (instance, commit_id, target, context) DO UPDATE SET event_time = ?5",
         params![instance, commit, target, context, time],

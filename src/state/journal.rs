@@ -1,6 +1,6 @@
 //! The journal: every event body as received, and what became of it.
 
-use super::now_ms;
+use super::{exec, now_ms, one};
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -73,11 +73,12 @@ pub fn record(
     command: &str,
     replay_of: Option<i64>,
 ) -> Result<i64> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR IGNORE INTO bodies (sha256, bytes) VALUES (?1, ?2)",
         params![sha256, bytes],
     )?;
-    conn.execute(
+    exec(conn,
         "INSERT INTO events (received_ms, command, sha256, size, replay_of) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![now_ms(), command, sha256, bytes.len() as i64, replay_of],
     )?;
@@ -91,7 +92,7 @@ pub fn conclude(
     why: Option<&str>,
     facts: &Facts,
 ) -> Result<()> {
-    conn.execute(
+    exec(conn,
         "UPDATE events SET outcome = ?2, why = ?3, instance = ?4, operator = ?5, kind = ?6, source = ?7,
                 reason = ?8, commit_id = ?9 WHERE id = ?1",
         params![
@@ -117,24 +118,24 @@ pub fn earlier_copy(
     instance: &str,
     before: i64,
 ) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id != ?3
+    Ok(one(
+        conn,
+        "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id != ?3
                AND outcome IN ('handled', 'superseded') ORDER BY id LIMIT 1",
-            params![sha256, instance, before],
-            |r| r.get(0),
-        )
-        .optional()?)
+        params![sha256, instance, before],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 pub fn body(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(conn
-        .query_row(
-            "SELECT b.bytes FROM events e JOIN bodies b ON b.sha256 = e.sha256 WHERE e.id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(one(
+        conn,
+        "SELECT b.bytes FROM events e JOIN bodies b ON b.sha256 = e.sha256 WHERE e.id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 const COLUMNS: &str =
@@ -160,13 +161,13 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<EventRow>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM events WHERE id = ?1"),
-            [id],
-            row,
-        )
-        .optional()?)
+    Ok(one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM events WHERE id = ?1"),
+        [id],
+        row,
+    )
+    .optional()?)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -193,7 +194,7 @@ pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<EventRow>> {
         " ORDER BY e.id DESC LIMIT {}",
         filter.limit.max(1)
     ));
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = match &filter.commit {
         Some(c) => stmt
             .query_map([c], row)?
@@ -217,19 +218,21 @@ pub struct Pruned {
 pub fn prune(conn: &Connection, before_ms: i64) -> Result<Pruned> {
     let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
         (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";
-    conn.execute(
+    exec(conn,
         &format!("DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE event_id IN ({old_events}))"),
         [before_ms],
     )?;
-    let requests = conn.execute(
+    let requests = exec(
+        conn,
         &format!("DELETE FROM outbox WHERE event_id IN ({old_events})"),
         [before_ms],
     )?;
-    let events = conn.execute(
+    let events = exec(
+        conn,
         &format!("DELETE FROM events WHERE id IN ({old_events})"),
         [before_ms],
     )?;
-    let bodies = conn.execute(
+    let bodies = exec(conn,
         "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.sha256 = bodies.sha256)",
         [],
     )?;

@@ -107,6 +107,26 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// Runs a statement through the connection's cache: SQLite parses each distinct SQL text once per
+/// process instead of once per call (parsing was half of an invocation's instructions).
+pub(crate) fn exec(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the statement cache.
+pub(crate) fn one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 pub struct State {
     pub(crate) conn: Connection,
     path: PathBuf,
@@ -130,6 +150,7 @@ impl State {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the state file {}", path.display()))?;
         conn.busy_timeout(busy)?;
+        conn.set_prepared_statement_cache_capacity(64);
         conn.pragma_update(None, "journal_mode", "WAL")
             .with_context(|| format!("cannot use WAL on {}", path.display()))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;

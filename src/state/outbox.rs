@@ -4,7 +4,7 @@
 //! across processes: only a queue's oldest open row may be sent, and a process claims it with a
 //! lease. A process that dies leaves its lease to expire; the next one takes the row over.
 
-use super::now_ms;
+use super::{exec, now_ms, one};
 use crate::request::{Method, Request, Target};
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -45,7 +45,7 @@ pub fn queue_of(instance: &str, commit: Option<&str>, target: &Target) -> String
 
 pub fn enqueue(conn: &Connection, row: &NewRow) -> Result<i64> {
     let now = now_ms();
-    conn.execute(
+    exec(conn,
         "INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
                              created_ms, updated_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
@@ -86,8 +86,15 @@ pub struct Row {
     pub not_before: i64,
 }
 
-const COLUMNS: &str = "id, event_id, instance, commit_id, queue, target, kind, context, method, url, body, job, state, \
-                       attempts, answer, last_error, not_before";
+/// The columns `row` reads, as a literal so that `concat!` can build whole statements from it.
+macro_rules! columns {
+    () => {
+        "id, event_id, instance, commit_id, queue, target, kind, context, method, url, body, job, state, \
+         attempts, answer, last_error, not_before"
+    };
+}
+
+const COLUMNS: &str = columns!();
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
     let target: String = r.get(5)?;
@@ -126,6 +133,17 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
     })
 }
 
+/// The head of every open queue in scope: its oldest row still pending or being sent.
+const HEADS: &str = concat!(
+    "SELECT ",
+    columns!(),
+    ", lease_until, host_wait, updated_ms FROM outbox o \
+     WHERE o.state IN ('pending', 'sending') \
+       AND (?1 IS NULL OR o.queue IN (SELECT value FROM json_each(?1))) \
+       AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending')) \
+     ORDER BY o.id"
+);
+
 #[derive(Debug)]
 pub enum Claim {
     /// This process now owns the row until its lease runs out.
@@ -162,22 +180,15 @@ pub fn claim_next(
         record(&tx, id, finish)?;
     }
     let now = now_ms();
-    let heads_sql = format!(
-        "SELECT {COLUMNS}, lease_until, host_wait, updated_ms FROM outbox o WHERE o.state IN ('pending', 'sending') {} AND o.id =
-           (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending'))
-         ORDER BY o.id",
-        match scope {
-            Scope::All => String::new(),
-            Scope::Queues(qs) => format!(
-                "AND o.queue IN ({})",
-                qs.iter().map(|q| format!("'{}'", q.replace('\'', "''"))).collect::<Vec<_>>().join(",")
-            ),
-        }
-    );
+    // Static SQL (so the statement is parsed once): the scope is a bound JSON array, `null` for all.
+    let scope_json = match scope {
+        Scope::All => None,
+        Scope::Queues(queues) => Some(serde_json::to_string(queues)?),
+    };
     let heads = {
-        let mut stmt = tx.prepare(&heads_sql)?;
+        let mut stmt = tx.prepare_cached(HEADS)?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map([scope_json], |r| {
                 Ok((
                     row(r)?,
                     r.get::<_, i64>(17)?,
@@ -200,7 +211,7 @@ pub fn claim_next(
             head.not_before = 0;
         }
         if head.not_before <= now {
-            tx.execute(
+            exec(&tx,
                 "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3 WHERE id = ?1",
                 params![head.id, now + lease_ms, now],
             )?;
@@ -283,14 +294,15 @@ fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
             ..
         }
     );
-    conn.execute(
+    exec(conn,
         "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
                 attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8 WHERE id = ?1",
         params![id, state, answer, why, not_before, attempt as i64, now, host_wait as i64],
     )
     .context("cannot record a delivery")?;
     if attempt {
-        conn.execute(
+        exec(
+            conn,
             "INSERT INTO attempts (outbox_id, at_ms, answer, error) VALUES (?1, ?2, ?3, ?4)",
             params![id, now, answer, why],
         )?;
@@ -300,7 +312,8 @@ fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
 
 /// The notification's final request, once a flow has built it: shown by `events show`.
 pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
         params![
             id,
@@ -313,17 +326,17 @@ pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> 
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<Row>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
-            [id],
-            row,
-        )
-        .optional()?)
+    Ok(one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
+        [id],
+        row,
+    )
+    .optional()?)
 }
 
 pub fn for_event(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE event_id = ?1 ORDER BY id"
     ))?;
     let rows = stmt
@@ -356,8 +369,9 @@ pub fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
 
 /// The queues that still hold open rows (all of them, or among `queues`).
 pub fn open_queues(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt =
-        conn.prepare("SELECT DISTINCT queue FROM outbox WHERE state IN ('pending', 'sending')")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT queue FROM outbox WHERE state IN ('pending', 'sending')",
+    )?;
     let rows = stmt
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -1,12 +1,12 @@
 //! Abandoned PRs already dealt with, so that the next `poll-prs` pass asks nothing about them.
 
-use super::now_ms;
+use super::{exec, now_ms};
 use anyhow::Result;
 use rusqlite::{params, Connection};
 use std::collections::HashSet;
 
 pub fn handled(conn: &Connection, instance: &str) -> Result<HashSet<u64>> {
-    let mut stmt = conn.prepare("SELECT pr FROM prs WHERE instance = ?1")?;
+    let mut stmt = conn.prepare_cached("SELECT pr FROM prs WHERE instance = ?1")?;
     let prs = stmt
         .query_map([instance], |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -21,7 +21,8 @@ pub fn mark(
     state: &str,
     why: Option<&str>,
 ) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO prs (instance, pr, state, why, handled_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (instance, pr) DO UPDATE SET state = ?3, why = ?4, handled_ms = ?5",
         params![instance, pr as i64, state, why, now_ms()],
