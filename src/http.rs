@@ -84,6 +84,10 @@ impl Client {
             .max_redirects(0)
             .user_agent(USER_AGENT)
             .timeout_connect(Some(CONNECT_TIMEOUT))
+            // ureq's 128 KiB buffers are zeroed per connection; our requests and answers are a
+            // few KiB of JSON (headers up to the default limit still fit).
+            .input_buffer_size(64 * 1024)
+            .output_buffer_size(16 * 1024)
             .build()
             .new_agent();
         Client { agent }
