@@ -1,6 +1,24 @@
 //! The exit-code table (sysexits-style), and which error maps to which code.
 
 use crate::config::ConfigError;
+
+/// An error that is one message, told apart by its type: `code_of` maps each type to an exit code.
+#[macro_export]
+macro_rules! message_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub String);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
+}
 use crate::event::Invalid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,41 +49,20 @@ impl Code {
     }
 }
 
-/// Refused on our side (exit 77): a bad signature, an untrusted callback origin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused(pub String);
+crate::message_error!(
+    /// Refused on our side (exit 77): a bad signature, an untrusted callback origin.
+    Refused
+);
 
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::message_error!(
+    /// The event named on the command line cannot be read (exit 2): there is nothing to journal.
+    InputError
+);
 
-impl std::error::Error for Refused {}
-
-/// The event named on the command line cannot be read (exit 2): there is nothing to journal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError(pub String);
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InputError {}
-
-/// The state file is unusable (exit 74).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateError(pub String);
-
-impl std::fmt::Display for StateError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StateError {}
+crate::message_error!(
+    /// The state file is unusable (exit 74).
+    StateError
+);
 
 pub fn code_of(error: &anyhow::Error) -> Code {
     for cause in error.chain() {

@@ -59,20 +59,12 @@ fn a_host_that_is_down_leaves_everything_owed_until_replay_delivers_it_once_in_o
                 .to_string()
         })
         .collect();
-    assert_eq!(
-        contexts,
-        [
-            "Status",
-            "Namespace",
-            "ServiceAccount",
-            "Service",
-            "Deployment",
-            "HorizontalPodAutoscaler",
-            "Status",
-            "Status",
-            "dispatch"
-        ]
-    );
+    // The change set's statuses, then the success's, then the dispatch: in the order planned.
+    let expected: Vec<&str> = SSA_CONTEXTS
+        .into_iter()
+        .chain(["Status", "dispatch"])
+        .collect();
+    assert_eq!(contexts, expected);
     assert_eq!(
         posts[7].json()["state"],
         "success",

@@ -21,18 +21,7 @@ fn flux_change_set_posts_every_status_to_github_in_order_with_its_headers() {
         .iter()
         .map(|p| p.json()["context"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(
-        contexts,
-        [
-            "Status",
-            "Namespace",
-            "ServiceAccount",
-            "Service",
-            "Deployment",
-            "HorizontalPodAutoscaler",
-            "Status"
-        ]
-    );
+    assert_eq!(contexts, SSA_CONTEXTS);
     let first = &posts[0];
     assert_eq!(first.url, format!("/repos/org/manifests/statuses/{SHA}"));
     assert_eq!(

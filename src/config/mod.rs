@@ -42,17 +42,10 @@ pub struct Setting {
     pub source: Source,
 }
 
-/// Invalid configuration (exit 78). The message names the key and what would be valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+crate::message_error!(
+    /// Invalid configuration (exit 78). The message names the key and what would be valid.
+    ConfigError
+);
 
 fn err<T>(message: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(message.into()))

@@ -110,17 +110,10 @@ pub struct Ignored {
     pub why: String,
 }
 
-/// A body we cannot read as a Flux or Argo CD event (exit 65). The text names the problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid(pub String);
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Invalid {}
+crate::message_error!(
+    /// A body we cannot read as a Flux or Argo CD event (exit 65). The text names the problem.
+    Invalid
+);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {

@@ -11,6 +11,16 @@ use std::time::Duration;
 
 pub const TOKEN: &str = "tok-SECRET-4f1c2e";
 pub const SHA: &str = "1eabc9a41ca088515cab83f1cce49eb43e84b67f";
+/// The contexts `status` posts, in order, for the SSA change-set fixture.
+pub const SSA_CONTEXTS: [&str; 7] = [
+    "Status",
+    "Namespace",
+    "ServiceAccount",
+    "Service",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "Status",
+];
 pub const ARGO_SHA: &str = "415191f752dbb3b33e1229fc612c32b428acefd7";
 
 #[derive(Debug, Clone)]
