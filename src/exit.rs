@@ -93,7 +93,8 @@ Exit codes:
   65  invalid event (journaled as rejected; nothing sent)
   70  internal error (a bug: please report it)
   74  the state file cannot be opened or written
-  75  a delivery is still owed (host down, slow or rate-limiting): `replay --failed` sends it
+  75  a delivery is still owed (host down, slow, rate-limiting, or waiting on configuration):
+      `replay --failed` sends it
   76  a host refused a request for good (4xx): see `events --failed`
   77  refused: bad signature, or a callback URL outside the trusted origins
   78  invalid or incomplete configuration";

@@ -78,7 +78,17 @@ fn unsigned_or_wrongly_signed_events_are_refused_with_77_and_journaled() {
         .iter()
         .all(|e| e["outcome"] == "rejected"));
     assert_eq!(list.as_array().unwrap().len(), 4);
-    // The journal keeps the body: once the key is fixed, replay acts on it.
+    // A rejected body cannot be replayed into acceptance: its signature cannot be checked again.
+    let replay = connector(&["replay", "1"], &env, None);
+    assert_eq!(replay.code, 77, "{}", replay.stderr);
+    assert!(
+        replay.stderr.contains("cannot be checked again"),
+        "{}",
+        replay.stderr
+    );
+    assert!(host.requests().is_empty());
     let good = run_fixture("status", EVENT, &env, &["--signature", GOOD]);
     assert_eq!(good.code, 0, "{}", good.stderr);
+    // An accepted event replays: it was checked when it arrived.
+    assert_eq!(connector(&["replay", "5"], &env, None).code, 0);
 }

@@ -4,7 +4,7 @@ use super::event::{exit_code, process, Mode};
 use super::{print_json, Ctx};
 use crate::cli::{Output, ReplayArgs};
 use crate::deliver::Sender;
-use crate::exit::{Code, InputError};
+use crate::exit::{Code, InputError, Refused};
 use crate::http::Client;
 use crate::log;
 use crate::state::journal;
@@ -22,6 +22,18 @@ pub fn run(ctx: &Ctx, args: &ReplayArgs) -> Result<Code> {
             ))
             .into());
         };
+        // A replay cannot check a signature (the header is not journaled). Events accepted on
+        // arrival were checked then; a rejected one may be a forgery, so it is not replayed where
+        // signatures are required.
+        let signed = ctx.config.instances.iter().any(|i| i.hmac_key.is_some());
+        if signed && event.outcome == "rejected" {
+            return Err(Refused(format!(
+                "event {id} was rejected on arrival ({}), and its signature cannot be checked again: \
+                 have the sender resend it",
+                event.why.as_deref().unwrap_or("no reason recorded")
+            ))
+            .into());
+        }
         let body = journal::body(state.conn(), id)?.unwrap_or_default();
         if ctx.dry_run {
             return super::event::dry_run_bytes(ctx, &body, Mode::parse(&event.command));
