@@ -23,7 +23,10 @@ pub struct Sender<'a> {
     pub deadline: Instant,
     /// The replay CronJob retries owed rows at once, rather than after our own backoff
     /// (`Some(start of this invocation)`); see `outbox::claim_next`.
-    pub retry_from: Option<i64>,
+    retry_from: Option<i64>,
+    /// For crash tests (`GITOPS_CONNECTOR_DEBUG_DELAY_MS`): widens the window between planning
+    /// and sending so a test can kill the process mid-delivery. Unset in production.
+    debug_delay: Option<Duration>,
 }
 
 /// What happened to one row in this drain.
@@ -52,11 +55,24 @@ impl Delivery {
 impl<'a> Sender<'a> {
     /// A sender for one invocation: retries follow our own backoff.
     pub fn new(client: &'a Client, config: &'a Config, deadline: Instant) -> Sender<'a> {
+        let debug_delay = std::env::var("GITOPS_CONNECTOR_DEBUG_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis);
         Sender {
             client,
             config,
             deadline,
             retry_from: None,
+            debug_delay,
+        }
+    }
+
+    /// For `replay --failed`: rows our own backoff holds back are due now.
+    pub fn retrying_now(self) -> Sender<'a> {
+        Sender {
+            retry_from: Some(now_ms()),
+            ..self
         }
     }
 
@@ -134,26 +150,19 @@ impl<'a> Sender<'a> {
             result: String::new(),
             ok: false,
         };
-        // Configuration has to change first: not again in this invocation.
-        let blocked = |why: String| Finish::Blocked {
-            why,
-            not_before: self.deadline_ms() + 1,
-        };
         let Some(instance) = self
             .config
             .instances
             .iter()
             .find(|i| i.name == row.instance)
         else {
-            let finish = blocked(format!(
-                "instance {:?} is no longer configured",
-                row.instance
-            ));
+            let why = format!("instance {:?} is no longer configured", row.instance);
+            let finish = self.failure(Failure::Config { why }, row.attempts);
             (delivery.ok, delivery.result) = describe(&finish);
             return Ok((delivery, Some(finish)));
         };
         let credentials = Credentials::of(instance);
-        let mut finish = if row.kind == "notify" {
+        let finish = if row.kind == "notify" {
             self.run_flow(state, row, instance, &credentials, &mut delivery)?
         } else {
             match &row.request {
@@ -164,9 +173,6 @@ impl<'a> Sender<'a> {
                 },
             }
         };
-        if let Finish::Blocked { why, .. } = finish {
-            finish = blocked(why);
-        }
         (delivery.ok, delivery.result) = describe(&finish);
         if row.kind == "notify" {
             outbox::finish(&state.conn, row.id, &finish)?;
@@ -185,13 +191,8 @@ impl<'a> Sender<'a> {
             .min(MAX_REQUEST_TIME)
             .max(Duration::from_millis(200));
         crate::log::verbose(&format!("sending {request}"));
-        // For crash tests: widen the window between planning and sending so a test can kill the
-        // process mid-delivery. Unset in production.
-        if let Some(ms) = std::env::var("GITOPS_CONNECTOR_DEBUG_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            std::thread::sleep(Duration::from_millis(ms));
+        if let Some(delay) = self.debug_delay {
+            std::thread::sleep(delay);
         }
         self.client.send(request, credentials, timeout)
     }
@@ -206,9 +207,8 @@ impl<'a> Sender<'a> {
     }
 
     fn failure(&self, failure: Failure, attempts: i64) -> Finish {
-        let answer = answer_code(failure.why());
         match failure {
-            Failure::Retry { why, after } => {
+            Failure::Retry { why, after, answer } => {
                 let wait = match after {
                     Some(after) => after.as_millis() as i64,
                     None => backoff_ms(attempts),
@@ -220,8 +220,12 @@ impl<'a> Sender<'a> {
                     host_wait: after.is_some(),
                 }
             }
-            Failure::Final { why } => Finish::Failed { why, answer },
-            Failure::Config { why } => Finish::Blocked { why, not_before: 0 },
+            Failure::Final { why, answer } => Finish::Failed { why, answer },
+            // Configuration has to change first: not again in this invocation.
+            Failure::Config { why } => Finish::Blocked {
+                why,
+                not_before: self.deadline_ms() + 1,
+            },
         }
     }
 
@@ -268,7 +272,14 @@ impl<'a> Sender<'a> {
                                 request.method.as_str(),
                                 a.status
                             );
-                            break self.failure(Failure::Retry { why, after: None }, row.attempts);
+                            break self.failure(
+                                Failure::Retry {
+                                    why,
+                                    after: None,
+                                    answer: Some(a.status),
+                                },
+                                row.attempts,
+                            );
                         }
                     },
                     Err(failure) => break self.failure(failure, row.attempts),
@@ -313,12 +324,6 @@ fn describe(finish: &Finish) -> (bool, String) {
     }
 }
 
-/// `… answered 503: …` → 503, for the record.
-fn answer_code(why: &str) -> Option<u16> {
-    let rest = why.split(" answered ").nth(1)?;
-    rest.get(..3)?.parse().ok()
-}
-
 /// 250 ms, doubling per attempt, with up to 50% jitter so that retrying processes spread out.
 fn backoff_ms(attempts: i64) -> i64 {
     let base = 250i64
@@ -337,14 +342,5 @@ mod tests {
         assert!((250..=375).contains(&backoff_ms(0)));
         assert!((1000..=1500).contains(&backoff_ms(2)));
         assert_eq!(backoff_ms(40), MAX_BACKOFF_MS);
-    }
-
-    #[test]
-    fn answer_codes_are_read_from_failures() {
-        assert_eq!(
-            answer_code("github POST api/x answered 503: busy"),
-            Some(503)
-        );
-        assert_eq!(answer_code("connection failed"), None);
     }
 }

@@ -30,13 +30,15 @@ impl Answer {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// Temporary: a connection error, a timeout, 429, a 5xx. `after` is what the host asked for.
+    /// Temporary: a connection error, a timeout, 429, a 5xx. `after` is what the host asked for;
+    /// `answer` the HTTP status, when there was an answer.
     Retry {
         why: String,
         after: Option<Duration>,
+        answer: Option<u16>,
     },
     /// The host refused this request for good (most 4xx, authentication, a redirect).
-    Final { why: String },
+    Final { why: String, answer: Option<u16> },
     /// We refused to send it: configuration must change first (plain http, a missing token).
     Config { why: String },
 }
@@ -44,7 +46,9 @@ pub enum Failure {
 impl Failure {
     pub fn why(&self) -> &str {
         match self {
-            Failure::Retry { why, .. } | Failure::Final { why } | Failure::Config { why } => why,
+            Failure::Retry { why, .. } | Failure::Final { why, .. } | Failure::Config { why } => {
+                why
+            }
         }
     }
 }
@@ -184,6 +188,7 @@ impl Client {
                 return Err(Failure::Retry {
                     why: redact(&format!("{place}: {}", transport_error(&e))),
                     after: None,
+                    answer: None,
                 })
             }
         };
@@ -214,41 +219,46 @@ impl Client {
                 return Err(Failure::Retry {
                     why: redact(&format!("{place}: answer cut off: {e}")),
                     after: None,
+                    answer: Some(status),
                 });
             }
         }
         let said =
             |status: u16| redact(&format!("{place} answered {status}{}", host_message(&body)));
 
+        let answer = Some(status);
+        let retry =
+            |why: String, after: Option<Duration>| Err(Failure::Retry { why, after, answer });
+        let fail = |why: String| Err(Failure::Final { why, answer });
         match status {
-            203 if api == Api::AzureDevOps => Err(Failure::Final {
-                why: format!("{place} answered 203 with a sign-in page: the token was not accepted; check it and its scopes"),
-            }),
-            200..=299 if api == Api::AzureDevOps && content_type.starts_with("text/html") => Err(Failure::Final {
-                why: format!("{place} answered an HTML page: the token was not accepted; check it and its scopes"),
-            }),
+            203 if api == Api::AzureDevOps => fail(format!(
+                "{place} answered 203 with a sign-in page: the token was not accepted; check it and its scopes"
+            )),
+            200..=299 if api == Api::AzureDevOps && content_type.starts_with("text/html") => fail(format!(
+                "{place} answered an HTML page: the token was not accepted; check it and its scopes"
+            )),
             200..=299 => Ok(Answer { status, body }),
-            300..=399 => Err(Failure::Final {
-                why: redact(&format!(
-                    "{place} answered {status}, a redirect to {}; not followed, so the token stays with its host: fix the URL",
-                    location.as_deref().unwrap_or("nowhere")
-                )),
-            }),
+            300..=399 => fail(redact(&format!(
+                "{place} answered {status}, a redirect to {}; not followed, so the token stays with its host: fix the URL",
+                location.as_deref().unwrap_or("nowhere")
+            ))),
             403 | 429 if ratelimit_remaining.as_deref() == Some("0") => {
                 let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
                 let wait = ratelimit_reset.map(|reset| Duration::from_secs(reset.saturating_sub(now).max(1)));
-                Err(Failure::Retry { why: said(status) + " (rate limit)", after: wait })
+                retry(said(status) + " (rate limit)", wait)
             }
-            403 if api == Api::GitHub && (retry_after.is_some() || body.to_ascii_lowercase().contains("secondary rate limit")) => {
-                Err(Failure::Retry {
-                    why: said(status) + " (secondary rate limit)",
-                    after: Some(retry_after.unwrap_or(SECONDARY_RATE_LIMIT_WAIT)),
-                })
+            403 if api == Api::GitHub
+                && (retry_after.is_some() || body.to_ascii_lowercase().contains("secondary rate limit")) =>
+            {
+                retry(
+                    said(status) + " (secondary rate limit)",
+                    Some(retry_after.unwrap_or(SECONDARY_RATE_LIMIT_WAIT)),
+                )
             }
-            429 => Err(Failure::Retry { why: said(status), after: retry_after }),
-            501 => Err(Failure::Final { why: said(status) }),
-            500..=599 => Err(Failure::Retry { why: said(status), after: retry_after }),
-            _ => Err(Failure::Final { why: said(status) }),
+            429 => retry(said(status), retry_after),
+            501 => fail(said(status)),
+            500..=599 => retry(said(status), retry_after),
+            _ => fail(said(status)),
         }
     }
 }

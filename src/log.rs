@@ -50,10 +50,6 @@ pub fn verbose(message: &str) {
     }
 }
 
-pub fn is_verbose() -> bool {
-    settings().0 >= Level::Verbose
-}
-
 /// Always printed, whatever -q says: the one line that explains a non-zero exit.
 pub fn error(message: &str) {
     emit("error", message);

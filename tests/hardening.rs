@@ -116,6 +116,13 @@ fn the_token_appears_in_no_output_log_or_byte_of_the_state() {
     let dir = TempDir::new("secrets");
     let env = github_env(&host, &dir);
     let event = fixture_path("flux/kustomization-reconciliation-succeeded-flux-v2.json");
+    // A reader held open keeps SQLite from folding the WAL away when each invocation exits, so the
+    // WAL the invocations wrote is there to be scanned below.
+    assert_eq!(connector(&["events"], &env, None).code, 0);
+    let reader = rusqlite::Connection::open(dir.state()).unwrap();
+    let _: i64 = reader
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
     let mut outputs = Vec::new();
     for args in [
         vec!["handle", "-v", &event],
@@ -152,6 +159,11 @@ fn the_token_appears_in_no_output_log_or_byte_of_the_state() {
             "`{args}` leaked the encoded token"
         );
     }
+    let wal = std::path::PathBuf::from(format!("{}-wal", dir.state()));
+    assert!(
+        std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0),
+        "the WAL is there to scan"
+    );
     let mut files = 0;
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
@@ -171,8 +183,9 @@ fn the_token_appears_in_no_output_log_or_byte_of_the_state() {
             );
         }
     }
+    drop(reader);
     report(&format!(
-        "secrets: {} invocations, {files} state files scanned, 0 leaks",
+        "secrets: {} invocations, {files} state files scanned (database, WAL, shared memory), 0 leaks",
         outputs.len()
     ));
 }

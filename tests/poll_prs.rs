@@ -239,3 +239,32 @@ fn a_foreign_planurl_in_an_abandoned_pr_is_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn a_failing_list_says_whether_to_retry_or_fix_something() {
+    let cases = [(503, 75), (401, 76)];
+    for (status, code) in cases {
+        let host = MockHost::with(move |_| Some(Reply::json(status, json!({"message": "no"}))));
+        let dir = TempDir::new("poll-list");
+        let run = connector(
+            &["poll-prs", "--budget", "2"],
+            &azure_env(&host, &dir),
+            None,
+        );
+        assert_eq!(run.code, code, "{status}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("listing abandoned PRs failed"),
+            "{}",
+            run.stderr
+        );
+    }
+    let dir = TempDir::new("poll-notoken");
+    let host = MockHost::start();
+    let env: Vec<_> = azure_env(&host, &dir)
+        .into_iter()
+        .filter(|(k, _)| k != "PAT")
+        .collect();
+    let run = connector(&["poll-prs"], &env, None);
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(host.requests().is_empty());
+}

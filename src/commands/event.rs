@@ -224,16 +224,7 @@ pub fn process(
     if let Some(why) = &planned.why {
         log::verbose(&format!("event {id}: {why}"));
     }
-    deliver(
-        ctx,
-        state,
-        id,
-        planned.verdict,
-        planned.why.as_deref(),
-        &facts,
-        planned.rows,
-        planned.queues,
-    )
+    deliver(ctx, state, &client, id, planned, &facts)
 }
 
 fn check_signature(
@@ -465,20 +456,23 @@ fn orchestrator_target(instance: &Instance) -> Target {
 }
 
 /// Sends what this event owes and turns how it stands into the exit code.
-#[allow(clippy::too_many_arguments)]
 fn deliver(
     ctx: &Ctx,
     state: &mut State,
+    client: &Client,
     id: i64,
-    verdict: Verdict,
-    why: Option<&str>,
+    planned: Planned,
     facts: &Facts,
-    rows: Vec<i64>,
-    queues: Vec<String>,
 ) -> Result<Code> {
-    let client = Client::new();
+    let Planned {
+        verdict,
+        why,
+        rows,
+        queues,
+    } = planned;
+    let why = why.as_deref();
     let deliveries =
-        Sender::new(&client, &ctx.config, ctx.deadline()).drain_queues(state, queues)?;
+        Sender::new(client, &ctx.config, ctx.deadline()).drain_queues(state, queues)?;
     for d in deliveries.iter().filter(|d| !d.ok) {
         log::warn(&format!("row {} ({}): {}", d.row, d.target, d.result));
     }

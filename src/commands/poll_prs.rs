@@ -12,14 +12,14 @@ use crate::deliver::Sender;
 use crate::event::time::parse_rfc3339;
 use crate::exit::Code;
 use crate::hosts::azure::{repo_url, GIT_API_VERSION};
-use crate::http::{Client, Credentials};
+use crate::http::{Client, Credentials, Failure};
 use crate::log;
 use crate::orchestrators::Job;
 use crate::report::Outcome;
 use crate::request::{Request, Target};
 use crate::state::outbox::{self, Kind, NewRow};
 use crate::state::{now_ms, prs};
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -80,21 +80,16 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
             .deadline()
             .saturating_duration_since(std::time::Instant::now())
             .min(Duration::from_secs(8));
-        let answer = client
-            .send(&request, &credentials, timeout)
-            .map_err(|f| anyhow!("listing abandoned PRs failed: {}", f.why()))
-            .inspect_err(|_| summary.owed += 1);
-        let answer = match answer {
-            Ok(a) => a,
-            Err(e) => {
-                log::error(&format!("{e:#}"));
-                return Ok(
-                    match e.to_string().contains("no token") || e.to_string().contains("plain http")
-                    {
-                        true => Code::Config,
-                        false => Code::Owed,
-                    },
-                );
+        let answer = match client.send(&request, &credentials, timeout) {
+            Ok(answer) => answer,
+            Err(failure) => {
+                log::error(&format!("listing abandoned PRs failed: {}", failure.why()));
+                // Nothing was queued for this pass: the code says what would help.
+                return Ok(match failure {
+                    Failure::Config { .. } => Code::Config,
+                    Failure::Final { .. } => Code::HostRejected,
+                    Failure::Retry { .. } => Code::Owed,
+                });
             }
         };
         summary.pages += 1;

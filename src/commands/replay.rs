@@ -62,12 +62,7 @@ pub fn run(ctx: &Ctx, args: &ReplayArgs) -> Result<Code> {
         log::verbose(&format!("pruned {} events past retention", pruned.events));
     }
     let client = Client::new();
-    let sender = Sender {
-        client: &client,
-        config: &ctx.config,
-        deadline: ctx.deadline(),
-        retry_from: Some(now_ms()),
-    };
+    let sender = Sender::new(&client, &ctx.config, ctx.deadline()).retrying_now();
     let deliveries = sender.drain(&mut state, &Scope::All)?;
     let ids: Vec<i64> = deliveries.iter().map(|d| d.row).collect();
     let (_, failed, refused) = outbox::standing(state.conn(), &ids)?;

@@ -191,18 +191,6 @@ pub const GLOBAL_KEYS: &[Key] = &[
     ),
 ];
 
-/// Secrets come from the environment or from files, never from a flag or the TOML file itself.
-pub const SECRET_ENV: &[(&str, &str)] = &[
-    ("GITOPS_CONNECTOR_GIT_TOKEN", "token for the Git host"),
-    (
-        "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN",
-        "token for the orchestrator",
-    ),
-    ("GITOPS_CONNECTOR_TOKEN", "token for both"),
-    ("PAT", "token for both (the reference's name)"),
-    ("GITOPS_CONNECTOR_HMAC_KEY", "Flux generic-hmac key"),
-];
-
 pub fn instance_key(name: &str) -> Option<&'static Key> {
     INSTANCE_KEYS.iter().find(|k| k.name == name)
 }

@@ -230,12 +230,12 @@ pub fn resolve(
     }
 
     let global = &settings[""];
-    let state = text(global, "state")?.map(PathBuf::from);
-    let budget = Duration::from_secs(number(global, "budget_seconds")?.unwrap_or(10));
+    let state = text(global, "state").map(PathBuf::from);
+    let budget = Duration::from_secs(number(global, "budget_seconds").unwrap_or(10));
     if budget.is_zero() {
         return err("budget_seconds must be at least 1");
     }
-    let retention_days = number(global, "retention_days")?.unwrap_or(30);
+    let retention_days = number(global, "retention_days").unwrap_or(30);
 
     let mut instances = Vec::new();
     let mut secret_sources = BTreeMap::new();
@@ -433,22 +433,21 @@ fn env_value(
     Ok(Some((var, value)))
 }
 
-fn text<'a>(
-    values: &'a BTreeMap<&'static str, Setting>,
-    key: &str,
-) -> Result<Option<&'a str>, ConfigError> {
-    Ok(values
+/// A text value, trimmed; blank counts as unset.
+fn text<'a>(values: &'a BTreeMap<&'static str, Setting>, key: &str) -> Option<&'a str> {
+    values
         .get(key)
         .and_then(|s| s.value.as_str())
         .map(str::trim)
-        .filter(|s| !s.is_empty()))
+        .filter(|s| !s.is_empty())
 }
 
-fn number(values: &BTreeMap<&'static str, Setting>, key: &str) -> Result<Option<u64>, ConfigError> {
-    Ok(values
+/// Kinds are checked as values are read, so a number here is whole and ≥ 0.
+fn number(values: &BTreeMap<&'static str, Setting>, key: &str) -> Option<u64> {
+    values
         .get(key)
         .and_then(|s| s.value.as_integer())
-        .map(|n| n.max(0) as u64))
+        .map(|n| n.max(0) as u64)
 }
 
 fn list(values: &BTreeMap<&'static str, Setting>, key: &str) -> Vec<String> {
@@ -469,7 +468,7 @@ fn build_instance(
     env: &BTreeMap<String, String>,
 ) -> Result<(Instance, SecretSources), ConfigError> {
     let required = |key: &str, what: &str| -> Result<String, ConfigError> {
-        text(values, key)?.map(str::to_string).ok_or_else(|| {
+        text(values, key).map(str::to_string).ok_or_else(|| {
             let env = keys::instance_key(key)
                 .and_then(|k| k.env)
                 .map(|v| format!(" (env {v})"))
@@ -479,10 +478,8 @@ fn build_instance(
             ))
         })
     };
-    let choice = |key: &str| -> Result<Option<String>, ConfigError> {
-        Ok(text(values, key)?.map(|v| v.to_ascii_lowercase()))
-    };
-    let operator = match choice("operator")?.as_deref() {
+    let choice = |key: &str| text(values, key).map(|v| v.to_ascii_lowercase());
+    let operator = match choice("operator").as_deref() {
         None => None,
         Some("flux") => Some(Operator::Flux),
         Some("argocd") | Some("argo") => Some(Operator::ArgoCd),
@@ -492,16 +489,16 @@ fn build_instance(
             ))
         }
     };
-    let app_url = text(values, "app_url")?.map(|u| u.to_string());
+    let app_url = text(values, "app_url").map(|u| u.to_string());
     if let Some(url) = &app_url {
         check_url(name, "app_url", url)?;
     }
 
     let github = || -> Result<(String, String), ConfigError> {
-        if let Some(org_url) = text(values, "github_org_url")? {
+        if let Some(org_url) = text(values, "github_org_url") {
             return split_github_org_url(name, org_url);
         }
-        let api = text(values, "github_api_url")?.unwrap_or("https://api.github.com");
+        let api = text(values, "github_api_url").unwrap_or("https://api.github.com");
         check_url(name, "github_api_url", api)?;
         let owner = required("github_owner", "for GitHub (or github_org_url)")?;
         Ok((api.trim_end_matches('/').to_string(), owner))
@@ -512,7 +509,7 @@ fn build_instance(
         Ok(url.trim_end_matches('/').to_string())
     };
 
-    let git = match choice("git_host")?.as_deref() {
+    let git = match choice("git_host").as_deref() {
         Some("github") => {
             let (api, owner) = github()?;
             let repo = required("github_manifests_repo", "when git_host is github")?;
@@ -533,7 +530,7 @@ fn build_instance(
         ))
         }
     };
-    let orchestrator = match choice("orchestrator")?.as_deref() {
+    let orchestrator = match choice("orchestrator").as_deref() {
         Some("github") => {
             let (api, owner) = github()?;
             Orchestrator::GitHubActions(GitHubActions {
@@ -543,8 +540,8 @@ fn build_instance(
                     repo: required("github_manifests_repo", "to read the merge message")?,
                 },
                 actions_repo: required("github_actions_repo", "when orchestrator is github")?,
-                dispatch_event: text(values, "dispatch_event")?.unwrap_or("sync-success").to_string(),
-                failure_dispatch_event: text(values, "failure_dispatch_event")?.map(str::to_string),
+                dispatch_event: text(values, "dispatch_event").unwrap_or("sync-success").to_string(),
+                failure_dispatch_event: text(values, "failure_dispatch_event").map(str::to_string),
             })
         }
         Some("azdo") | Some("azure") => {
@@ -552,7 +549,7 @@ fn build_instance(
                 org_url: azure_org()?,
                 repo: required("azdo_manifests_repo", "to read the merge comment")?,
             };
-            let pr_repo = text(values, "azdo_pr_repo")?.map(str::to_string).unwrap_or_else(|| manifests.repo.clone());
+            let pr_repo = text(values, "azdo_pr_repo").map(str::to_string).unwrap_or_else(|| manifests.repo.clone());
             let callback_origins = list(values, "callback_origins");
             for origin in &callback_origins {
                 check_url(name, "callback_origins", origin)?;
@@ -575,7 +572,7 @@ fn build_instance(
                 .collect()
         })
         .unwrap_or_default();
-    if let Some(dir) = text(values, "subscribers_dir")? {
+    if let Some(dir) = text(values, "subscribers_dir") {
         subscribers.extend(read_subscribers_dir(name, Path::new(dir))?);
     }
     for s in &subscribers {
@@ -594,7 +591,7 @@ fn build_instance(
             }
         }
         for key in files {
-            if let Some(path) = text(values, key)? {
+            if let Some(path) = text(values, key) {
                 let value = std::fs::read_to_string(path).map_err(|e| {
                     ConfigError(format!(
                         "instance {name:?}: cannot read `{key}` {path}: {e}"

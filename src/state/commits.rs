@@ -10,7 +10,6 @@ use super::{exec, now_ms, one};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub outcome: Option<Outcome>,
-    pub outcome_event: Option<i64>,
     /// `owed`, `sent`, `nothing` (nothing to notify), `assumed` (the host said it had ended).
     pub notify: Option<String>,
 }
@@ -18,14 +17,13 @@ pub struct Record {
 pub fn get(conn: &Connection, instance: &str, commit: &str) -> Result<Option<Record>> {
     Ok(one(
         conn,
-        "SELECT outcome, outcome_event, notify FROM commits WHERE instance = ?1 AND commit_id = ?2",
+        "SELECT outcome, notify FROM commits WHERE instance = ?1 AND commit_id = ?2",
         params![instance, commit],
         |r| {
             let outcome: Option<String> = r.get(0)?;
             Ok(Record {
                 outcome: outcome.as_deref().and_then(Outcome::parse),
-                outcome_event: r.get(1)?,
-                notify: r.get(2)?,
+                notify: r.get(1)?,
             })
         },
     )

@@ -79,8 +79,8 @@ pub fn record(
         params![sha256, bytes],
     )?;
     exec(conn,
-        "INSERT INTO events (received_ms, command, sha256, size, replay_of) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now_ms(), command, sha256, bytes.len() as i64, replay_of],
+        "INSERT INTO events (received_ms, command, sha256, size, replay_of, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![now_ms(), command, sha256, bytes.len() as i64, replay_of, Verdict::Received.as_str()],
     )?;
     Ok(conn.last_insert_rowid())
 }

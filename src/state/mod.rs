@@ -206,12 +206,6 @@ impl State {
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
-
-    pub fn integrity_check(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
-    }
 }
 
 #[cfg(unix)]

@@ -7,7 +7,7 @@
 use super::{exec, now_ms, one};
 use crate::request::{Method, Request, Target};
 use anyhow::{Context, Result};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -325,16 +325,6 @@ pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> 
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<Row>> {
-    Ok(one(
-        conn,
-        &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
-        [id],
-        row,
-    )
-    .optional()?)
-}
-
 pub fn for_event(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE event_id = ?1 ORDER BY id"
@@ -380,18 +370,22 @@ pub fn open_queues(conn: &Connection) -> Result<Vec<String>> {
 
 /// How the rows with these ids stand now: (owed, failed for good, refused).
 pub fn standing(conn: &Connection, ids: &[i64]) -> Result<(usize, usize, usize)> {
-    let (mut owed, mut failed, mut refused) = (0, 0, 0);
-    let mut stmt = conn.prepare_cached("SELECT state FROM outbox WHERE id = ?1")?;
-    for id in ids {
-        let state: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
-        match state.as_deref() {
-            Some("pending") | Some("sending") => owed += 1,
-            Some("failed") => failed += 1,
-            Some("refused") => refused += 1,
-            _ => {}
-        }
-    }
-    Ok((owed, failed, refused))
+    let counts = one(
+        conn,
+        "SELECT COUNT(*) FILTER (WHERE state IN ('pending', 'sending')),
+                COUNT(*) FILTER (WHERE state = 'failed'),
+                COUNT(*) FILTER (WHERE state = 'refused')
+         FROM outbox WHERE id IN (SELECT value FROM json_each(?1))",
+        [serde_json::to_string(ids)?],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        },
+    )?;
+    Ok((counts.0 as usize, counts.1 as usize, counts.2 as usize))
 }
 
 #[cfg(test)]
