@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
@@ -47,52 +46,75 @@ fn relay(env: &[(String, String)]) -> Option<Relay> {
         eprintln!("SKIPPED: the `webhook` binary (Debian package webhook) is not installed; .ci/run installs it");
         return None;
     };
-    let port = free_port();
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_gitops-connector"))
         .parent()
         .unwrap();
     let hooks = format!("{}/tests/relay/hooks.json", env!("CARGO_MANIFEST_DIR"));
-    let mut cmd = Command::new(webhook);
-    cmd.args([
-        "-hooks",
-        &hooks,
-        "-template",
-        "-ip",
-        "127.0.0.1",
-        "-port",
-        &port.to_string(),
-        "-nopanic",
-    ])
-    .env_clear()
-    .env(
-        "PATH",
-        format!(
-            "{}:{}",
-            bin_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
-    )
-    .env("HOME", std::env::temp_dir())
-    .env("FLUX_HMAC_KEY", HMAC_KEY)
-    .env("ARGOCD_WEBHOOK_TOKEN", ARGO_TOKEN)
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
+    // The port is free when picked, but a parallel test may take it before webhook binds it; then
+    // webhook exits and another server answers there. So: ours only once it answers as webhook.
+    for _attempt in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new(&webhook);
+        cmd.args([
+            "-hooks",
+            &hooks,
+            "-template",
+            "-ip",
+            "127.0.0.1",
+            "-port",
+            &port.to_string(),
+            "-nopanic",
+        ])
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", std::env::temp_dir())
+        .env("FLUX_HMAC_KEY", HMAC_KEY)
+        .env("ARGOCD_WEBHOOK_TOKEN", ARGO_TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut relay = Relay {
+            child: cmd.spawn().expect("start webhook"),
+            base: format!("http://127.0.0.1:{port}/hooks"),
+        };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if relay.child.try_wait().unwrap().is_some() {
+                break; // it could not bind: try another port
+            }
+            if answers_as_webhook(&relay.base) {
+                return Some(relay);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
-    let child = cmd.spawn().expect("start webhook");
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "webhook did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    panic!("webhook did not start on any of five ports");
+}
+
+/// webhook answers an unknown hook with its own words; other servers do not.
+fn answers_as_webhook(base: &str) -> bool {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    match agent.get(&format!("{base}/__probe")).call() {
+        Ok(mut r) => {
+            r.status() == 404
+                && r.body_mut()
+                    .read_to_string()
+                    .is_ok_and(|b| b.contains("Hook not found"))
+        }
+        Err(_) => false,
     }
-    Some(Relay {
-        child,
-        base: format!("http://127.0.0.1:{port}/hooks"),
-    })
 }
 
 fn post(url: &str, body: &[u8], headers: &[(&str, &str)]) -> u16 {
