@@ -57,6 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'gitops-connector' -ScriptBlock 
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How results are printed on stdout')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How diagnostics are printed on stderr (json: one object per line, for log collectors)')
             [CompletionResult]::new('--budget', '--budget', [CompletionResultType]::ParameterName, 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]')
+            [CompletionResult]::new('--verified-by-relay', '--verified-by-relay', [CompletionResultType]::ParameterName, 'The relay authenticated this request itself (its trigger rule checked Flux''s HMAC or Argo CD''s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (each request, each decision)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (each request, each decision)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing on stderr but the error that explains a non-zero exit')
@@ -75,6 +76,7 @@ Register-ArgumentCompleter -Native -CommandName 'gitops-connector' -ScriptBlock 
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How results are printed on stdout')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How diagnostics are printed on stderr (json: one object per line, for log collectors)')
             [CompletionResult]::new('--budget', '--budget', [CompletionResultType]::ParameterName, 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]')
+            [CompletionResult]::new('--verified-by-relay', '--verified-by-relay', [CompletionResultType]::ParameterName, 'The relay authenticated this request itself (its trigger rule checked Flux''s HMAC or Argo CD''s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (each request, each decision)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (each request, each decision)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing on stderr but the error that explains a non-zero exit')
@@ -93,6 +95,7 @@ Register-ArgumentCompleter -Native -CommandName 'gitops-connector' -ScriptBlock 
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How results are printed on stdout')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How diagnostics are printed on stderr (json: one object per line, for log collectors)')
             [CompletionResult]::new('--budget', '--budget', [CompletionResultType]::ParameterName, 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]')
+            [CompletionResult]::new('--verified-by-relay', '--verified-by-relay', [CompletionResultType]::ParameterName, 'The relay authenticated this request itself (its trigger rule checked Flux''s HMAC or Argo CD''s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (each request, each decision)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (each request, each decision)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing on stderr but the error that explains a non-zero exit')
@@ -140,7 +143,7 @@ Register-ArgumentCompleter -Native -CommandName 'gitops-connector' -ScriptBlock 
             break
         }
         'gitops-connector;events' {
-            [CompletionResult]::new('--commit', '--commit', [CompletionResultType]::ParameterName, 'Only events for this commit')
+            [CompletionResult]::new('--commit', '--commit', [CompletionResultType]::ParameterName, 'Only events for this commit: its id, or a prefix of 7 or more hex digits')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many, newest first')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: config.toml in the platform config directory]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]')

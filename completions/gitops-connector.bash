@@ -342,7 +342,7 @@ _gitops__connector() {
             return 0
             ;;
         gitops__subcmd__connector__subcmd__handle)
-            opts="-v -q -h --signature --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
+            opts="-v -q -h --signature --verified-by-relay --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,7 +552,7 @@ _gitops__connector() {
             return 0
             ;;
         gitops__subcmd__connector__subcmd__notify)
-            opts="-v -q -h --signature --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
+            opts="-v -q -h --signature --verified-by-relay --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -716,7 +716,7 @@ _gitops__connector() {
             return 0
             ;;
         gitops__subcmd__connector__subcmd__status)
-            opts="-v -q -h --signature --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
+            opts="-v -q -h --signature --verified-by-relay --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -53,6 +53,7 @@ set edit:completion:arg-completer[gitops-connector] = {|@words|
             cand --output 'How results are printed on stdout'
             cand --log-format 'How diagnostics are printed on stderr (json: one object per line, for log collectors)'
             cand --budget 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]'
+            cand --verified-by-relay 'The relay authenticated this request itself (its trigger rule checked Flux''s HMAC or Argo CD''s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates'
             cand -v 'Say more on stderr (each request, each decision)'
             cand --verbose 'Say more on stderr (each request, each decision)'
             cand -q 'Say nothing on stderr but the error that explains a non-zero exit'
@@ -70,6 +71,7 @@ set edit:completion:arg-completer[gitops-connector] = {|@words|
             cand --output 'How results are printed on stdout'
             cand --log-format 'How diagnostics are printed on stderr (json: one object per line, for log collectors)'
             cand --budget 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]'
+            cand --verified-by-relay 'The relay authenticated this request itself (its trigger rule checked Flux''s HMAC or Argo CD''s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates'
             cand -v 'Say more on stderr (each request, each decision)'
             cand --verbose 'Say more on stderr (each request, each decision)'
             cand -q 'Say nothing on stderr but the error that explains a non-zero exit'
@@ -87,6 +89,7 @@ set edit:completion:arg-completer[gitops-connector] = {|@words|
             cand --output 'How results are printed on stdout'
             cand --log-format 'How diagnostics are printed on stderr (json: one object per line, for log collectors)'
             cand --budget 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]'
+            cand --verified-by-relay 'The relay authenticated this request itself (its trigger rule checked Flux''s HMAC or Argo CD''s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates'
             cand -v 'Say more on stderr (each request, each decision)'
             cand --verbose 'Say more on stderr (each request, each decision)'
             cand -q 'Say nothing on stderr but the error that explains a non-zero exit'
@@ -131,7 +134,7 @@ set edit:completion:arg-completer[gitops-connector] = {|@words|
             cand --help 'Print help'
         }
         &'gitops-connector;events'= {
-            cand --commit 'Only events for this commit'
+            cand --commit 'Only events for this commit: its id, or a prefix of 7 or more hex digits'
             cand --limit 'At most this many, newest first'
             cand --config 'Configuration file [default: config.toml in the platform config directory]'
             cand --state 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]'

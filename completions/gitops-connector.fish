@@ -57,6 +57,7 @@ json\t''"
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l log-format -d 'How diagnostics are printed on stderr (json: one object per line, for log collectors)' -r -f -a "text\t''
 json\t''"
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l budget -d 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l verified-by-relay -d 'The relay authenticated this request itself (its trigger rule checked Flux\'s HMAC or Argo CD\'s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -s v -l verbose -d 'Say more on stderr (each request, each decision)'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -s q -l quiet -d 'Say nothing on stderr but the error that explains a non-zero exit'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l dry-run -d 'Print the requests that would be sent; send nothing and write no state'
@@ -71,6 +72,7 @@ json\t''"
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l log-format -d 'How diagnostics are printed on stderr (json: one object per line, for log collectors)' -r -f -a "text\t''
 json\t''"
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l budget -d 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l verified-by-relay -d 'The relay authenticated this request itself (its trigger rule checked Flux\'s HMAC or Argo CD\'s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -s v -l verbose -d 'Say more on stderr (each request, each decision)'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -s q -l quiet -d 'Say nothing on stderr but the error that explains a non-zero exit'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l dry-run -d 'Print the requests that would be sent; send nothing and write no state'
@@ -85,6 +87,7 @@ json\t''"
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l log-format -d 'How diagnostics are printed on stderr (json: one object per line, for log collectors)' -r -f -a "text\t''
 json\t''"
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l budget -d 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l verified-by-relay -d 'The relay authenticated this request itself (its trigger rule checked Flux\'s HMAC or Argo CD\'s shared header token): ask no signature of it even where an HMAC key is configured. Only for hooks whose trigger rule authenticates'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -s v -l verbose -d 'Say more on stderr (each request, each decision)'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -s q -l quiet -d 'Say nothing on stderr but the error that explains a non-zero exit'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l dry-run -d 'Print the requests that would be sent; send nothing and write no state'
@@ -118,7 +121,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay" -l dry-run -d 'Print the requests that would be sent; send nothing and write no state'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay" -l ack-rejected -d 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay" -s h -l help -d 'Print help'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l commit -d 'Only events for this commit' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l commit -d 'Only events for this commit: its id, or a prefix of 7 or more hex digits' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l limit -d 'At most this many, newest first' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F

@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 const ABOUT: &str = "Tell your CI/CD pipeline what Flux or Argo CD did with its commit.";
 
@@ -120,23 +121,24 @@ pub struct EventArgs {
     /// The sender's X-Signature header (Flux generic-hmac), e.g. sha256=<hex>
     #[arg(long, env = "GITOPS_CONNECTOR_SIGNATURE", value_name = "VALUE")]
     pub signature: Option<String>,
+    /// The relay authenticated this request itself (its trigger rule checked Flux's HMAC or
+    /// Argo CD's shared header token): ask no signature of it even where an HMAC key is
+    /// configured. Only for hooks whose trigger rule authenticates
+    #[arg(long)]
+    pub verified_by_relay: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PollArgs {
     /// Only PRs closed within this age count (e.g. 72h, 3d, 90m)
     #[arg(long, value_name = "AGE", default_value = "72h", value_parser = parse_age)]
-    pub max_age: u64,
+    pub max_age: Duration,
 }
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// A journaled event id (see `events`) to process again
-    #[arg(
-        value_name = "ID",
-        required_unless_present = "failed",
-        conflicts_with = "failed"
-    )]
+    #[arg(value_name = "ID", conflicts_with = "failed")]
     pub id: Option<i64>,
     /// Send every request still owed, oldest first, in order per commit
     #[arg(long)]
@@ -148,8 +150,8 @@ pub struct ReplayArgs {
 pub struct EventsArgs {
     #[command(subcommand)]
     pub show: Option<EventsCommand>,
-    /// Only events for this commit
-    #[arg(long, value_name = "SHA")]
+    /// Only events for this commit: its id, or a prefix of 7 or more hex digits
+    #[arg(long, value_name = "SHA", value_parser = parse_commit_prefix)]
     pub commit: Option<String>,
     /// Only events that were rejected or still have requests owed or failed
     #[arg(long)]
@@ -172,7 +174,7 @@ pub enum EventsCommand {
 pub struct PruneArgs {
     /// Age of the entries to drop (e.g. 30d, 12h) [default: retention_days of the configuration]
     #[arg(long, value_name = "AGE", value_parser = parse_age)]
-    pub older_than: Option<u64>,
+    pub older_than: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -182,25 +184,55 @@ pub struct GenerateArgs {
     pub out: PathBuf,
 }
 
-/// `72h`, `3d`, `90m`, `30s` → seconds.
-pub fn parse_age(text: &str) -> Result<u64, String> {
+/// The longest age we take: a century. Longer is surely a mistake, and keeps every instant we
+/// compute from an age far inside the range of the clock.
+pub const MAX_AGE: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// `72h`, `3d`, `90m`, `30s` → a duration. The unit is required: `5` could mean anything.
+pub fn parse_age(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
+    let factor: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "" => {
+            return Err(format!(
+                "{text:?} has no unit: write it as seconds, minutes, hours or days, e.g. {text}s, {text}m, {text}h or {text}d"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "{text:?}: the unit must be s, m, h or d (e.g. 30s, 90m, 72h, 30d)"
+            ))
+        }
+    };
     let n: u64 = number
         .parse()
         .map_err(|_| format!("{text:?} is not an age like 72h, 3d or 90m"))?;
-    let factor = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" | "" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("{text:?}: unit must be s, m, h or d")),
-    };
     n.checked_mul(factor)
-        .ok_or_else(|| format!("{text:?} is too long"))
+        .map(Duration::from_secs)
+        .filter(|age| *age <= MAX_AGE)
+        .ok_or_else(|| format!("{text:?} is longer than a century; give a shorter age"))
+}
+
+/// A commit id or a prefix of one: 7 to 40 hex digits, as git takes them; stored lower-case.
+pub fn parse_commit_prefix(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{text:?} is not a commit id: use hex digits only"));
+    }
+    if !(7..=40).contains(&text.len()) {
+        return Err(format!(
+            "{text:?} has {} digits: give 7 to 40 hex digits of the commit id",
+            text.len()
+        ));
+    }
+    Ok(text.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -214,11 +246,28 @@ mod tests {
     }
 
     #[test]
-    fn ages_parse() {
-        assert_eq!(parse_age("72h"), Ok(72 * 3600));
-        assert_eq!(parse_age("3d"), Ok(3 * 86_400));
-        assert_eq!(parse_age("90m"), Ok(5400));
+    fn ages_parse_with_a_unit_and_within_a_century() {
+        assert_eq!(parse_age("72h"), Ok(Duration::from_secs(72 * 3600)));
+        assert_eq!(parse_age("3d"), Ok(Duration::from_secs(3 * 86_400)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_age("30s"), Ok(Duration::from_secs(30)));
         assert!(parse_age("soon").is_err());
+        assert!(parse_age("5").unwrap_err().contains("no unit"));
+        assert!(parse_age("5w").unwrap_err().contains("s, m, h or d"));
+        assert!(parse_age("9223372036854775807s")
+            .unwrap_err()
+            .contains("century"));
+        assert!(parse_age("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn commit_prefixes_are_hex_of_seven_or_more_digits() {
+        assert_eq!(parse_commit_prefix("1EABC9A"), Ok("1eabc9a".into()));
+        assert!(parse_commit_prefix("1eabc9")
+            .unwrap_err()
+            .contains("7 to 40"));
+        assert!(parse_commit_prefix("1eabc9z4").unwrap_err().contains("hex"));
+        assert!(parse_commit_prefix(&"a".repeat(41)).is_err());
     }
 
     #[test]

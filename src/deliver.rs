@@ -5,8 +5,9 @@ use crate::config::{Config, Instance};
 use crate::http::{Client, Credentials, Failure};
 use crate::orchestrators::{self, FlowError, Job, Step};
 use crate::request::Request;
-use crate::state::outbox::{self, Claim, Finish, Scope};
-use crate::state::{commits, now_ms, prs, State};
+use crate::state::outbox::{self, Claim, Finish, Kind, Scope};
+use crate::state::values::Notified;
+use crate::state::{commits, journal, now_ms, prs, State};
 use anyhow::Result;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -29,26 +30,55 @@ pub struct Sender<'a> {
     debug_delay: Option<Duration>,
 }
 
-/// What happened to one row in this drain.
+/// What happened to one row in this drain: its last try, and how many it took.
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
     pub row: i64,
     pub event: Option<i64>,
     pub target: String,
+    /// The status context (`Status`, `Phase`, `Deployment`); none for a notification.
+    pub context: Option<String>,
     pub request: Option<Request>,
     pub result: String,
     pub ok: bool,
+    /// Tries in this invocation.
+    pub tries: u32,
+    /// A notification (the orchestrator's flow).
+    pub notification: bool,
 }
 
 impl Delivery {
-    /// One line for people: `github POST https://… → delivered (201)`.
+    /// Which request: `github POST https://…/statuses/… [Phase]`.
+    pub fn what(&self) -> String {
+        let request = match (&self.request, self.notification) {
+            (Some(r), true) => format!("notification {r}"),
+            (Some(r), false) => r.to_string(),
+            (None, _) => "notification".into(),
+        };
+        match &self.context {
+            Some(context) => format!("{} {request} [{context}]", self.target),
+            None => format!("{} {request}", self.target),
+        }
+    }
+
+    /// One line for people: `github POST https://… [Status] → delivered (201)`.
     pub fn line(&self) -> String {
-        let what = self
-            .request
-            .as_ref()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "notification".into());
-        format!("{} {what} → {}", self.target, self.result)
+        let tries = match self.tries {
+            0 | 1 => String::new(),
+            n => format!(" after {n} tries"),
+        };
+        format!("{} → {}{tries}", self.what(), self.result)
+    }
+}
+
+/// Keeps one delivery per row, the last, counting the tries.
+fn remember(done: &mut Vec<Delivery>, mut delivery: Delivery) {
+    match done.iter_mut().find(|d| d.row == delivery.row) {
+        Some(earlier) => {
+            delivery.tries += earlier.tries;
+            *earlier = delivery;
+        }
+        None => done.push(delivery),
     }
 }
 
@@ -95,14 +125,14 @@ impl<'a> Sender<'a> {
     }
 
     fn deadline_ms(&self) -> i64 {
-        now_ms() + self.remaining().as_millis() as i64
+        now_ms().saturating_add(millis(self.remaining()))
     }
 
     /// Sends what `scope` holds until it is empty or the budget is spent.
     pub fn drain(&self, state: &mut State, scope: &Scope) -> Result<Vec<Delivery>> {
         // Every request ends by the deadline (its timeout is capped by what remains), so a live
         // process never holds a row much past it; a dead one's rows are free soon after.
-        let lease_ms = (self.remaining() + LEASE_MARGIN).as_millis() as i64;
+        let lease_ms = millis(self.remaining() + LEASE_MARGIN);
         let mut done = Vec::new();
         // A request's result is recorded in the same transaction that claims the next row: one
         // commit per request. Until then the row stays leased to us, so nobody else takes it.
@@ -121,14 +151,14 @@ impl<'a> Sender<'a> {
                     if at >= self.deadline_ms() {
                         break;
                     }
-                    let pause = (at - now_ms()).clamp(5, 100) as u64;
+                    let pause = (at - now_ms()).clamp(5, 100).unsigned_abs();
                     std::thread::sleep(Duration::from_millis(pause));
                 }
                 // Another process is sending the head of a queue we want; it finishes within its budget.
                 Claim::Busy => std::thread::sleep(Duration::from_millis(20)),
                 Claim::Row(row) => {
                     let (delivery, finish) = self.send_row(state, &row)?;
-                    done.push(delivery);
+                    remember(&mut done, delivery);
                     unrecorded = finish.map(|f| (row.id, f));
                 }
             }
@@ -142,13 +172,17 @@ impl<'a> Sender<'a> {
     /// Sends one row. Returns its result still to be recorded (`None` when recorded already: a
     /// notification is recorded at once, to keep the window in which it could repeat small).
     fn send_row(&self, state: &mut State, row: &outbox::Row) -> Result<(Delivery, Option<Finish>)> {
+        let notification = row.kind == Kind::Notify;
         let mut delivery = Delivery {
             row: row.id,
             event: row.event_id,
             target: row.target.clone(),
+            context: row.context.clone(),
             request: row.request.clone(),
             result: String::new(),
             ok: false,
+            tries: 1,
+            notification,
         };
         let Some(instance) = self
             .config
@@ -156,13 +190,17 @@ impl<'a> Sender<'a> {
             .iter()
             .find(|i| i.name == row.instance)
         else {
-            let why = format!("instance {:?} is no longer configured", row.instance);
-            let finish = self.failure(Failure::Config { why }, row.attempts);
+            let why = format!(
+                "instance {:?} is no longer configured: configure it again, or `gitops-connector replay ID` \
+                 the event with --instance NAME",
+                row.instance
+            );
+            let finish = self.failure(Failure::Config { why, answer: None }, row.attempts);
             (delivery.ok, delivery.result) = describe(&finish);
             return Ok((delivery, Some(finish)));
         };
         let credentials = Credentials::of(instance);
-        let finish = if row.kind == "notify" {
+        let finish = if notification {
             self.run_flow(state, row, instance, &credentials, &mut delivery)?
         } else {
             match &row.request {
@@ -174,7 +212,7 @@ impl<'a> Sender<'a> {
             }
         };
         (delivery.ok, delivery.result) = describe(&finish);
-        if row.kind == "notify" {
+        if notification {
             outbox::finish(&state.conn, row.id, &finish)?;
             return Ok((delivery, None));
         }
@@ -210,20 +248,21 @@ impl<'a> Sender<'a> {
         match failure {
             Failure::Retry { why, after, answer } => {
                 let wait = match after {
-                    Some(after) => after.as_millis() as i64,
+                    Some(after) => millis(after),
                     None => backoff_ms(attempts),
                 };
                 Finish::Retry {
                     why,
                     answer,
-                    not_before: now_ms() + wait,
+                    not_before: now_ms().saturating_add(wait),
                     host_wait: after.is_some(),
                 }
             }
             Failure::Final { why, answer } => Finish::Failed { why, answer },
             // Configuration has to change first: not again in this invocation.
-            Failure::Config { why } => Finish::Blocked {
+            Failure::Config { why, answer } => Finish::Blocked {
                 why,
+                answer,
                 not_before: self.deadline_ms() + 1,
             },
         }
@@ -294,19 +333,28 @@ impl<'a> Sender<'a> {
                 Err(FlowError::Malformed(why)) => break Finish::Failed { why, answer: None },
             }
         };
-        let record = match &finish {
-            Finish::Done { .. } => Some("sent"),
-            Finish::Nothing { .. } => Some("nothing"),
-            Finish::Failed { .. } | Finish::Refused { .. } => Some("failed"),
+        let told = match &finish {
+            Finish::Done { .. } => Some((Notified::Sent, "the orchestrator was told".to_string())),
+            Finish::Nothing { why } => {
+                Some((Notified::Nothing, format!("nothing to notify: {why}")))
+            }
+            Finish::Failed { why, .. } | Finish::Refused { why } => {
+                Some((Notified::Failed, format!("the notification failed: {why}")))
+            }
             _ => None,
         };
-        if let Some(record) = record {
+        if let Some((told, why)) = told {
             match (job.pr, &row.commit_id) {
-                (Some(pr), _) => prs::mark(&state.conn, &row.instance, pr, record, None)?,
+                (Some(pr), _) => prs::mark(&state.conn, &row.instance, pr, told.into(), None)?,
                 (None, Some(commit)) => {
-                    commits::set_notify(&state.conn, &row.instance, commit, record)?
+                    commits::set_notify(&state.conn, &row.instance, commit, told)?;
                 }
                 _ => {}
+            }
+            // The event's journal entry says what happened, not what was planned.
+            if let Some(event) = row.event_id {
+                let why = format!("the deployment ended ({}): {why}", job.outcome);
+                journal::note(&state.conn, event, &why)?;
             }
         }
         Ok(finish)
@@ -320,8 +368,19 @@ fn describe(finish: &Finish) -> (bool, String) {
         Finish::Failed { why, .. } => (false, format!("failed: {why}")),
         Finish::Nothing { why } => (true, format!("nothing to notify: {why}")),
         Finish::Refused { why } => (false, format!("refused: {why}")),
-        Finish::Blocked { why, .. } => (false, format!("owed, blocked: {why}")),
+        Finish::Blocked { why, .. } => (
+            false,
+            format!(
+                "owed, waiting on configuration: {why}; once fixed, `gitops-connector replay --failed` \
+                 sends it (re-planned with the configuration of then)"
+            ),
+        ),
     }
+}
+
+/// A duration in whole milliseconds, saturating (waits are bounded far below that).
+pub fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// 250 ms, doubling per attempt, with up to 50% jitter so that retrying processes spread out.

@@ -3,7 +3,7 @@
 //! Redirects are not followed, so a token never travels to an origin it was not meant for.
 
 use crate::config::{Instance, Secret};
-use crate::request::{Api, Credential, Method, Request};
+use crate::request::{Api, Credential, Method, Request, Target};
 use crate::url;
 use serde_json::Value;
 use std::io::Read;
@@ -37,37 +37,159 @@ pub enum Failure {
         after: Option<Duration>,
         answer: Option<u16>,
     },
-    /// The host refused this request for good (most 4xx, authentication, a redirect).
+    /// The host refused this request for good (a 422 for a malformed status, most other 4xx).
     Final { why: String, answer: Option<u16> },
-    /// We refused to send it: configuration must change first (plain http, a missing token).
-    Config { why: String },
+    /// Configuration must change first: a missing or refused token, a repository the token cannot
+    /// see, plain http, a redirect. Stays owed; `answer` when a host answered.
+    Config { why: String, answer: Option<u16> },
 }
 
 impl Failure {
     pub fn why(&self) -> &str {
         match self {
-            Failure::Retry { why, .. } | Failure::Final { why, .. } | Failure::Config { why } => {
-                why
-            }
+            Failure::Retry { why, .. }
+            | Failure::Final { why, .. }
+            | Failure::Config { why, .. } => why,
         }
     }
 }
 
+/// A token and where it came from (`env PAT`, `file /run/secrets/token (git_token_file)`), so
+/// that a refusal can name what to fix.
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub secret: Secret,
+    pub from: String,
+}
+
 /// What requests may carry; built from one instance.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Credentials {
-    pub git: Option<Secret>,
-    pub orchestrator: Option<Secret>,
+    pub git: Option<Token>,
+    pub orchestrator: Option<Token>,
     pub allow_http: bool,
 }
 
 impl Credentials {
     pub fn of(instance: &Instance) -> Credentials {
+        let token = |secret: &Option<Secret>, from: &Option<crate::config::Source>| {
+            secret.clone().map(|secret| Token {
+                secret,
+                from: from.as_ref().map(ToString::to_string).unwrap_or_default(),
+            })
+        };
         Credentials {
-            git: instance.git_token.clone(),
-            orchestrator: instance.orchestrator_token.clone(),
+            git: token(&instance.git_token, &instance.git_token_from),
+            orchestrator: token(
+                &instance.orchestrator_token,
+                &instance.orchestrator_token_from,
+            ),
             allow_http: instance.allow_http,
         }
+    }
+
+    fn for_target(&self, target: &Target) -> Option<&Token> {
+        match target.credential() {
+            Credential::GitHost => self.git.as_ref(),
+            Credential::Orchestrator => self.orchestrator.as_ref(),
+            Credential::None => None,
+        }
+    }
+}
+
+/// How an answer is sorted. Pure, so that a table test covers every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sorted {
+    Delivered,
+    /// Worth another try, after the host's wait when it named one.
+    Retry {
+        after: Option<Duration>,
+        limit: Option<Limit>,
+    },
+    /// The request itself is wrong: sending it again cannot help.
+    Final,
+    /// Configuration must change before it can go.
+    Config(Fix),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `x-ratelimit-remaining: 0`: wait for `x-ratelimit-reset`.
+    Primary,
+    /// GitHub's secondary rate limit: `retry-after`, else a minute.
+    Secondary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// 401, or Azure DevOps' sign-in page (a 203, or HTML): the token was not accepted.
+    Token,
+    /// 403 that is not a rate limit: the token lacks a scope or permission.
+    Permission,
+    /// 404 from a repositories API: a wrong name, or one the token cannot see.
+    NotFound,
+    /// 3xx: never followed, so the token stays with its host.
+    Redirect,
+}
+
+/// The headers `classify` reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub content_type: String,
+    pub retry_after: Option<Duration>,
+    pub ratelimit_remaining: Option<String>,
+    /// Seconds since the epoch.
+    pub ratelimit_reset: Option<u64>,
+}
+
+/// Sorts one answer (PROTOCOL §7). `repos_api`: the URL is one of the Git repositories APIs the
+/// configuration names (always for GitHub; `/_apis/git/` for Azure DevOps), where a 404 means a
+/// wrong or invisible repository rather than a plan that is gone. `now`: seconds since the epoch.
+pub fn classify(
+    api: Api,
+    repos_api: bool,
+    status: u16,
+    meta: &Meta,
+    body: &str,
+    now: u64,
+) -> Sorted {
+    let azure = api == Api::AzureDevOps;
+    let host = api != Api::Plain;
+    match status {
+        203 if azure => Sorted::Config(Fix::Token),
+        200..=299 if azure && meta.content_type.starts_with("text/html") => {
+            Sorted::Config(Fix::Token)
+        }
+        200..=299 => Sorted::Delivered,
+        300..=399 => Sorted::Config(Fix::Redirect),
+        403 | 429 if meta.ratelimit_remaining.as_deref() == Some("0") => Sorted::Retry {
+            after: meta
+                .ratelimit_reset
+                .map(|reset| Duration::from_secs(reset.saturating_sub(now).max(1))),
+            limit: Some(Limit::Primary),
+        },
+        403 if api == Api::GitHub
+            && (meta.retry_after.is_some()
+                || body.to_ascii_lowercase().contains("secondary rate limit")) =>
+        {
+            Sorted::Retry {
+                after: Some(meta.retry_after.unwrap_or(SECONDARY_RATE_LIMIT_WAIT)),
+                limit: Some(Limit::Secondary),
+            }
+        }
+        401 if host => Sorted::Config(Fix::Token),
+        403 if host => Sorted::Config(Fix::Permission),
+        404 if host && repos_api => Sorted::Config(Fix::NotFound),
+        429 => Sorted::Retry {
+            after: meta.retry_after,
+            limit: None,
+        },
+        501 => Sorted::Final,
+        500..=599 => Sorted::Retry {
+            after: meta.retry_after,
+            limit: None,
+        },
+        _ => Sorted::Final,
     }
 }
 
@@ -104,11 +226,9 @@ impl Client {
         credentials: &Credentials,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
-        let secret = match request.target.credential() {
-            Credential::GitHost => credentials.git.as_ref(),
-            Credential::Orchestrator => credentials.orchestrator.as_ref(),
-            Credential::None => None,
-        };
+        let target = &request.target;
+        let token = credentials.for_target(target);
+        let secret = token.map(|t| &t.secret);
         let redact = |text: &str| redact(text, secret);
         if !url::is_https(&request.url)
             && !url::is_loopback(&request.url)
@@ -120,16 +240,18 @@ impl Client {
                     request.method.as_str(),
                     request.url
                 ),
+                answer: None,
             });
         }
-        let api = request.target.api();
+        let api = target.api();
         if api != Api::Plain && secret.is_none() {
-            let role = match request.target.credential() {
-                Credential::GitHost => "Git host (GITOPS_CONNECTOR_GIT_TOKEN, PAT or git_token_file)",
-                _ => "orchestrator (GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN, PAT or orchestrator_token_file)",
-            };
             return Err(Failure::Config {
-                why: format!("no token is configured for the {role}"),
+                why: format!(
+                    "no token is configured for the {}: set {}",
+                    role(target),
+                    token_settings(target)
+                ),
+                answer: None,
             });
         }
 
@@ -200,14 +322,13 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let content_type = header("content-type").unwrap_or_default();
+        let meta = Meta {
+            content_type: header("content-type").unwrap_or_default(),
+            retry_after: header("retry-after").and_then(|v| retry_after(&v, unix_now())),
+            ratelimit_remaining: header("x-ratelimit-remaining"),
+            ratelimit_reset: header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok()),
+        };
         let location = header("location");
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let ratelimit_remaining = header("x-ratelimit-remaining");
-        let ratelimit_reset =
-            header("x-ratelimit-reset").and_then(|v| v.trim().parse::<u64>().ok());
         let mut body = String::new();
         let read = response
             .body_mut()
@@ -223,44 +344,142 @@ impl Client {
                 });
             }
         }
-        let said =
-            |status: u16| redact(&format!("{place} answered {status}{}", host_message(&body)));
-
+        let repos_api = match api {
+            Api::GitHub => true,
+            Api::AzureDevOps => request.url.contains("/_apis/git/"),
+            Api::Plain => false,
+        };
         let answer = Some(status);
-        let retry =
-            |why: String, after: Option<Duration>| Err(Failure::Retry { why, after, answer });
-        let fail = |why: String| Err(Failure::Final { why, answer });
-        match status {
-            203 if api == Api::AzureDevOps => fail(format!(
-                "{place} answered 203 with a sign-in page: the token was not accepted; check it and its scopes"
-            )),
-            200..=299 if api == Api::AzureDevOps && content_type.starts_with("text/html") => fail(format!(
-                "{place} answered an HTML page: the token was not accepted; check it and its scopes"
-            )),
-            200..=299 => Ok(Answer { status, body }),
-            300..=399 => fail(redact(&format!(
-                "{place} answered {status}, a redirect to {}; not followed, so the token stays with its host: fix the URL",
-                location.as_deref().unwrap_or("nowhere")
-            ))),
-            403 | 429 if ratelimit_remaining.as_deref() == Some("0") => {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-                let wait = ratelimit_reset.map(|reset| Duration::from_secs(reset.saturating_sub(now).max(1)));
-                retry(said(status) + " (rate limit)", wait)
+        let said = format!("{place} answered {status}{}", host_message(&body));
+        match classify(api, repos_api, status, &meta, &body, unix_now()) {
+            Sorted::Delivered => Ok(Answer { status, body }),
+            Sorted::Retry { after, limit } => Err(Failure::Retry {
+                why: redact(&match limit {
+                    Some(Limit::Primary) => format!("{said} (rate limit)"),
+                    Some(Limit::Secondary) => format!("{said} (secondary rate limit)"),
+                    None => said,
+                }),
+                after,
+                answer,
+            }),
+            Sorted::Final => Err(Failure::Final {
+                why: redact(&said),
+                answer,
+            }),
+            Sorted::Config(fix) => {
+                let from = token.map(|t| t.from.as_str()).unwrap_or("none");
+                let why = config_advice(fix, target, &said, from, location.as_deref());
+                Err(Failure::Config {
+                    why: redact(&why),
+                    answer,
+                })
             }
-            403 if api == Api::GitHub
-                && (retry_after.is_some() || body.to_ascii_lowercase().contains("secondary rate limit")) =>
-            {
-                retry(
-                    said(status) + " (secondary rate limit)",
-                    Some(retry_after.unwrap_or(SECONDARY_RATE_LIMIT_WAIT)),
-                )
-            }
-            429 => retry(said(status), retry_after),
-            501 => fail(said(status)),
-            500..=599 => retry(said(status), retry_after),
-            _ => fail(said(status)),
         }
     }
+}
+
+/// What a configuration refusal means and what to do about it, naming the token's source and
+/// the settings to check.
+fn config_advice(
+    fix: Fix,
+    target: &Target,
+    said: &str,
+    from: &str,
+    location: Option<&str>,
+) -> String {
+    let who = role(target);
+    match fix {
+        Fix::Token => format!(
+            "{said}: the {who} token (from {from}) was not accepted: check that it is valid, \
+             not expired and for this organisation"
+        ),
+        Fix::Permission => format!(
+            "{said}: the {who} token (from {from}) may not do this: {}",
+            scope_hint(target)
+        ),
+        Fix::NotFound => format!(
+            "{said}: no such repository or organisation, or the {who} token (from {from}) cannot \
+             see it: check {} and the token's access",
+            location_settings(target)
+        ),
+        Fix::Redirect => format!(
+            "{said}: a redirect to {}, not followed so that the token stays with its host: fix {}",
+            location.unwrap_or("nowhere"),
+            location_settings(target)
+        ),
+    }
+}
+
+/// Whose token a target carries, for messages.
+fn role(target: &Target) -> &'static str {
+    match target.credential() {
+        Credential::GitHost => "Git host",
+        Credential::Orchestrator => "orchestrator",
+        Credential::None => "subscriber",
+    }
+}
+
+/// Where the token of a target's role may be set, in the order they are read.
+fn token_settings(target: &Target) -> &'static str {
+    match target.credential() {
+        Credential::GitHost => "GITOPS_CONNECTOR_GIT_TOKEN, GITOPS_CONNECTOR_TOKEN or PAT, or git_token_file or token_file",
+        _ => "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN, GITOPS_CONNECTOR_TOKEN or PAT, or orchestrator_token_file or token_file",
+    }
+}
+
+/// The settings that decide where a target's requests go.
+fn location_settings(target: &Target) -> String {
+    match target {
+        Target::Github => {
+            "github_org_url (GITHUB_ORG_URL) or github_api_url and github_owner, and \
+                           github_manifests_repo (GITHUB_GITOPS_MANIFEST_REPO_NAME)"
+                .into()
+        }
+        Target::GithubActions => "github_org_url (GITHUB_ORG_URL), github_manifests_repo \
+                                  (GITHUB_GITOPS_MANIFEST_REPO_NAME) and github_actions_repo \
+                                  (GITHUB_GITOPS_REPO_NAME)"
+            .into(),
+        Target::AzureRepos => {
+            "azdo_org_url (AZDO_ORG_URL) and azdo_manifests_repo (AZDO_GITOPS_REPO_NAME)".into()
+        }
+        Target::AzurePipelines => "azdo_org_url (AZDO_ORG_URL), azdo_manifests_repo \
+                                   (AZDO_GITOPS_REPO_NAME) and azdo_pr_repo (AZDO_PR_REPO_NAME)"
+            .into(),
+        Target::Subscriber(name) => format!("subscribers.{name} (or its file in subscribers_dir)"),
+    }
+}
+
+/// What a token needs for a target's requests.
+fn scope_hint(target: &Target) -> &'static str {
+    match target {
+        Target::Github => {
+            "it needs the repo:status scope (classic) or Commit statuses: write (fine-grained)"
+        }
+        Target::GithubActions => {
+            "it needs the repo scope (classic), or Contents: write on the actions repository and \
+             Contents: read on the manifests repository (fine-grained)"
+        }
+        Target::AzureRepos => "it needs the Code (status) scope",
+        Target::AzurePipelines => "it needs the Code (read) and Build (read & execute) scopes",
+        Target::Subscriber(_) => "subscribers get no token",
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `Retry-After` is seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past means now.
+pub fn retry_after(value: &str, now: u64) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = crate::event::time::parse_http_date(value)?;
+    Some(Duration::from_secs(at.saturating_sub(now)))
 }
 
 fn with_headers<B>(

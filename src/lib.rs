@@ -1,14 +1,14 @@
 //! gitops-connector: bytes → event → statuses and outcome → planned requests → sent requests → journal.
 //!
-//! `event` and `report` read operator events; `completion` and `plan` decide what to send (all
+//! `event` and `report` read operator events; `ending` and `plan` decide what to send (all
 //! pure); `hosts` and `orchestrators` know each API; `http` sends; `state` remembers; `deliver`
 //! drains the outbox; `commands` wires one sub-command each.
 
 pub mod cli;
 pub mod commands;
-pub mod completion;
 pub mod config;
 pub mod deliver;
+pub mod ending;
 pub mod event;
 pub mod exit;
 pub mod hosts;

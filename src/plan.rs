@@ -9,6 +9,33 @@ use crate::hosts::{azure, github, subscribers};
 use crate::report::CommitStatus;
 use crate::request::Request;
 
+/// Which part of the work a command does: `status` the commit statuses, `notify` the
+/// orchestrator's notification, `handle` both. Each part is planned once per event, whichever
+/// commands run it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Status,
+    Notify,
+    Handle,
+}
+
+crate::stored_words!(Mode {
+    Status => "status",
+    Notify => "notify",
+    Handle => "handle",
+});
+
+impl Mode {
+    pub fn posts_statuses(self) -> bool {
+        self != Mode::Notify
+    }
+
+    pub fn notifies(self) -> bool {
+        self != Mode::Status
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     pub request: Request,

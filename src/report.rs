@@ -4,7 +4,6 @@
 
 use crate::event::{ArgoEvent, CommitId, Detail, Event, FluxEvent, Severity};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CommitStatus {
@@ -33,29 +32,6 @@ pub enum Unknown {
 pub enum Outcome {
     Success,
     Failure,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Outcome> {
-        match text {
-            "success" => Some(Outcome::Success),
-            "failure" => Some(Outcome::Failure),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -205,8 +205,9 @@ fn a_redirect_is_not_followed_so_the_token_stays_home() {
         &github_env(&host, &dir),
         &[],
     );
-    assert_eq!(run.code, 76, "{}", run.stderr);
+    assert_eq!(run.code, 75, "a URL to fix is owed: {}", run.stderr);
     assert!(run.stderr.contains("a redirect to"), "{}", run.stderr);
+    assert!(run.stderr.contains("GITHUB_ORG_URL"), "{}", run.stderr);
     assert!(elsewhere.requests().is_empty());
 }
 

@@ -242,7 +242,8 @@ fn a_foreign_planurl_in_an_abandoned_pr_is_refused() {
 
 #[test]
 fn a_failing_list_says_whether_to_retry_or_fix_something() {
-    let cases = [(503, 75), (401, 76)];
+    // 503: try again later (75); 401: the token must be fixed first (78); 400: refused (76).
+    let cases = [(503, 75), (401, 78), (400, 76)];
     for (status, code) in cases {
         let host = MockHost::with(move |_| Some(Reply::json(status, json!({"message": "no"}))));
         let dir = TempDir::new("poll-list");

@@ -33,7 +33,9 @@ fn instance(git: GitHost) -> Instance {
         require: vec![],
         allow_http: false,
         git_token: None,
+        git_token_from: None,
         orchestrator_token: None,
+        orchestrator_token_from: None,
         hmac_key: None,
     }
 }

@@ -281,12 +281,12 @@ fn plain_http_to_a_remote_host_is_refused_before_connecting() {
         &env,
         &["--budget", "2"],
     );
-    assert_eq!(
-        run.code, 75,
-        "owed until the configuration is fixed: {}",
+    assert_eq!(run.code, 78, "refused at load: {}", run.stderr);
+    assert!(
+        run.stderr.contains("`github_org_url`") && run.stderr.contains("use https"),
+        "names the key: {}",
         run.stderr
     );
-    assert!(run.stderr.contains("use https"), "{}", run.stderr);
     assert!(!run.stderr.contains(TOKEN));
 }
 

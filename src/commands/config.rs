@@ -12,6 +12,15 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
         .state_path()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|e| format!("(none: {e})"));
+    // Where each global value came from: a flag, the environment, the file, or the default.
+    let from = |key: &str| {
+        config
+            .settings
+            .get("")
+            .and_then(|g| g.get(key))
+            .map(|s| s.source.to_string())
+            .unwrap_or_else(|| "default".into())
+    };
     match ctx.output {
         Output::Json => {
             let mut instances = serde_json::Map::new();
@@ -27,9 +36,9 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
             }
             print_json(&json!({
                 "file": config.file.as_ref().map(|p| p.display().to_string()),
-                "state": state,
-                "budget_seconds": config.budget.as_secs(),
-                "retention_days": config.retention_days,
+                "state": {"value": state, "from": from("state")},
+                "budget_seconds": {"value": config.budget.as_secs(), "from": from("budget_seconds")},
+                "retention_days": {"value": config.retention_days, "from": from("retention_days")},
                 "instances": instances,
             }));
         }
@@ -38,9 +47,17 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
                 Some(path) => crate::outln!("file: {}", path.display()),
                 None => crate::outln!("file: (none)"),
             }
-            crate::outln!("state: {state}");
-            crate::outln!("budget_seconds: {}", config.budget.as_secs());
-            crate::outln!("retention_days: {}", config.retention_days);
+            crate::outln!("state = {state:?}    # {}", from("state"));
+            crate::outln!(
+                "budget_seconds = {}    # {}",
+                config.budget.as_secs(),
+                from("budget_seconds")
+            );
+            crate::outln!(
+                "retention_days = {}    # {}",
+                config.retention_days,
+                from("retention_days")
+            );
             for (name, values) in config.settings.iter().filter(|(n, _)| !n.is_empty()) {
                 crate::outln!("\n[instances.{name}]");
                 for (key, setting) in values {
@@ -51,7 +68,7 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
                 }
             }
             if config.instances.is_empty() {
-                crate::outln!("\n(no instance configured)");
+                crate::outln!("\n# {}", crate::config::NO_INSTANCE);
             }
         }
     }

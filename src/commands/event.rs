@@ -4,60 +4,36 @@
 //! one transaction → sent → journal. Everything up to the transaction is pure; what the
 //! transaction commits is what will be delivered, whatever happens to this process afterwards.
 
+use super::planning::{self, Input, Planned};
 use super::{print_json, Ctx};
 use crate::cli::{EventArgs, Output};
-use crate::completion;
 use crate::config::{GitHost, Instance};
 use crate::deliver::{Delivery, Sender};
-use crate::event::{self, Event, Invalid, Parsed, MAX_EVENT_BYTES};
+use crate::event::{self, Invalid, Parsed, MAX_EVENT_BYTES};
 use crate::exit::{Code, InputError, Refused};
 use crate::hosts::github;
 use crate::http::{Client, Credentials};
 use crate::log;
 use crate::orchestrators::{self, Job, Step};
-use crate::plan;
+use crate::plan::{self, Mode};
 use crate::report::{self, Report};
 use crate::request::{Request, Target};
 use crate::signature;
 use crate::state::journal::{self, Facts, Verdict};
-use crate::state::outbox::{self, Kind, NewRow};
+use crate::state::outbox;
 use crate::state::{commits, State};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Status,
-    Notify,
-    Handle,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Status => "status",
-            Mode::Notify => "notify",
-            Mode::Handle => "handle",
-        }
-    }
-
-    pub fn parse(name: &str) -> Mode {
-        match name {
-            "status" => Mode::Status,
-            "notify" => Mode::Notify,
-            _ => Mode::Handle,
-        }
-    }
-
-    fn posts_statuses(self) -> bool {
-        self != Mode::Notify
-    }
-
-    fn notifies(self) -> bool {
-        self != Mode::Status
-    }
+/// How the event reached us: the sender's signature, or the relay's word that it checked one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Arrival<'a> {
+    pub signature: Option<&'a str>,
+    /// `--verified-by-relay`: the relay's trigger rule authenticated the request (Flux's HMAC,
+    /// or Argo CD's shared header token), so no signature is asked of it here.
+    pub verified_by_relay: bool,
 }
 
 pub fn run(ctx: &Ctx, args: &EventArgs, mode: Mode) -> Result<Code> {
@@ -66,29 +42,28 @@ pub fn run(ctx: &Ctx, args: &EventArgs, mode: Mode) -> Result<Code> {
         return dry_run_bytes(ctx, &bytes, mode);
     }
     let mut state = ctx.open_state()?;
-    process(
-        ctx,
-        &mut state,
-        &bytes,
-        mode,
-        args.signature.as_deref(),
-        None,
-    )
+    let arrival = Arrival {
+        signature: args.signature.as_deref(),
+        verified_by_relay: args.verified_by_relay,
+    };
+    process(ctx, &mut state, &bytes, mode, arrival, None)
 }
 
 /// At most one byte over the limit is read: enough to know the event is too big.
 fn read_input(path: Option<&std::path::Path>) -> Result<Vec<u8>> {
-    let limit = MAX_EVENT_BYTES as u64 + 1;
+    let limit = u64::try_from(MAX_EVENT_BYTES)? + 1;
     let mut bytes = Vec::new();
     match path.filter(|p| p.as_os_str() != "-") {
         Some(path) => {
-            let file = std::fs::File::open(path).map_err(|e| {
+            let cannot = |e: std::io::Error| {
                 InputError(format!(
                     "cannot read the event file {}: {e}",
                     path.display()
                 ))
-            })?;
-            file.take(limit).read_to_end(&mut bytes)
+            };
+            let file = std::fs::File::open(path).map_err(cannot)?;
+            file.take(limit).read_to_end(&mut bytes).map_err(cannot)?;
+            return Ok(bytes);
         }
         None => {
             let stdin = std::io::stdin();
@@ -113,7 +88,7 @@ pub fn process(
     state: &mut State,
     bytes: &[u8],
     mode: Mode,
-    signature_header: Option<&str>,
+    arrival: Arrival,
     replay_of: Option<i64>,
 ) -> Result<Code> {
     let sha = signature::sha256(bytes);
@@ -122,7 +97,7 @@ pub fn process(
     } else {
         bytes
     };
-    let id = journal::record(state.conn(), kept, &sha, mode.name(), replay_of)?;
+    let id = journal::record(state.conn(), kept, &sha, mode, replay_of)?;
     let mut facts = Facts::default();
     let reject = |state: &State, facts: &Facts, error: anyhow::Error| -> Result<Code> {
         journal::conclude(
@@ -133,6 +108,11 @@ pub fn process(
             facts,
         )?;
         Err(error.context(format!("event {id} rejected")))
+    };
+    // A replayed event was verified when it arrived (its header is not journaled).
+    let arrival = Arrival {
+        verified_by_relay: arrival.verified_by_relay || replay_of.is_some(),
+        ..arrival
     };
 
     // A signature is checked before the body is read, whenever the instance is known without it.
@@ -147,7 +127,7 @@ pub fn process(
         known_early.and_then(|name| ctx.config.instances.iter().find(|i| i.name == name))
     {
         facts.instance = Some(instance.name.clone());
-        if let Err(refusal) = check_signature(instance, bytes, signature_header, replay_of) {
+        if let Err(refusal) = check_signature(instance, bytes, arrival) {
             return reject(state, &facts, refusal.into());
         }
     }
@@ -173,7 +153,7 @@ pub fn process(
     };
     facts.instance = Some(instance.name.clone());
     if known_early.is_none() {
-        if let Err(refusal) = check_signature(instance, bytes, signature_header, replay_of) {
+        if let Err(refusal) = check_signature(instance, bytes, arrival) {
             return reject(state, &facts, refusal.into());
         }
     }
@@ -209,17 +189,21 @@ pub fn process(
 
     let report = report::report(&event);
     let client = Client::new();
-    assume_from_host_if_unknown(ctx, state, instance, &report, &client)?;
-    let planned = plan_in_state(
+    if mode.notifies() {
+        assume_from_host_if_unknown(ctx, state, instance, &report, &client)?;
+    }
+    let planned = planning::plan_event(
         state,
-        id,
-        &sha,
-        replay_of.is_some(),
-        mode,
-        instance,
-        &event,
-        &report,
-        &facts,
+        &Input {
+            event_id: id,
+            sha: &sha,
+            mode,
+            instance,
+            event: &event,
+            report: &report,
+            facts: &facts,
+            replay_of,
+        },
     )?;
     if let Some(why) = &planned.why {
         log::verbose(&format!("event {id}: {why}"));
@@ -227,16 +211,14 @@ pub fn process(
     deliver(ctx, state, &client, id, planned, &facts)
 }
 
-fn check_signature(
-    instance: &Instance,
-    bytes: &[u8],
-    header: Option<&str>,
-    replay_of: Option<i64>,
-) -> Result<(), Refused> {
-    // A replayed event was verified when it arrived; its header is not journaled.
-    match (&instance.hmac_key, replay_of) {
-        (Some(key), None) => {
-            signature::verify(key.expose().as_bytes(), bytes, header).map_err(Refused)
+/// Flux `generic-hmac`: with a key configured for the instance, every event must carry a valid
+/// signature, unless the relay authenticated the request itself (`--verified-by-relay`) or this
+/// is a replay. Not scoped by operator: an unguarded hook would then take an unsigned body that
+/// merely looks like Argo CD's.
+fn check_signature(instance: &Instance, bytes: &[u8], arrival: Arrival) -> Result<(), Refused> {
+    match &instance.hmac_key {
+        Some(key) if !arrival.verified_by_relay => {
+            signature::verify(key.expose().as_bytes(), bytes, arrival.signature).map_err(Refused)
         }
         _ => Ok(()),
     }
@@ -288,173 +270,6 @@ fn assume_from_host_if_unknown(
     Ok(())
 }
 
-struct Planned {
-    verdict: Verdict,
-    why: Option<String>,
-    rows: Vec<i64>,
-    queues: Vec<String>,
-}
-
-/// The decision, the plan and the verdict, committed together: either all of it is owed, or none.
-/// The duplicate check is inside too, so two copies arriving at once cannot both plan.
-#[allow(clippy::too_many_arguments)]
-fn plan_in_state(
-    state: &mut State,
-    event_id: i64,
-    sha: &[u8],
-    replaying: bool,
-    mode: Mode,
-    instance: &Instance,
-    event: &Event,
-    report: &Report,
-    facts: &Facts,
-) -> Result<Planned> {
-    let commit = report.commit.as_str();
-    let name = instance.name.as_str();
-    // Argo CD sends no time: its events are ordered by arrival.
-    let time = event.time.unwrap_or_else(|| crate::state::now_ms() / 1000);
-    state.immediate(|tx| {
-        // The sender retried: deliver what the first copy still owes, plan nothing new.
-        if !replaying {
-            if let Some(first) = journal::earlier_copy(tx, sha, name, event_id)? {
-                let why =
-                    format!("same bytes as event {first}: only what it still owes is retried");
-                journal::conclude(tx, event_id, Verdict::Duplicate, Some(&why), facts)?;
-                let earlier = outbox::for_event(tx, first)?;
-                return Ok(Planned {
-                    verdict: Verdict::Duplicate,
-                    why: Some(why),
-                    rows: earlier.iter().map(|r| r.id).collect(),
-                    queues: earlier.into_iter().map(|r| r.queue).collect(),
-                });
-            }
-        }
-        let prior = commits::get(tx, name, commit)?;
-        commits::seen(tx, name, commit)?;
-        if let (Some(source), Some(end)) = (&event.header.source, report.end) {
-            commits::set_source(tx, name, commit, source, end)?;
-        }
-        let sources = commits::sources(tx, name, commit)?;
-        let decision = completion::decide(
-            prior.as_ref().and_then(|p| p.outcome),
-            report.end,
-            &instance.require,
-            &sources,
-        );
-        let mut rows = Vec::new();
-        let mut queues = Vec::new();
-        let mut superseded = 0;
-        let mut add = |tx: &rusqlite::Connection, row: NewRow| -> Result<()> {
-            queues.push(outbox::queue_of(row.instance, row.commit, row.target));
-            rows.push(outbox::enqueue(tx, &row)?);
-            Ok(())
-        };
-        if decision.post_statuses && mode.posts_statuses() {
-            for planned in plan::status_requests(
-                instance,
-                event.header.operator,
-                &report.commit,
-                &report.statuses,
-            ) {
-                let target = planned.request.target.key();
-                if !commits::advance_context(tx, name, commit, &target, &planned.context, time)? {
-                    superseded += 1;
-                    continue;
-                }
-                add(
-                    tx,
-                    NewRow {
-                        event_id: Some(event_id),
-                        instance: name,
-                        commit: Some(commit),
-                        target: &planned.request.target,
-                        kind: Kind::Request,
-                        context: Some(&planned.context),
-                        request: Some(&planned.request),
-                        job: None,
-                    },
-                )?;
-            }
-        }
-        if let Some(outcome) = decision.new_outcome {
-            commits::set_outcome(tx, name, commit, outcome, Some(event_id))?;
-        }
-        let mut notified = None;
-        if mode.notifies() {
-            if let Some(outcome) = commits::get(tx, name, commit)?.and_then(|r| r.outcome) {
-                if commits::claim_notify(tx, name, commit)? {
-                    let job = Job {
-                        outcome,
-                        commit: Some(commit.to_string()),
-                        pr: None,
-                    };
-                    add(
-                        tx,
-                        NewRow {
-                            event_id: Some(event_id),
-                            instance: name,
-                            commit: Some(commit),
-                            target: &orchestrator_target(instance),
-                            kind: Kind::Notify,
-                            context: None,
-                            request: None,
-                            job: Some(serde_json::to_string(&job)?),
-                        },
-                    )?;
-                    notified = Some(outcome);
-                }
-            }
-        }
-        queues.dedup();
-        let (verdict, why) = if let Some(why) = decision.why_not {
-            (Verdict::Superseded, Some(why))
-        } else if rows.is_empty() && superseded > 0 {
-            (
-                Verdict::Superseded,
-                Some(format!(
-                    "{superseded} statuses are older than ones already posted"
-                )),
-            )
-        } else if rows.is_empty() && mode == Mode::Notify && report.end.is_none() {
-            (
-                Verdict::Ignored,
-                Some("this event does not end the deployment".into()),
-            )
-        } else if rows.is_empty() && mode == Mode::Notify {
-            (
-                Verdict::Superseded,
-                Some("the orchestrator was already told about this commit".into()),
-            )
-        } else {
-            let why = match (notified, superseded) {
-                (Some(o), 0) => Some(format!(
-                    "the deployment ended ({o}): the orchestrator is told"
-                )),
-                (Some(o), n) => Some(format!(
-                    "the deployment ended ({o}); {n} older statuses skipped"
-                )),
-                (None, 0) => None,
-                (None, n) => Some(format!("{n} statuses are older than ones already posted")),
-            };
-            (Verdict::Handled, why)
-        };
-        journal::conclude(tx, event_id, verdict, why.as_deref(), facts)?;
-        Ok(Planned {
-            verdict,
-            why,
-            rows,
-            queues,
-        })
-    })
-}
-
-fn orchestrator_target(instance: &Instance) -> Target {
-    match instance.orchestrator {
-        crate::config::Orchestrator::GitHubActions(_) => Target::GithubActions,
-        crate::config::Orchestrator::AzurePipelines(_) => Target::AzurePipelines,
-    }
-}
-
 /// Sends what this event owes and turns how it stands into the exit code.
 fn deliver(
     ctx: &Ctx,
@@ -473,12 +288,26 @@ fn deliver(
     let why = why.as_deref();
     let deliveries =
         Sender::new(client, &ctx.config, ctx.deadline()).drain_queues(state, queues)?;
-    for d in deliveries.iter().filter(|d| !d.ok) {
-        log::warn(&format!("row {} ({}): {}", d.row, d.target, d.result));
-    }
-    finish_output(ctx, id, verdict, why, facts, &deliveries);
-    let (owed, failed, refused) = outbox::standing(state.conn(), &rows)?;
+    warn_about(&deliveries);
+    let why = journal::get(state.conn(), id)?
+        .and_then(|e| e.why)
+        .or_else(|| why.map(str::to_string));
+    finish_output(ctx, id, verdict, why.as_deref(), facts, &deliveries);
+    let ids: Vec<i64> = rows
+        .iter()
+        .copied()
+        .chain(deliveries.iter().map(|d| d.row))
+        .collect();
+    let (owed, failed, refused) = outbox::standing(state.conn(), &ids)?;
     Ok(exit_code(owed, failed, refused))
+}
+
+/// One warning per request that did not get through, with what to do.
+pub fn warn_about(deliveries: &[Delivery]) {
+    for d in deliveries.iter().filter(|d| !d.ok) {
+        let what = d.context.as_deref().unwrap_or("notification");
+        log::warn(&format!("{what}: {}", d.result));
+    }
 }
 
 pub fn exit_code(owed: usize, failed: usize, refused: usize) -> Code {
@@ -518,8 +347,7 @@ fn finish_output(
                 crate::outln!("{}", d.line());
             }
             log::verbose(&format!(
-                "event {id}: {}{}",
-                verdict.as_str(),
+                "event {id}: {verdict}{}",
                 why.map(|w| format!(": {w}")).unwrap_or_default()
             ));
         }

@@ -2,12 +2,14 @@
 
 use super::{print_json, Ctx};
 use crate::cli::{EventsArgs, EventsCommand, Output, PruneArgs};
+use crate::deliver::millis;
 use crate::event::time::format_rfc3339;
 use crate::exit::{Code, InputError};
 use crate::state::journal::{self, Filter};
 use crate::state::{now_ms, outbox};
 use anyhow::Result;
 use serde_json::json;
+use std::time::Duration;
 
 pub fn run(ctx: &Ctx, args: &EventsArgs) -> Result<Code> {
     let state = ctx.open_state()?;
@@ -38,7 +40,7 @@ pub fn run(ctx: &Ctx, args: &EventsArgs) -> Result<Code> {
                     "{:>6}  {:<20}  {:<10}  {:<6}  {:<14}  {:<24}  {:<12}  {}",
                     e.id,
                     format_rfc3339(e.received_ms / 1000),
-                    e.outcome,
+                    e.outcome.as_str(),
                     e.operator.as_deref().unwrap_or("-"),
                     e.kind.as_deref().unwrap_or("-"),
                     e.reason.as_deref().unwrap_or("-"),
@@ -79,7 +81,7 @@ fn show(ctx: &Ctx, state: &crate::state::State, id: i64) -> Result<Code> {
             crate::outln!(
                 "event {}: {}{}",
                 event.id,
-                event.outcome,
+                event.outcome.as_str(),
                 event
                     .why
                     .as_deref()
@@ -149,10 +151,12 @@ fn show(ctx: &Ctx, state: &crate::state::State, id: i64) -> Result<Code> {
 
 pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<Code> {
     let state = ctx.open_state()?;
-    let age_secs = args
-        .older_than
-        .unwrap_or(ctx.config.retention_days * 86_400);
-    let pruned = journal::prune(state.conn(), now_ms() - (age_secs as i64) * 1000)?;
+    // Both are bounded where they are parsed (a century at most), so the instant is in range.
+    let age = args.older_than.unwrap_or(Duration::from_secs(
+        ctx.config.retention_days.saturating_mul(86_400),
+    ));
+    let before_ms = now_ms().saturating_sub(millis(age));
+    let pruned = journal::prune(state.conn(), before_ms)?;
     match ctx.output {
         Output::Json => print_json(&json!(pruned)),
         Output::Text => crate::outln!(
@@ -160,7 +164,7 @@ pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<Code> {
             pruned.events,
             pruned.requests,
             pruned.bodies,
-            format_rfc3339(now_ms() / 1000 - age_secs as i64)
+            format_rfc3339(before_ms / 1000)
         ),
     }
     Ok(Code::Ok)

@@ -7,7 +7,15 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 use std::path::Path;
 
-pub fn run(args: &GenerateArgs) -> Result<Code> {
+pub fn run(args: &GenerateArgs, dry_run: bool) -> Result<Code> {
+    if dry_run {
+        crate::outln!(
+            "would write {} and {} (--dry-run: nothing written)",
+            args.out.join("completions").display(),
+            args.out.join("man").display()
+        );
+        return Ok(Code::Ok);
+    }
     write_all(&args.out)?;
     crate::outln!(
         "wrote {} and {}",

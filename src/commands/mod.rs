@@ -5,6 +5,7 @@ mod config;
 mod event;
 mod events;
 mod generate;
+mod planning;
 mod poll_prs;
 mod replay;
 
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use event::Mode;
+pub use crate::plan::Mode;
 
 /// What every command needs: the resolved configuration and the shared options.
 pub struct Ctx {
@@ -72,7 +73,12 @@ impl Ctx {
         let path = self.state_path()?;
         // Wait for the lock as long as the budget allows: parallel invocations queue, never fail.
         let busy = self.config.budget.max(Duration::from_secs(5));
-        State::open(&path, busy).map_err(|e| StateError(format!("{e:#}")).into())
+        State::open(&path, busy).map_err(|e| {
+            StateError(format!(
+                "{e:#} (the state is chosen by --state, GITOPS_CONNECTOR_STATE or `state` in the config file)"
+            ))
+            .into()
+        })
     }
 }
 
@@ -82,7 +88,7 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 
 pub fn run(cli: Cli) -> Result<Code> {
     if let Command::Generate(args) = &cli.command {
-        return generate::run(args);
+        return generate::run(args, cli.global.dry_run);
     }
     let ctx = Ctx::new(&cli.global)?;
     match &cli.command {

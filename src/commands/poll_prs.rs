@@ -18,10 +18,12 @@ use crate::orchestrators::Job;
 use crate::report::Outcome;
 use crate::request::{Request, Target};
 use crate::state::outbox::{self, Kind, NewRow};
+use crate::state::values::PrState;
 use crate::state::{now_ms, prs};
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Azure DevOps pages PR lists; we ask for this many per page.
@@ -112,7 +114,8 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
         }
     }
 
-    let cutoff = now_ms() / 1000 - args.max_age as i64;
+    // `max_age` is bounded where it is parsed (a century at most).
+    let cutoff = now_ms() / 1000 - i64::try_from(args.max_age.as_secs()).unwrap_or(i64::MAX / 2);
     let due: Vec<u64> = abandoned
         .iter()
         .filter(|(_, closed)| closed.is_none_or(|c| c >= cutoff))
@@ -170,7 +173,7 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
                 },
             )?);
             queues.push(outbox::queue_of(&instance.name, Some(&commit), &target));
-            prs::mark(tx, &instance.name, *pr, "queued", None)?;
+            prs::mark(tx, &instance.name, *pr, PrState::Queued, None)?;
         }
         Ok((rows, queues))
     })?;
@@ -184,16 +187,18 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
     queues.extend(earlier);
     let deliveries =
         Sender::new(&client, &ctx.config, ctx.deadline()).drain_queues(&mut state, queues)?;
+    let nothing: HashSet<i64> = outbox::nothing_among(
+        state.conn(),
+        &deliveries.iter().map(|d| d.row).collect::<Vec<_>>(),
+    )?;
     for d in &deliveries {
-        if d.result.starts_with("nothing") {
+        if nothing.contains(&d.row) {
             summary.nothing_to_do += 1;
         } else if d.ok {
             summary.notified += 1;
         }
-        if !d.ok {
-            log::warn(&format!("PR callback (row {}): {}", d.row, d.result));
-        }
     }
+    super::event::warn_about(&deliveries);
     let mut delivered_rows: Vec<i64> = deliveries
         .iter()
         .map(|d| d.row)

@@ -1,52 +1,78 @@
 //! `replay --failed`: send everything still owed. `replay ID`: process a journaled event again.
+//!
+//! Both plan with the configuration of now: a request owed because a token was refused or a
+//! repository name was wrong goes out, once fixed, to where the configuration now says, and
+//! nothing already delivered goes again.
 
-use super::event::{exit_code, process, Mode};
+use super::event::{exit_code, process, warn_about, Arrival};
+use super::planning::{self, Input};
 use super::{print_json, Ctx};
 use crate::cli::{Output, ReplayArgs};
-use crate::deliver::Sender;
+use crate::deliver::{millis, Sender};
+use crate::event::{self, Parsed};
 use crate::exit::{Code, InputError, Refused};
 use crate::http::Client;
 use crate::log;
-use crate::state::journal;
-use crate::state::now_ms;
+use crate::report;
+use crate::state::journal::{self, EventRow, Facts, Verdict};
 use crate::state::outbox::{self, Scope};
+use crate::state::{now_ms, State};
 use anyhow::Result;
 use serde_json::json;
+use std::time::Duration;
 
 pub fn run(ctx: &Ctx, args: &ReplayArgs) -> Result<Code> {
-    let mut state = ctx.open_state()?;
-    if let Some(id) = args.id {
-        let Some(event) = journal::get(state.conn(), id)? else {
-            return Err(InputError(format!(
-                "there is no event {id}; see `gitops-connector events`"
-            ))
-            .into());
-        };
-        // A replay cannot check a signature (the header is not journaled). Events accepted on
-        // arrival were checked then; a rejected one may be a forgery, so it is not replayed where
-        // signatures are required.
-        let signed = ctx.config.instances.iter().any(|i| i.hmac_key.is_some());
-        if signed && event.outcome == "rejected" {
-            return Err(Refused(format!(
-                "event {id} was rejected on arrival ({}), and its signature cannot be checked again: \
-                 have the sender resend it",
-                event.why.as_deref().unwrap_or("no reason recorded")
-            ))
-            .into());
-        }
-        let body = journal::body(state.conn(), id)?.unwrap_or_default();
-        if ctx.dry_run {
-            return super::event::dry_run_bytes(ctx, &body, Mode::parse(&event.command));
-        }
-        return process(
-            ctx,
-            &mut state,
-            &body,
-            Mode::parse(&event.command),
-            None,
-            Some(id),
-        );
+    match (args.id, args.failed) {
+        (Some(id), _) => replay_one(ctx, id),
+        (None, true) => replay_failed(ctx),
+        (None, false) => Err(InputError(
+            "replay needs what to replay: `replay --failed` sends everything still owed, \
+             `replay ID` processes journaled event ID again (see `gitops-connector events`)"
+                .into(),
+        )
+        .into()),
     }
+}
+
+fn replay_one(ctx: &Ctx, id: i64) -> Result<Code> {
+    let mut state = ctx.open_state()?;
+    let Some(event) = journal::get(state.conn(), id)? else {
+        return Err(InputError(format!(
+            "there is no event {id} in {}; see `gitops-connector events`",
+            state.path().display()
+        ))
+        .into());
+    };
+    // A replay cannot check a signature (the header is not journaled). Events accepted on
+    // arrival were checked then; a rejected one may be a forgery, so it is not replayed where
+    // signatures are required.
+    let signed = ctx.config.instances.iter().any(|i| i.hmac_key.is_some());
+    if signed && event.outcome == Verdict::Rejected {
+        return Err(Refused(format!(
+            "event {id} was rejected on arrival ({}), and its signature cannot be checked again: \
+             have the sender resend it",
+            event.why.as_deref().unwrap_or("no reason recorded")
+        ))
+        .into());
+    }
+    // A replay of a replay is a replay of the event it replayed.
+    let original = event.replay_of.unwrap_or(id);
+    let body = journal::body(state.conn(), id)?.unwrap_or_default();
+    if ctx.dry_run {
+        return super::event::dry_run_bytes(ctx, &body, event.command);
+    }
+    process(
+        ctx,
+        &mut state,
+        &body,
+        event.command,
+        Arrival::default(),
+        Some(original),
+    )
+}
+
+fn replay_failed(ctx: &Ctx) -> Result<Code> {
+    let mut state = ctx.open_state()?;
     if ctx.dry_run {
         let open = outbox::open_queues(state.conn())?;
         crate::outln!(
@@ -56,14 +82,16 @@ pub fn run(ctx: &Ctx, args: &ReplayArgs) -> Result<Code> {
         return Ok(Code::Ok);
     }
     // The CronJob that replays is also what keeps the journal small.
-    let before = now_ms() - (ctx.config.retention_days as i64) * 86_400_000;
-    let pruned = journal::prune(state.conn(), before)?;
+    let retention = Duration::from_secs(ctx.config.retention_days.saturating_mul(86_400));
+    let pruned = journal::prune(state.conn(), now_ms().saturating_sub(millis(retention)))?;
     if pruned.events > 0 {
         log::verbose(&format!("pruned {} events past retention", pruned.events));
     }
+    replan_blocked(ctx, &mut state)?;
     let client = Client::new();
     let sender = Sender::new(&client, &ctx.config, ctx.deadline()).retrying_now();
     let deliveries = sender.drain(&mut state, &Scope::All)?;
+    warn_about(&deliveries);
     let ids: Vec<i64> = deliveries.iter().map(|d| d.row).collect();
     let (_, failed, refused) = outbox::standing(state.conn(), &ids)?;
     let owed = outbox::open_queues(state.conn())?.len();
@@ -82,4 +110,56 @@ pub fn run(ctx: &Ctx, args: &ReplayArgs) -> Result<Code> {
         }
     }
     Ok(exit_code(owed, failed, refused))
+}
+
+/// Status requests owed because configuration refused them are planned again from their
+/// journaled events, with the configuration of now: a fixed repository name takes effect.
+fn replan_blocked(ctx: &Ctx, state: &mut State) -> Result<()> {
+    for id in outbox::events_blocked_on_configuration(state.conn())? {
+        let Some(event) = journal::get(state.conn(), id)? else {
+            continue;
+        };
+        let body = journal::body(state.conn(), id)?.unwrap_or_default();
+        match replan_event(ctx, state, &event, &body) {
+            Ok(0) => {}
+            Ok(n) => log::verbose(&format!(
+                "event {id}: {n} owed requests planned again with the current configuration"
+            )),
+            Err(e) => log::warn(&format!(
+                "event {id}: its owed requests could not be planned again ({e:#}); they are retried as they are"
+            )),
+        }
+    }
+    Ok(())
+}
+
+fn replan_event(ctx: &Ctx, state: &mut State, event: &EventRow, body: &[u8]) -> Result<usize> {
+    let Ok(Parsed::Event(parsed)) = event::parse(body) else {
+        return Ok(0);
+    };
+    let instance = match event
+        .instance
+        .as_deref()
+        .and_then(|name| ctx.config.instances.iter().find(|i| i.name == name))
+    {
+        Some(instance) => instance,
+        None => ctx
+            .config
+            .select(ctx.instance.as_deref(), parsed.header.instance.as_deref())?,
+    };
+    let report = report::report(&parsed);
+    let facts = Facts::default();
+    planning::replan_blocked(
+        state,
+        &Input {
+            event_id: event.id,
+            sha: &[],
+            mode: event.command,
+            instance,
+            event: &parsed,
+            report: &report,
+            facts: &facts,
+            replay_of: None,
+        },
+    )
 }

@@ -22,6 +22,11 @@ pub enum Source {
     File(PathBuf),
     Env(&'static str),
     Flag(&'static str),
+    /// A secret read from the file a key names.
+    SecretFile {
+        key: &'static str,
+        path: PathBuf,
+    },
     Default,
 }
 
@@ -31,6 +36,7 @@ impl fmt::Display for Source {
             Source::File(p) => write!(f, "file {}", p.display()),
             Source::Env(v) => write!(f, "env {v}"),
             Source::Flag(v) => write!(f, "flag {v}"),
+            Source::SecretFile { key, path } => write!(f, "file {} ({key})", path.display()),
             Source::Default => f.write_str("default"),
         }
     }
@@ -85,7 +91,9 @@ pub struct Instance {
     pub require: Vec<String>,
     pub allow_http: bool,
     pub git_token: Option<Secret>,
+    pub git_token_from: Option<Source>,
     pub orchestrator_token: Option<Secret>,
+    pub orchestrator_token_from: Option<Source>,
     pub hmac_key: Option<Secret>,
 }
 
@@ -150,10 +158,7 @@ impl Config {
         named_by_event: Option<&str>,
     ) -> Result<&Instance, ConfigError> {
         if self.instances.is_empty() {
-            return err(
-                "no instance is configured: set GIT_REPOSITORY_TYPE and CICD_ORCHESTRATOR_TYPE (and their \
-                 repository variables), or write a config file (see `gitops-connector config --help`)",
-            );
+            return err(NO_INSTANCE);
         }
         // With a single instance, every event belongs to it, whatever name it carries (PROTOCOL §1).
         if flag.is_none() && self.instances.len() == 1 {
@@ -180,6 +185,15 @@ impl Config {
         }
     }
 }
+
+/// What to set when nothing is configured: the reference's variables, or the smallest file.
+pub const NO_INSTANCE: &str = "no instance is configured. Either set the reference's variables, \
+e.g. GIT_REPOSITORY_TYPE=GITHUB CICD_ORCHESTRATOR_TYPE=GITHUB GITHUB_ORG_URL=https://api.github.com/repos/OWNER \
+GITHUB_GITOPS_MANIFEST_REPO_NAME=REPO GITHUB_GITOPS_REPO_NAME=REPO PAT=TOKEN \
+(for Azure DevOps: AZDO_ORG_URL, AZDO_GITOPS_REPO_NAME, AZDO_PR_REPO_NAME), or write \
+~/.config/gitops-connector/config.toml (or pass --config PATH) with at least: \
+git_host = \"github\", orchestrator = \"github\", github_org_url = \"https://api.github.com/repos/OWNER\", \
+github_manifests_repo = \"REPO\", github_actions_repo = \"REPO\" (token from the environment or git_token_file)";
 
 /// Reads the file (if any), the environment and the files it names, and resolves everything.
 /// `file` is `(path, required)`: a missing default file is fine, a named one is not.
@@ -579,15 +593,13 @@ fn build_instance(
         check_url(name, &format!("subscribers.{}", s.name), &s.url)?;
     }
 
-    let mut secrets = Vec::new();
-    let mut secret = |role: &'static str,
-                      vars: &[&'static str],
-                      files: &[&'static str]|
-     -> Result<Option<Secret>, ConfigError> {
+    // Secrets come from the environment or from files a key names, never from the TOML itself.
+    let secret = |vars: &[&'static str],
+                  files: &[&'static str]|
+     -> Result<Option<(Secret, Source)>, ConfigError> {
         for var in vars {
             if let Some(v) = env.get(*var).filter(|v| !v.trim().is_empty()) {
-                secrets.push((role, Source::Env(var)));
-                return Ok(Some(Secret::new(v.trim())));
+                return Ok(Some((Secret::new(v.trim()), Source::Env(var))));
             }
         }
         for key in files {
@@ -601,14 +613,16 @@ fn build_instance(
                 if value.is_empty() {
                     return err(format!("instance {name:?}: `{key}` {path} is empty"));
                 }
-                secrets.push((role, values[*key].source.clone()));
-                return Ok(Some(Secret::new(value)));
+                let from = Source::SecretFile {
+                    key,
+                    path: PathBuf::from(path),
+                };
+                return Ok(Some((Secret::new(value), from)));
             }
         }
         Ok(None)
     };
     let git_token = secret(
-        "git token",
         &[
             "GITOPS_CONNECTOR_GIT_TOKEN",
             "GITOPS_CONNECTOR_TOKEN",
@@ -617,7 +631,6 @@ fn build_instance(
         &["git_token_file", "token_file"],
     )?;
     let orchestrator_token = secret(
-        "orchestrator token",
         &[
             "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN",
             "GITOPS_CONNECTOR_TOKEN",
@@ -625,12 +638,25 @@ fn build_instance(
         ],
         &["orchestrator_token_file", "token_file"],
     )?;
-    let hmac_key = secret(
-        "hmac key",
-        &["GITOPS_CONNECTOR_HMAC_KEY"],
-        &["hmac_key_file"],
-    )?;
+    let hmac_key = secret(&["GITOPS_CONNECTOR_HMAC_KEY"], &["hmac_key_file"])?;
+    let secrets: SecretSources = [
+        ("git token", &git_token),
+        ("orchestrator token", &orchestrator_token),
+        ("hmac key", &hmac_key),
+    ]
+    .into_iter()
+    .filter_map(|(role, found)| found.as_ref().map(|(_, from)| (role, from.clone())))
+    .collect();
+    let (git_token, git_token_from) = git_token.unzip();
+    let (orchestrator_token, orchestrator_token_from) = orchestrator_token.unzip();
 
+    let allow_http = values
+        .get("allow_http")
+        .and_then(|s| s.value.as_bool())
+        .unwrap_or(false);
+    if !allow_http {
+        refuse_plain_http(name, values, &subscribers)?;
+    }
     let instance = Instance {
         name: name.to_string(),
         operator,
@@ -639,15 +665,41 @@ fn build_instance(
         orchestrator,
         subscribers,
         require: list(values, "require"),
-        allow_http: values
-            .get("allow_http")
-            .and_then(|s| s.value.as_bool())
-            .unwrap_or(false),
+        allow_http,
         git_token,
+        git_token_from,
         orchestrator_token,
-        hmac_key,
+        orchestrator_token_from,
+        hmac_key: hmac_key.map(|(key, _)| key),
     };
     Ok((instance, secrets))
+}
+
+/// Requests to these URLs would go out in clear: refused at load unless `allow_http`, so that
+/// `--dry-run` and `config` show the mistake before any event is lost to it.
+fn refuse_plain_http(
+    instance: &str,
+    values: &BTreeMap<&'static str, Setting>,
+    subscribers: &[Subscriber],
+) -> Result<(), ConfigError> {
+    let keys = ["github_org_url", "github_api_url", "azdo_org_url"]
+        .into_iter()
+        .filter_map(|key| text(values, key).map(|url| (key.to_string(), url.to_string())));
+    let origins = list(values, "callback_origins")
+        .into_iter()
+        .map(|url| ("callback_origins".to_string(), url));
+    let subscribed = subscribers
+        .iter()
+        .map(|s| (format!("subscribers.{}", s.name), s.url.clone()));
+    for (key, url) in keys.chain(origins).chain(subscribed) {
+        if !crate::url::is_https(&url) && !crate::url::is_loopback(&url) {
+            return err(format!(
+                "instance {instance:?}: `{key}` {url:?} is plain http to a host other than loopback: \
+                 use https, or set allow_http = true (env GITOPS_CONNECTOR_ALLOW_HTTP) if it is on a trusted network"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `https://api.github.com/repos/OWNER` (or `https://HOST/api/v3/repos/OWNER`) → (API base, owner).

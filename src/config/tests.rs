@@ -160,7 +160,7 @@ fn token_files_and_subscriber_dirs_are_read() {
     let subs = dir.join("subs");
     std::fs::create_dir_all(&subs).unwrap();
     std::fs::write(dir.join("token"), "file-token\n").unwrap();
-    std::fs::write(subs.join("spektate"), "http://spektate:5000/api/flux\n").unwrap();
+    std::fs::write(subs.join("spektate"), "https://spektate:5000/api/flux\n").unwrap();
     std::fs::write(subs.join("..data"), "ignored").unwrap();
     let toml = format!(
         "git_host = \"github\"\norchestrator = \"github\"\ngithub_owner = \"o\"\ngithub_manifests_repo = \"m\"\ngithub_actions_repo = \"a\"\ntoken_file = \"{}\"\nsubscribers_dir = \"{}\"\n[subscribers]\nmine = \"https://example.com/hook\"\n",
@@ -171,6 +171,11 @@ fn token_files_and_subscriber_dirs_are_read() {
     let i = &config.instances[0];
     assert_eq!(i.git_token.as_ref().unwrap().expose(), "file-token");
     assert_eq!(
+        i.git_token_from.as_ref().unwrap().to_string(),
+        format!("file {} (token_file)", dir.join("token").display()),
+        "a token from a file names the file, not the config file"
+    );
+    assert_eq!(
         i.subscribers,
         vec![
             Subscriber {
@@ -179,7 +184,7 @@ fn token_files_and_subscriber_dirs_are_read() {
             },
             Subscriber {
                 name: "spektate".into(),
-                url: "http://spektate:5000/api/flux".into()
+                url: "https://spektate:5000/api/flux".into()
             },
         ]
     );

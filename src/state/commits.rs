@@ -1,6 +1,7 @@
 //! What is known of each commit: its outcome, whether the orchestrator was told, which
 //! required sources have ended, and the newest event time posted per status context.
 
+use super::values::Notified;
 use crate::report::Outcome;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -10,24 +11,37 @@ use super::{exec, now_ms, one};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub outcome: Option<Outcome>,
-    /// `owed`, `sent`, `nothing` (nothing to notify), `assumed` (the host said it had ended).
-    pub notify: Option<String>,
+    pub notify: Option<Notified>,
+    /// The statuses of the event that ended the commit were planned (by `status` or `handle`).
+    /// Until then, a `status` of that event still posts after a `notify` recorded the end.
+    pub end_statuses: bool,
 }
 
 pub fn get(conn: &Connection, instance: &str, commit: &str) -> Result<Option<Record>> {
     Ok(one(
         conn,
-        "SELECT outcome, notify FROM commits WHERE instance = ?1 AND commit_id = ?2",
+        "SELECT outcome, notify, end_statuses FROM commits WHERE instance = ?1 AND commit_id = ?2",
         params![instance, commit],
         |r| {
-            let outcome: Option<String> = r.get(0)?;
             Ok(Record {
-                outcome: outcome.as_deref().and_then(Outcome::parse),
+                outcome: r.get(0)?,
                 notify: r.get(1)?,
+                end_statuses: r.get(2)?,
             })
         },
     )
     .optional()?)
+}
+
+/// The statuses of the commit's end are planned: later events that do not change the outcome
+/// post nothing.
+pub fn mark_end_statuses(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
+    exec(
+        conn,
+        "UPDATE commits SET end_statuses = 1 WHERE instance = ?1 AND commit_id = ?2 AND outcome IS NOT NULL",
+        params![instance, commit],
+    )?;
+    Ok(())
 }
 
 pub fn set_outcome(
@@ -40,7 +54,7 @@ pub fn set_outcome(
     exec(conn,
         "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (instance, commit_id) DO UPDATE SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5",
-        params![instance, commit, outcome.as_str(), event, now_ms()],
+        params![instance, commit, outcome, event, now_ms()],
     )?;
     Ok(())
 }
@@ -56,7 +70,8 @@ pub fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
     Ok(())
 }
 
-/// Claims the one notification of this commit. `true` for exactly one caller, ever.
+/// Claims the one notification of this commit. `true` for exactly one caller, ever (but see
+/// `reopen_notify`).
 pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
     let changed = exec(conn,
         "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
@@ -65,13 +80,23 @@ pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<b
     Ok(changed == 1)
 }
 
-pub fn set_notify(conn: &Connection, instance: &str, commit: &str, notify: &str) -> Result<()> {
+pub fn set_notify(conn: &Connection, instance: &str, commit: &str, notify: Notified) -> Result<()> {
     exec(
         conn,
         "UPDATE commits SET notify = ?3, notify_ms = ?4 WHERE instance = ?1 AND commit_id = ?2",
         params![instance, commit, notify, now_ms()],
     )?;
     Ok(())
+}
+
+/// An explicit `replay ID` may try again a notification that failed for good or found nothing
+/// to notify (the configuration may have changed since); one that was sent never is.
+pub fn reopen_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
+    let changed = exec(conn,
+        "UPDATE commits SET notify = NULL WHERE instance = ?1 AND commit_id = ?2 AND notify IN ('failed', 'nothing')",
+        params![instance, commit],
+    )?;
+    Ok(changed == 1)
 }
 
 /// The host's combined status says the commit ended before our records began: take that as
@@ -83,9 +108,9 @@ pub fn assume_ended(
     outcome: Outcome,
 ) -> Result<()> {
     exec(conn,
-        "INSERT OR IGNORE INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms)
-         VALUES (?1, ?2, ?3, ?4, 'assumed', ?4)",
-        params![instance, commit, outcome.as_str(), now_ms()],
+        "INSERT OR IGNORE INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms, end_statuses)
+         VALUES (?1, ?2, ?3, ?4, 'assumed', ?4, 1)",
+        params![instance, commit, outcome, now_ms()],
     )?;
     Ok(())
 }
@@ -95,14 +120,9 @@ pub fn sources(conn: &Connection, instance: &str, commit: &str) -> Result<Vec<(S
         "SELECT source, outcome FROM sources WHERE instance = ?1 AND commit_id = ?2",
     )?;
     let rows = stmt
-        .query_map(params![instance, commit], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?
+        .query_map(params![instance, commit], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(s, o)| Outcome::parse(&o).map(|o| (s, o)))
-        .collect())
+    Ok(rows)
 }
 
 pub fn set_source(
@@ -116,7 +136,7 @@ pub fn set_source(
         conn,
         "INSERT INTO sources (instance, commit_id, source, outcome) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (instance, commit_id, source) DO UPDATE SET outcome = ?4",
-        params![instance, commit, source, outcome.as_str()],
+        params![instance, commit, source, outcome],
     )?;
     Ok(())
 }
@@ -163,8 +183,8 @@ mod tests {
         set_outcome(c, "i", "abc", Outcome::Failure, Some(2)).unwrap();
         let record = get(c, "i", "abc").unwrap().unwrap();
         assert_eq!(
-            (record.outcome, record.notify.as_deref()),
-            (Some(Outcome::Failure), Some("owed"))
+            (record.outcome, record.notify),
+            (Some(Outcome::Failure), Some(Notified::Owed))
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

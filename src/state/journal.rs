@@ -1,6 +1,7 @@
 //! The journal: every event body as received, and what became of it.
 
 use super::{exec, now_ms, one};
+use crate::plan::Mode;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -23,18 +24,14 @@ pub enum Verdict {
     Duplicate,
 }
 
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Received => "received",
-            Verdict::Handled => "handled",
-            Verdict::Ignored => "ignored",
-            Verdict::Rejected => "rejected",
-            Verdict::Superseded => "superseded",
-            Verdict::Duplicate => "duplicate",
-        }
-    }
-}
+crate::stored_words!(Verdict {
+    Received => "received",
+    Handled => "handled",
+    Ignored => "ignored",
+    Rejected => "rejected",
+    Superseded => "superseded",
+    Duplicate => "duplicate",
+});
 
 /// The columns an event fills in once it is understood (all optional: a rejected body has none).
 #[derive(Debug, Clone, Default)]
@@ -51,7 +48,7 @@ pub struct Facts {
 pub struct EventRow {
     pub id: i64,
     pub received_ms: i64,
-    pub command: String,
+    pub command: Mode,
     pub sha256: String,
     pub size: i64,
     pub instance: Option<String>,
@@ -60,7 +57,7 @@ pub struct EventRow {
     pub source: Option<String>,
     pub reason: Option<String>,
     pub commit_id: Option<String>,
-    pub outcome: String,
+    pub outcome: Verdict,
     pub why: Option<String>,
     pub replay_of: Option<i64>,
 }
@@ -70,7 +67,7 @@ pub fn record(
     conn: &Connection,
     bytes: &[u8],
     sha256: &[u8],
-    command: &str,
+    command: Mode,
     replay_of: Option<i64>,
 ) -> Result<i64> {
     exec(
@@ -80,7 +77,7 @@ pub fn record(
     )?;
     exec(conn,
         "INSERT INTO events (received_ms, command, sha256, size, replay_of, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![now_ms(), command, sha256, bytes.len() as i64, replay_of, Verdict::Received.as_str()],
+        params![now_ms(), command, sha256, i64::try_from(bytes.len())?, replay_of, Verdict::Received],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -97,7 +94,7 @@ pub fn conclude(
                 reason = ?8, commit_id = ?9 WHERE id = ?1",
         params![
             id,
-            verdict.as_str(),
+            verdict,
             why,
             facts.instance,
             facts.operator,
@@ -110,9 +107,11 @@ pub fn conclude(
     Ok(())
 }
 
-/// Another event with the same bytes for the same instance that was already acted on. Not
-/// "earlier by id": of two copies arriving at once, the one journaled second may plan first.
-pub fn earlier_copy(
+/// Another event with the same bytes for the same instance whose statuses were already planned
+/// (by `status` or `handle`). Not "earlier by id": of two copies arriving at once, the one
+/// journaled second may plan first. A `notify` of the same bytes does not count: it planned no
+/// status, so `status` after `notify` still posts them.
+pub fn earlier_status_copy(
     conn: &Connection,
     sha256: &[u8],
     instance: &str,
@@ -121,11 +120,22 @@ pub fn earlier_copy(
     Ok(one(
         conn,
         "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id != ?3
-               AND outcome IN ('handled', 'superseded') ORDER BY id LIMIT 1",
+               AND outcome IN ('handled', 'superseded') AND command IN ('status', 'handle')
+               ORDER BY id LIMIT 1",
         params![sha256, instance, before],
         |r| r.get(0),
     )
     .optional()?)
+}
+
+/// Replaces an event's `why` once what it planned has happened (its notification was delivered).
+pub fn note(conn: &Connection, id: i64, why: &str) -> Result<()> {
+    exec(
+        conn,
+        "UPDATE events SET why = ?2 WHERE id = ?1",
+        params![id, why],
+    )?;
+    Ok(())
 }
 
 pub fn body(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
@@ -172,6 +182,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<EventRow>> {
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// A commit id or a prefix of one, lower-case hex.
     pub commit: Option<String>,
     /// Only events with requests still owed or failed for good.
     pub failed: bool,
@@ -182,7 +193,9 @@ pub struct Filter {
 pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<EventRow>> {
     let mut sql = format!("SELECT {COLUMNS} FROM events e WHERE 1 = 1");
     if filter.commit.is_some() {
-        sql.push_str(" AND e.commit_id = ?1");
+        // A prefix of lower-case hex (checked by the command line), as git takes it; a range
+        // keeps the index: every id with the prefix sorts between it and the prefix + 'g'.
+        sql.push_str(" AND e.commit_id >= ?1 AND e.commit_id < ?1 || 'g'");
     }
     if filter.failed {
         sql.push_str(
@@ -192,7 +205,7 @@ pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<EventRow>> {
     }
     sql.push_str(&format!(
         " ORDER BY e.id DESC LIMIT {}",
-        filter.limit.max(1)
+        filter.limit.clamp(1, 1_000_000)
     ));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = match &filter.commit {
@@ -252,15 +265,15 @@ mod tests {
     fn identical_bodies_are_stored_once_and_found_as_copies() {
         let (state, dir) = temp_state("journal");
         let c = state.conn();
-        let a = record(c, b"{}", b"abc", "handle", None).unwrap();
+        let a = record(c, b"{}", b"abc", Mode::Handle, None).unwrap();
         let facts = Facts {
             instance: Some("i".into()),
             ..Facts::default()
         };
         conclude(c, a, Verdict::Handled, None, &facts).unwrap();
-        let b = record(c, b"{}", b"abc", "handle", None).unwrap();
-        assert_eq!(earlier_copy(c, b"abc", "i", b).unwrap(), Some(a));
-        assert_eq!(earlier_copy(c, b"abc", "other", b).unwrap(), None);
+        let b = record(c, b"{}", b"abc", Mode::Handle, None).unwrap();
+        assert_eq!(earlier_status_copy(c, b"abc", "i", b).unwrap(), Some(a));
+        assert_eq!(earlier_status_copy(c, b"abc", "other", b).unwrap(), None);
         let bodies: i64 = c
             .query_row("SELECT COUNT(*) FROM bodies", [], |r| r.get(0))
             .unwrap();

@@ -6,6 +6,7 @@ pub mod commits;
 pub mod journal;
 pub mod outbox;
 pub mod prs;
+pub mod values;
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
@@ -105,6 +106,108 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (instance, pr)
     ) WITHOUT ROWID;
     "#,
+    // 2: the words each column may hold (CHECK), rows blocked on configuration (`blocked`), rows
+    // re-planned away (`replaced`), and whether the statuses of a commit's end were planned.
+    r#"
+    CREATE TABLE outbox2 (
+        id          INTEGER PRIMARY KEY,
+        event_id    INTEGER,
+        instance    TEXT NOT NULL,
+        commit_id   TEXT,
+        queue       TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('request', 'notify')),
+        context     TEXT,
+        method      TEXT CHECK (method IN ('GET', 'POST')),
+        url         TEXT,
+        body        TEXT,
+        job         TEXT,
+        state       TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'sending', 'done', 'failed', 'nothing', 'refused', 'replaced')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        not_before  INTEGER NOT NULL DEFAULT 0,
+        host_wait   INTEGER NOT NULL DEFAULT 0 CHECK (host_wait IN (0, 1)),
+        blocked     INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        answer      INTEGER,
+        last_error  TEXT,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+    );
+    INSERT INTO outbox2 (id, event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
+                         state, attempts, not_before, host_wait, lease_until, answer, last_error, created_ms, updated_ms)
+        SELECT id, event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
+               state, attempts, not_before, host_wait, lease_until, answer, last_error, created_ms, updated_ms
+        FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox2 RENAME TO outbox;
+    CREATE INDEX outbox_open ON outbox (state, queue, id);
+    CREATE INDEX outbox_by_event ON outbox (event_id);
+
+    CREATE TABLE events2 (
+        id          INTEGER PRIMARY KEY,
+        received_ms INTEGER NOT NULL,
+        command     TEXT NOT NULL CHECK (command IN ('status', 'notify', 'handle')),
+        sha256      BLOB NOT NULL,
+        size        INTEGER NOT NULL,
+        instance    TEXT,
+        operator    TEXT,
+        kind        TEXT,
+        source      TEXT,
+        reason      TEXT,
+        commit_id   TEXT,
+        outcome     TEXT NOT NULL DEFAULT 'received'
+                    CHECK (outcome IN ('received', 'handled', 'ignored', 'rejected', 'superseded', 'duplicate')),
+        why         TEXT,
+        replay_of   INTEGER
+    );
+    INSERT INTO events2 SELECT * FROM events;
+    DROP TABLE events;
+    ALTER TABLE events2 RENAME TO events;
+    CREATE INDEX events_by_sha ON events (sha256);
+    CREATE INDEX events_by_commit ON events (commit_id, id);
+    CREATE INDEX events_by_time ON events (received_ms);
+    CREATE INDEX events_by_replay ON events (replay_of) WHERE replay_of IS NOT NULL;
+
+    CREATE TABLE commits2 (
+        instance      TEXT NOT NULL,
+        commit_id     TEXT NOT NULL,
+        outcome       TEXT CHECK (outcome IN ('success', 'failure')),
+        outcome_event INTEGER,
+        outcome_ms    INTEGER,
+        notify        TEXT CHECK (notify IN ('owed', 'sent', 'nothing', 'failed', 'assumed')),
+        notify_ms     INTEGER,
+        end_statuses  INTEGER NOT NULL DEFAULT 0 CHECK (end_statuses IN (0, 1)),
+        PRIMARY KEY (instance, commit_id)
+    ) WITHOUT ROWID;
+    INSERT INTO commits2 (instance, commit_id, outcome, outcome_event, outcome_ms, notify, notify_ms, end_statuses)
+        SELECT instance, commit_id, outcome, outcome_event, outcome_ms, notify, notify_ms, outcome IS NOT NULL FROM commits;
+    DROP TABLE commits;
+    ALTER TABLE commits2 RENAME TO commits;
+
+    CREATE TABLE sources2 (
+        instance  TEXT NOT NULL,
+        commit_id TEXT NOT NULL,
+        source    TEXT NOT NULL,
+        outcome   TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+        PRIMARY KEY (instance, commit_id, source)
+    ) WITHOUT ROWID;
+    INSERT INTO sources2 SELECT * FROM sources;
+    DROP TABLE sources;
+    ALTER TABLE sources2 RENAME TO sources;
+
+    CREATE TABLE prs2 (
+        instance   TEXT NOT NULL,
+        pr         INTEGER NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'nothing', 'failed')),
+        why        TEXT,
+        handled_ms INTEGER NOT NULL,
+        PRIMARY KEY (instance, pr)
+    ) WITHOUT ROWID;
+    INSERT INTO prs2 SELECT * FROM prs;
+    DROP TABLE prs;
+    ALTER TABLE prs2 RENAME TO prs;
+    "#,
 ];
 
 /// Runs a statement through the connection's cache: SQLite parses each distinct SQL text once per
@@ -135,13 +238,23 @@ pub struct State {
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
         .unwrap_or(0)
 }
 
 impl State {
-    /// Opens (creating with mode 0600) and migrates the state file.
+    /// Opens (creating with mode 0600) and migrates the state file. Parallel first invocations
+    /// on a fresh file queue for the set-up instead of failing: SQLite does not always call the
+    /// busy handler while it switches a new file to WAL, so that step is retried until `busy`.
     pub fn open(path: &Path, busy: Duration) -> Result<State> {
+        if path.is_dir() {
+            anyhow::bail!(
+                "the state path {} is a directory: give a file path, e.g. {}",
+                path.display(),
+                path.join("state.db").display()
+            );
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
@@ -151,8 +264,21 @@ impl State {
             .with_context(|| format!("cannot open the state file {}", path.display()))?;
         conn.busy_timeout(busy)?;
         conn.set_prepared_statement_cache_capacity(64);
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .with_context(|| format!("cannot use WAL on {}", path.display()))?;
+        let until = std::time::Instant::now() + busy;
+        loop {
+            match conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+            {
+                Ok(_) => break,
+                Err(e) if is_busy(&e) && std::time::Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => {
+                    return Err(explain_open_error(e, path))
+                        .with_context(|| format!("cannot use WAL on {}", path.display()))
+                }
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut state = State {
@@ -161,6 +287,10 @@ impl State {
         };
         state
             .migrate()
+            .map_err(|e| match e.downcast::<rusqlite::Error>() {
+                Ok(sql) => explain_open_error(sql, path),
+                Err(other) => other,
+            })
             .with_context(|| format!("cannot migrate the state file {}", path.display()))?;
         Ok(state)
     }
@@ -170,11 +300,15 @@ impl State {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        // Read first, without a write lock: a current schema (every invocation but the first)
+        // costs one pragma.
+        if schema_version(&self.conn)? == MIGRATIONS.len() {
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: usize =
-            tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+        let version = schema_version(&tx)?;
         if version > MIGRATIONS.len() {
             anyhow::bail!(
                 "the state file has schema version {version}, newer than this binary knows ({}); use a newer gitops-connector",
@@ -183,7 +317,7 @@ impl State {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.pragma_update(None, "user_version", i64::try_from(i + 1)?)?;
         }
         tx.commit()?;
         Ok(())
@@ -205,6 +339,29 @@ impl State {
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+fn schema_version(conn: &Connection) -> Result<usize> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(usize::try_from(version).unwrap_or(usize::MAX))
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// SQLite's own words for a read-only file or folder are terse; say what to do.
+fn explain_open_error(e: rusqlite::Error, path: &Path) -> anyhow::Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen) => anyhow::anyhow!(
+            "{e}: the state file {} (and its folder, for the WAL files) must be writable by this user",
+            path.display()
+        ),
+        _ => e.into(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! across processes: only a queue's oldest open row may be sent, and a process claims it with a
 //! lease. A process that dies leaves its lease to expire; the next one takes the row over.
 
+use super::values::RowState;
 use super::{exec, now_ms, one};
 use crate::request::{Method, Request, Target};
 use anyhow::{Context, Result};
@@ -19,14 +20,10 @@ pub enum Kind {
     Notify,
 }
 
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Request => "request",
-            Kind::Notify => "notify",
-        }
-    }
-}
+crate::stored_words!(Kind {
+    Request => "request",
+    Notify => "notify",
+});
 
 pub struct NewRow<'a> {
     pub event_id: Option<i64>,
@@ -55,9 +52,9 @@ pub fn enqueue(conn: &Connection, row: &NewRow) -> Result<i64> {
             row.commit,
             queue_of(row.instance, row.commit, row.target),
             row.target.key(),
-            row.kind.as_str(),
+            row.kind,
             row.context,
-            row.request.map(|r| r.method.as_str()),
+            row.request.map(|r| r.method),
             row.request.map(|r| r.url.as_str()),
             row.request.and_then(|r| r.body.as_ref()).map(|b| b.to_string()),
             row.job,
@@ -75,61 +72,59 @@ pub struct Row {
     pub commit_id: Option<String>,
     pub queue: String,
     pub target: String,
-    pub kind: String,
+    pub kind: Kind,
     pub context: Option<String>,
     pub request: Option<Request>,
     pub job: Option<String>,
-    pub state: String,
+    pub state: RowState,
     pub attempts: i64,
     pub answer: Option<i64>,
     pub last_error: Option<String>,
     pub not_before: i64,
+    /// The last try was refused for a reason configuration must fix (a token, a repository name).
+    pub blocked: bool,
 }
 
 /// The columns `row` reads, as a literal so that `concat!` can build whole statements from it.
 macro_rules! columns {
     () => {
         "id, event_id, instance, commit_id, queue, target, kind, context, method, url, body, job, state, \
-         attempts, answer, last_error, not_before"
+         attempts, answer, last_error, not_before, blocked"
     };
 }
 
-const COLUMNS: &str = columns!();
-
+/// Reads a row by column name, so that a statement may select more columns after these.
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
-    let target: String = r.get(5)?;
-    let method: Option<String> = r.get(8)?;
-    let url: Option<String> = r.get(9)?;
-    let body: Option<String> = r.get(10)?;
-    let request = match (Target::from_key(&target), method.as_deref(), url) {
-        (Some(target), Some(m), Some(url)) => Some(Request {
+    let target: String = r.get("target")?;
+    let method: Option<Method> = r.get("method")?;
+    let url: Option<String> = r.get("url")?;
+    let body: Option<String> = r.get("body")?;
+    let request = match (Target::from_key(&target), method, url) {
+        (Some(target), Some(method), Some(url)) => Some(Request {
             target,
-            method: if m == "GET" {
-                Method::Get
-            } else {
-                Method::Post
-            },
+            method,
             url,
             body: body.and_then(|b| serde_json::from_str(&b).ok()),
         }),
         _ => None,
     };
     Ok(Row {
-        id: r.get(0)?,
-        event_id: r.get(1)?,
-        instance: r.get(2)?,
-        commit_id: r.get(3)?,
-        queue: r.get(4)?,
+        id: r.get("id")?,
+        event_id: r.get("event_id")?,
+        instance: r.get("instance")?,
+        commit_id: r.get("commit_id")?,
+        queue: r.get("queue")?,
         target,
-        kind: r.get(6)?,
-        context: r.get(7)?,
+        kind: r.get("kind")?,
+        context: r.get("context")?,
         request,
-        job: r.get(11)?,
-        state: r.get(12)?,
-        attempts: r.get(13)?,
-        answer: r.get(14)?,
-        last_error: r.get(15)?,
-        not_before: r.get(16)?,
+        job: r.get("job")?,
+        state: r.get("state")?,
+        attempts: r.get("attempts")?,
+        answer: r.get("answer")?,
+        last_error: r.get("last_error")?,
+        not_before: r.get("not_before")?,
+        blocked: r.get("blocked")?,
     })
 }
 
@@ -191,9 +186,9 @@ pub fn claim_next(
             .query_map([scope_json], |r| {
                 Ok((
                     row(r)?,
-                    r.get::<_, i64>(17)?,
-                    r.get::<_, i64>(18)?,
-                    r.get::<_, i64>(19)?,
+                    r.get::<_, i64>("lease_until")?,
+                    r.get::<_, bool>("host_wait")?,
+                    r.get::<_, i64>("updated_ms")?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -202,12 +197,12 @@ pub fn claim_next(
     let mut wake: Option<i64> = None;
     let mut busy = false;
     for (mut head, lease_until, host_wait, updated_ms) in heads {
-        let free = head.state == "pending" || lease_until <= now;
+        let free = head.state == RowState::Pending || lease_until <= now;
         if !free {
             busy = true;
             continue;
         }
-        if host_wait == 0 && retry_from.is_some_and(|start| updated_ms < start) {
+        if !host_wait && retry_from.is_some_and(|start| updated_ms < start) {
             head.not_before = 0;
         }
         if head.not_before <= now {
@@ -217,7 +212,7 @@ pub fn claim_next(
             )?;
             tx.commit()?;
             let mut claimed = head;
-            claimed.state = "sending".into();
+            claimed.state = RowState::Sending;
             return Ok(Claim::Row(Box::new(claimed)));
         }
         wake = Some(wake.map_or(head.not_before, |w| w.min(head.not_before)));
@@ -255,9 +250,12 @@ pub enum Finish {
     Refused {
         why: String,
     },
-    /// Configuration must change before it can be sent; stays owed, not retried before `not_before`.
+    /// Configuration must change before it can be sent (a token the host refused, a repository
+    /// it cannot see): stays owed, not tried again before `not_before`; `replay --failed`
+    /// re-plans it with the configuration of that time. `answer`: the host's, when it answered.
     Blocked {
         why: String,
+        answer: Option<u16>,
         not_before: i64,
     },
 }
@@ -273,19 +271,33 @@ pub fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
 fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
     let now = now_ms();
     let (state, answer, why, not_before, attempt) = match finish {
-        Finish::Done { answer } => ("done", Some(*answer), None, 0, true),
+        Finish::Done { answer } => (RowState::Done, Some(*answer), None, 0, true),
         Finish::Retry {
             why,
             answer,
             not_before,
             ..
-        } => ("pending", *answer, Some(why.as_str()), *not_before, true),
-        Finish::Failed { why, answer } => ("failed", *answer, Some(why.as_str()), 0, true),
-        Finish::Nothing { why } => ("nothing", None, Some(why.as_str()), 0, false),
-        Finish::Refused { why } => ("refused", None, Some(why.as_str()), 0, false),
-        Finish::Blocked { why, not_before } => {
-            ("pending", None, Some(why.as_str()), *not_before, false)
-        }
+        } => (
+            RowState::Pending,
+            *answer,
+            Some(why.as_str()),
+            *not_before,
+            true,
+        ),
+        Finish::Failed { why, answer } => (RowState::Failed, *answer, Some(why.as_str()), 0, true),
+        Finish::Nothing { why } => (RowState::Nothing, None, Some(why.as_str()), 0, false),
+        Finish::Refused { why } => (RowState::Refused, None, Some(why.as_str()), 0, false),
+        Finish::Blocked {
+            why,
+            answer,
+            not_before,
+        } => (
+            RowState::Pending,
+            *answer,
+            Some(why.as_str()),
+            *not_before,
+            answer.is_some(),
+        ),
     };
     let host_wait = matches!(
         finish,
@@ -294,10 +306,12 @@ fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
             ..
         }
     );
+    let blocked = matches!(finish, Finish::Blocked { .. });
     exec(conn,
         "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
-                attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8 WHERE id = ?1",
-        params![id, state, answer, why, not_before, attempt as i64, now, host_wait as i64],
+                attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8, blocked = ?9
+         WHERE id = ?1",
+        params![id, state, answer, why, not_before, i64::from(attempt), now, host_wait, blocked],
     )
     .context("cannot record a delivery")?;
     if attempt {
@@ -317,7 +331,7 @@ pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> 
         "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
         params![
             id,
-            request.method.as_str(),
+            request.method,
             request.url,
             request.body.as_ref().map(|b| b.to_string())
         ],
@@ -326,11 +340,80 @@ pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> 
 }
 
 pub fn for_event(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM outbox WHERE event_id = ?1 ORDER BY id"
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM outbox WHERE event_id = ?1 ORDER BY id"
     ))?;
     let rows = stmt
         .query_map([event_id], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The rows planned for an event and for every replay of it, oldest first.
+pub fn for_event_family(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM outbox WHERE event_id = ?1 OR event_id IN (SELECT id FROM events WHERE replay_of = ?1) ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map([event_id], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The events whose status requests wait on a configuration fix: `replay --failed` re-plans them.
+pub fn events_blocked_on_configuration(conn: &Connection) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT COALESCE(e.replay_of, e.id) FROM outbox o JOIN events e ON e.id = o.event_id
+         WHERE o.state = 'pending' AND o.blocked = 1 AND o.kind = 'request' ORDER BY 1",
+    )?;
+    let rows = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Points an owed row at a re-planned request; it keeps its place in its queue.
+pub fn replan(conn: &Connection, id: i64, request: &Request) -> Result<()> {
+    exec(
+        conn,
+        "UPDATE outbox SET method = ?2, url = ?3, body = ?4, blocked = 0, not_before = 0, updated_ms = ?5
+         WHERE id = ?1 AND state = 'pending'",
+        params![
+            id,
+            request.method,
+            request.url,
+            request.body.as_ref().map(|b| b.to_string()),
+            now_ms()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Takes an owed row out of its queue: the current configuration plans nothing in its place.
+pub fn replace(conn: &Connection, id: i64, why: &str) -> Result<()> {
+    exec(
+        conn,
+        "UPDATE outbox SET state = 'replaced', last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND state = 'pending'",
+        params![id, why, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// The open rows of one commit's queues (a repeated event retries what its commit still owes).
+pub fn open_queues_of_commit(
+    conn: &Connection,
+    instance: &str,
+    commit: &str,
+) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT queue FROM outbox WHERE instance = ?1 AND commit_id = ?2 AND state IN ('pending', 'sending')",
+    )?;
+    let rows = stmt
+        .query_map(params![instance, commit], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
@@ -368,6 +451,17 @@ pub fn open_queues(conn: &Connection) -> Result<Vec<String>> {
     Ok(rows)
 }
 
+/// Which of these rows found nothing to notify.
+pub fn nothing_among(conn: &Connection, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM outbox WHERE state = 'nothing' AND id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt
+        .query_map([serde_json::to_string(ids)?], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// How the rows with these ids stand now: (owed, failed for good, refused).
 pub fn standing(conn: &Connection, ids: &[i64]) -> Result<(usize, usize, usize)> {
     let counts = one(
@@ -385,7 +479,8 @@ pub fn standing(conn: &Connection, ids: &[i64]) -> Result<(usize, usize, usize)>
             ))
         },
     )?;
-    Ok((counts.0 as usize, counts.1 as usize, counts.2 as usize))
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    Ok((count(counts.0), count(counts.1), count(counts.2)))
 }
 
 #[cfg(test)]

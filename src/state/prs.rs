@@ -1,5 +1,6 @@
 //! Abandoned PRs already dealt with, so that the next `poll-prs` pass asks nothing about them.
 
+use super::values::PrState;
 use super::{exec, now_ms};
 use anyhow::Result;
 use rusqlite::{params, Connection};
@@ -10,22 +11,24 @@ pub fn handled(conn: &Connection, instance: &str) -> Result<HashSet<u64>> {
     let prs = stmt
         .query_map([instance], |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(prs.into_iter().map(|p| p as u64).collect())
+    Ok(prs
+        .into_iter()
+        .filter_map(|p| u64::try_from(p).ok())
+        .collect())
 }
 
-/// `state`: `queued` (its callback is in the outbox) or `nothing` (no task waits on it).
 pub fn mark(
     conn: &Connection,
     instance: &str,
     pr: u64,
-    state: &str,
+    state: PrState,
     why: Option<&str>,
 ) -> Result<()> {
     exec(
         conn,
         "INSERT INTO prs (instance, pr, state, why, handled_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (instance, pr) DO UPDATE SET state = ?3, why = ?4, handled_ms = ?5",
-        params![instance, pr as i64, state, why, now_ms()],
+        params![instance, i64::try_from(pr)?, state, why, now_ms()],
     )?;
     Ok(())
 }

@@ -26,7 +26,9 @@ fuzz_target!(|bytes: &[u8]| {
             require: vec![],
             allow_http: false,
             git_token: None,
+            git_token_from: None,
             orchestrator_token: None,
+            orchestrator_token_from: None,
             hmac_key: None,
         };
         for planned in plan::status_requests(&instance, event.header.operator, &report.commit, &report.statuses) {

@@ -1,0 +1,137 @@
+//! The words the state stores, as enums. Each is written and read through `ToSql`/`FromSql`, and
+//! the schema's `CHECK` constraints hold the same lists: an unknown word read back is an error,
+//! never silently taken for another value.
+
+/// Declares how an enum is spelled in the state, with `as_str`, `parse`, `Display` and the
+/// rusqlite conversions.
+#[macro_export]
+macro_rules! stored_words {
+    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl rusqlite::types::ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $ty {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let text = value.as_str()?;
+                Self::parse(text).ok_or_else(|| {
+                    rusqlite::types::FromSqlError::Other(
+                        format!("the state holds {text:?}, which is not a known {}", stringify!($ty)).into(),
+                    )
+                })
+            }
+        }
+    };
+}
+
+/// Where an outbox row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowState {
+    /// Owed: waiting for its turn, a retry, or a configuration fix.
+    Pending,
+    /// Leased by a process that is sending it.
+    Sending,
+    Done,
+    /// Refused by the host for good.
+    Failed,
+    /// A notification flow found nothing to notify.
+    Nothing,
+    /// We would not send it (untrusted callback origin).
+    Refused,
+    /// Re-planned with the current configuration: another row took its place, or none is needed.
+    Replaced,
+}
+
+stored_words!(RowState {
+    Pending => "pending",
+    Sending => "sending",
+    Done => "done",
+    Failed => "failed",
+    Nothing => "nothing",
+    Refused => "refused",
+    Replaced => "replaced",
+});
+
+impl RowState {
+    pub fn is_open(self) -> bool {
+        matches!(self, RowState::Pending | RowState::Sending)
+    }
+}
+
+/// What the orchestrator has been told of a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notified {
+    /// Claimed: a notification row is in the outbox.
+    Owed,
+    Sent,
+    /// The flow found nothing to notify (no PR, plan already over, no failure dispatch).
+    Nothing,
+    Failed,
+    /// The host said the commit had ended before our records began.
+    Assumed,
+}
+
+stored_words!(Notified {
+    Owed => "owed",
+    Sent => "sent",
+    Nothing => "nothing",
+    Failed => "failed",
+    Assumed => "assumed",
+});
+
+/// What `poll-prs` did with an abandoned PR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrState {
+    Queued,
+    Sent,
+    Nothing,
+    Failed,
+}
+
+stored_words!(PrState {
+    Queued => "queued",
+    Sent => "sent",
+    Nothing => "nothing",
+    Failed => "failed",
+});
+
+impl From<Notified> for PrState {
+    fn from(n: Notified) -> PrState {
+        match n {
+            Notified::Owed => PrState::Queued,
+            Notified::Sent | Notified::Assumed => PrState::Sent,
+            Notified::Nothing => PrState::Nothing,
+            Notified::Failed => PrState::Failed,
+        }
+    }
+}
+
+stored_words!(crate::report::Outcome {
+    Success => "success",
+    Failure => "failure",
+});
+
+stored_words!(crate::request::Method {
+    Get => "GET",
+    Post => "POST",
+});
