@@ -21,6 +21,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# Paths the caller gave are relative to where they ran this from, not to the repository.
+absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$1" ;; esac; }
+prefix="$(absolute "$prefix")"
+[ -n "$binary" ] && binary="$(absolute "$binary")"
+
 cd "$(dirname "$0")"
 bin="$prefix/bin/gitops-connector"
 bash_completion="$prefix/share/bash-completion/completions/gitops-connector"

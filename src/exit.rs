@@ -93,8 +93,9 @@ Exit codes:
   65  invalid event (journaled as rejected; nothing sent)
   70  internal error (a bug: please report it)
   74  the state file cannot be opened or written
-  75  a delivery is still owed (host down, slow, rate-limiting, or waiting on configuration):
-      `replay --failed` sends it
-  76  a host refused a request for good (4xx): see `events --failed`
+  75  a delivery is still owed (host down, slow, rate-limiting, or waiting on a configuration
+      fix: a refused token, a missing permission, a repository the token cannot see):
+      `replay --failed` sends it, re-planned with the configuration of then
+  76  a host refused a request for good (a 422, other 4xx): see `events --failed`
   77  refused: bad signature, or a callback URL outside the trusted origins
-  78  invalid or incomplete configuration";
+  78  invalid or incomplete configuration (the message names the key)";

@@ -53,10 +53,10 @@ fn help_teaches_the_exit_codes_and_every_sub_command() {
 fn readme_shows_the_hooks_file_the_relay_test_runs() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let hooks = std::fs::read_to_string(root.join("tests/relay/hooks.json")).unwrap();
+    let hooks = std::fs::read_to_string(root.join("deploy/relay/hooks.json")).unwrap();
     assert!(
         readme.contains(&format!("```json\n{hooks}```")),
-        "README's hooks file differs from tests/relay/hooks.json"
+        "README's hooks file differs from deploy/relay/hooks.json"
     );
 }
 

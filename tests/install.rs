@@ -6,12 +6,33 @@ use std::process::Command;
 use support::TempDir;
 
 fn install(args: &[&str], path: &str) -> std::process::Output {
+    install_from(&std::env::temp_dir(), args, path)
+}
+
+/// Runs install.sh from `cwd`, as a user would from wherever their shell is.
+fn install_from(cwd: &std::path::Path, args: &[&str], path: &str) -> std::process::Output {
     Command::new("bash")
         .arg(format!("{}/install.sh", env!("CARGO_MANIFEST_DIR")))
         .args(args)
+        .current_dir(cwd)
         .env("PATH", path)
         .output()
         .unwrap()
+}
+
+#[test]
+fn relative_prefix_and_binary_are_taken_from_the_callers_directory() {
+    let dir = TempDir::new("install-relative");
+    let binary = env!("CARGO_BIN_EXE_gitops-connector");
+    std::fs::copy(binary, dir.path().join("gc")).unwrap();
+    let path = std::env::var("PATH").unwrap();
+    let out = install_from(dir.path(), &["--prefix", "here", "--binary", "./gc"], &path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("here/bin/gitops-connector").is_file());
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! End to end behind the real relay: adnanh/webhook (Debian package `webhook`) runs
-//! `gitops-connector handle` with tests/relay/hooks.json, the file README shows.
+//! `gitops-connector handle` with deploy/relay/hooks.json, the file README shows and the
+//! Kubernetes base mounts. Every relay here gets the one environment the Deployment sets: the
+//! connector's HMAC key, the relay's HMAC key and Argo CD's header token, all at once.
 
 mod support;
 
@@ -43,13 +45,18 @@ fn free_port() -> u16 {
 /// Starts webhook with the connector's configuration in its environment (it passes it on).
 fn relay(env: &[(String, String)]) -> Option<Relay> {
     let Some(webhook) = webhook_binary() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the `webhook` binary (Debian package webhook) is not installed, and CI must run this test: .ci/run installs it"
+        );
         eprintln!("SKIPPED: the `webhook` binary (Debian package webhook) is not installed; .ci/run installs it");
         return None;
     };
+    let env = with(env, &[("GITOPS_CONNECTOR_HMAC_KEY", HMAC_KEY)]);
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_gitops-connector"))
         .parent()
         .unwrap();
-    let hooks = format!("{}/tests/relay/hooks.json", env!("CARGO_MANIFEST_DIR"));
+    let hooks = format!("{}/deploy/relay/hooks.json", env!("CARGO_MANIFEST_DIR"));
     // The port is free when picked, but a parallel test may take it before webhook binds it; then
     // webhook exits and another server answers there. So: ours only once it answers as webhook.
     for _attempt in 0..5 {
@@ -79,7 +86,7 @@ fn relay(env: &[(String, String)]) -> Option<Relay> {
         .env("ARGOCD_WEBHOOK_TOKEN", ARGO_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        for (k, v) in env {
+        for (k, v) in &env {
             cmd.env(k, v);
         }
         let mut relay = Relay {
@@ -131,60 +138,84 @@ fn post(url: &str, body: &[u8], headers: &[(&str, &str)]) -> u16 {
 
 const FLUX_SIGNED: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
 
+/// `sha256=<hex>` of `body` under the Flux provider's key, as notification-controller signs.
+fn sign(body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(HMAC_KEY.as_bytes())
+            .unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn statuses(host: &MockHost) -> usize {
+    host.posts()
+        .iter()
+        .filter(|p| p.path().contains("/statuses/"))
+        .count()
+}
+
 #[test]
-fn a_signed_flux_event_checked_by_the_connector_becomes_statuses_and_a_dispatch() {
+fn one_environment_serves_all_three_hooks_and_the_signed_one_refuses_forgeries() {
     let host = MockHost::start();
-    let dir = TempDir::new("relay-flux");
-    let env = with(
-        &github_env(&host, &dir),
-        &[("GITOPS_CONNECTOR_HMAC_KEY", HMAC_KEY)],
-    );
+    let dir = TempDir::new("relay-all");
+    let env = github_env(&host, &dir);
     let Some(relay) = relay(&env) else { return };
     let body = fixture(FLUX_SIGNED);
+    assert_eq!(sign(&body), GOOD_SIGNATURE, "the PROTOCOL test vector");
+    let flux = format!("{}/flux", relay.base);
+
+    // The hook that relies on the connector's check refuses what is not signed right (77 → 500).
     let wrong = GOOD_SIGNATURE.replace("d3d7", "0000");
+    assert_eq!(post(&flux, &body, &[("X-Signature", &wrong)]), 500);
+    assert_eq!(post(&flux, &body, &[]), 500, "unsigned");
+    let argo = fixture("argo/succeeded-synced-healthy.json");
     assert_eq!(
-        post(
-            &format!("{}/flux", relay.base),
-            &body,
-            &[("X-Signature", &wrong)]
-        ),
+        post(&flux, &argo, &[]),
         500,
-        "refused (77) is not a 2xx"
+        "an unsigned Argo CD body on the Flux hook"
     );
-    assert!(
-        host.requests().is_empty(),
-        "a wrong signature sends nothing"
-    );
+    assert!(host.requests().is_empty(), "refused bodies send nothing");
+
+    // Signed and checked by the relay: the connector, with its own key set, takes the relay's word.
+    let progressing = fixture("flux/kustomization-progressing-ssa-changeset-flux-v2.json");
+    let at_relay = format!("{}/flux-signed-at-relay", relay.base);
     assert_eq!(
         post(
-            &format!("{}/flux", relay.base),
-            &body,
-            &[("X-Signature", GOOD_SIGNATURE)]
+            &at_relay,
+            &progressing,
+            &[("X-Signature", &sign(&progressing))]
         ),
         200
     );
-    let posts = host.posts();
+    assert_eq!(statuses(&host), SSA_CONTEXTS.len());
+
+    // Then the commit's success, signed and checked by the connector.
+    assert_eq!(post(&flux, &body, &[("X-Signature", GOOD_SIGNATURE)]), 200);
+    assert_eq!(statuses(&host), SSA_CONTEXTS.len() + 1);
+
+    // Argo CD cannot sign: the relay checks its header token, and the connector accepts it.
+    let argocd = format!("{}/argocd", relay.base);
     assert_eq!(
-        posts
-            .iter()
-            .filter(|p| p.path().contains("/statuses/"))
-            .count(),
-        1
+        post(&argocd, &argo, &[("X-Connector-Token", ARGO_TOKEN)]),
+        200
     );
-    assert_eq!(
-        posts
-            .iter()
-            .filter(|p| p.path().ends_with("/dispatches"))
-            .count(),
-        1
-    );
+    assert_eq!(statuses(&host), 1 + SSA_CONTEXTS.len() + 3);
+
     let events = connector(&["events", "--output", "json"], &env, None);
     let list: serde_json::Value = serde_json::from_str(&events.stdout).unwrap();
+    let outcomes: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        list[1]["outcome"], "rejected",
-        "the forged copy is journaled"
+        outcomes,
+        ["rejected", "rejected", "rejected", "handled", "handled", "handled"],
+        "forgeries are journaled"
     );
-    assert_eq!(list[0]["outcome"], "handled");
 }
 
 #[test]

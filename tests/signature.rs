@@ -92,3 +92,20 @@ fn unsigned_or_wrongly_signed_events_are_refused_with_77_and_journaled() {
     // An accepted event replays: it was checked when it arrived.
     assert_eq!(connector(&["replay", "5"], &env, None).code, 0);
 }
+
+#[test]
+fn verified_by_relay_waives_the_signature_only_where_it_is_given() {
+    let host = MockHost::start();
+    let dir = TempDir::new("sig-relay");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_HMAC_KEY", "s3cr3t-hmac-key")],
+    );
+    let argo = "argo/succeeded-synced-healthy.json";
+    let unsigned = run_fixture("handle", argo, &env, &[]);
+    assert_eq!(unsigned.code, 77, "{}", unsigned.stderr);
+    assert!(host.requests().is_empty());
+    let vouched = run_fixture("handle", argo, &env, &["--verified-by-relay"]);
+    assert_eq!(vouched.code, 0, "{}", vouched.stderr);
+    assert!(!host.posts().is_empty());
+}

@@ -368,6 +368,13 @@ fn explain_open_error(e: rusqlite::Error, path: &Path) -> anyhow::Error {
 #[cfg(unix)]
 fn create_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let unwritable = |e: std::io::Error, what: &Path| {
+        anyhow::anyhow!(
+            "{} is not writable by this user ({e}): the state file and its folder (SQLite writes its \
+             WAL files beside it) must be writable; fix their owner or mode, or point --state elsewhere",
+            what.display()
+        )
+    };
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -376,12 +383,25 @@ fn create_private(path: &Path) -> Result<()> {
     {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| unwritable(e, path))?;
             // An existing file keeps working, but never stays readable by others.
             let mode = std::fs::metadata(path)?.permissions().mode();
             if mode & 0o077 != 0 {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+                    .with_context(|| {
+                        format!(
+                            "cannot make the state file {} private (mode 0600)",
+                            path.display()
+                        )
+                    })?;
             }
             Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(unwritable(e, path.parent().unwrap_or(path)))
         }
         Err(e) => {
             Err(e).with_context(|| format!("cannot create the state file {}", path.display()))
