@@ -45,7 +45,8 @@ if [ -z "$binary" ]; then
     exit 1
   fi
   cargo build --release --locked
-  binary=target/release/gitops-connector
+  # Cargo builds where CARGO_TARGET_DIR says, when it is set.
+  binary="${CARGO_TARGET_DIR:-target}/release/gitops-connector"
 fi
 [ -x "$binary" ] || { echo "install.sh: $binary is not an executable" >&2; exit 1; }
 install -d "$prefix/bin" "$(dirname "$bash_completion")" "$(dirname "$zsh_completion")" "$(dirname "$fish_completion")" "$man_dir"

@@ -7,7 +7,8 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 pub fn verify(key: &[u8], body: &[u8], header: Option<&str>) -> Result<(), String> {
     let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(
         "the event is not signed, and an HMAC key is configured: pass the X-Signature header with --signature \
-         or GITOPS_CONNECTOR_SIGNATURE",
+         or GITOPS_CONNECTOR_SIGNATURE (or, on a relay hook whose trigger rule authenticates the request, \
+         pass --verified-by-relay)",
     )?;
     let (algorithm, hex) = header
         .split_once('=')
