@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/hostile.rs"]
+mod hostile;
+
 const BIN: &str = env!("CARGO_BIN_EXE_gitops-connector");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -255,6 +258,26 @@ fn main() {
         );
     }
     println!("\nloopback round trip to the mock: {} median; peak RSS of `handle` on the 300-resource event: {:.1} MiB", ms(rtt), peak_rss_kib as f64 / 1024.0);
+
+    // Hostile sizes: events near the 10 MiB limit are planned in linear time and bounded.
+    println!("\n| hostile event (≈ 9 MiB) | status requests | `handle` wall | `handle` CPU | `--dry-run` CPU |");
+    println!("| --- | --- | --- | --- | --- |");
+    let sha = commit(900_000);
+    for (kind, body) in hostile::sizes(&sha, &commit(900_001)) {
+        let state = work.join("hostile.db").display().to_string();
+        let e = env(&mock, &state);
+        let before = mock.count.load(Ordering::SeqCst);
+        let handled = run(&["status"], &e, &body);
+        assert_eq!(handled.code, 0, "{kind}");
+        let requests = mock.count.load(Ordering::SeqCst) - before;
+        let dry = run(&["status", "--dry-run"], &e, &body);
+        println!(
+            "| {kind} | {requests} | {} | {} | {} |",
+            ms(handled.wall),
+            ms(handled.cpu),
+            ms(dry.cpu)
+        );
+    }
 
     // The state at scale.
     println!("\n| journaled events | handle median (40-line event) | bytes on disk per event | `events --limit 20` median | `events --commit SHA` median |");

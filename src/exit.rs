@@ -31,8 +31,9 @@ pub enum Code {
     InvalidEvent = 65,
     /// A bug: please report it.
     Internal = 70,
-    /// The state file cannot be read or written.
-    State = 74,
+    /// I/O (sysexits' EX_IOERR): the state file cannot be read or written, or the results
+    /// cannot be written to stdout.
+    Io = 74,
     /// A delivery is still owed (a host was down, slow or rate-limiting); `replay --failed` sends it.
     Owed = 75,
     /// A host refused a request for good (4xx); see `events --failed`.
@@ -44,8 +45,8 @@ pub enum Code {
 }
 
 impl Code {
-    pub fn as_i32(self) -> i32 {
-        self as i32
+    pub fn as_u8(self) -> u8 {
+        self as u8
     }
 }
 
@@ -79,7 +80,7 @@ pub fn code_of(error: &anyhow::Error) -> Code {
             return Code::Usage;
         }
         if cause.is::<StateError>() || cause.is::<rusqlite::Error>() {
-            return Code::State;
+            return Code::Io;
         }
     }
     Code::Internal
@@ -92,7 +93,7 @@ Exit codes:
   2   usage: the command line is wrong
   65  invalid event (journaled as rejected; nothing sent)
   70  internal error (a bug: please report it)
-  74  the state file cannot be opened or written
+  74  the state file cannot be opened or written, or the results cannot be written to stdout
   75  a delivery is still owed (host down, slow, rate-limiting, or waiting on a configuration
       fix: a refused token, a missing permission, a repository the token cannot see):
       `replay --failed` sends it, re-planned with the configuration of then

@@ -15,6 +15,7 @@ pub mod hosts;
 pub mod http;
 pub mod log;
 pub mod orchestrators;
+pub mod output;
 pub mod plan;
 pub mod report;
 pub mod request;
@@ -22,14 +23,12 @@ pub mod signature;
 pub mod state;
 pub mod url;
 
-/// `println!` that survives a closed pipe (`gitops-connector events | head`): a reader that went
-/// away is not an error worth a panic, so the process just stops writing and exits.
+/// `println!` that never panics and never exits: the first write error is kept (see
+/// [`output`]) and later lines are dropped, so that `main` can decide what it means for the exit
+/// code once the work is done.
 #[macro_export]
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
 }

@@ -4,6 +4,19 @@
 
 use crate::event::{ArgoEvent, CommitId, Detail, Event, FluxEvent, Severity};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The most detail statuses (resource groups, failing objects) one event posts. GitHub keeps at
+/// most 1 000 statuses per commit and context and rate-limits bursts of writes: a change set of
+/// thousands of kinds must not become a flood. What is past the bound is summed up in one status
+/// named [`MORE`].
+pub const MAX_DETAIL_STATUSES: usize = 50;
+
+/// The name of the status that sums up what is past [`MAX_DETAIL_STATUSES`].
+pub const MORE: &str = "more";
+
+/// The most distinct values an Argo CD count message lists (`3/5 Healthy, …`).
+pub const MAX_COUNTED_VALUES: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CommitStatus {
@@ -142,12 +155,20 @@ fn flux_statuses(kind: &str, reason: &str, flux: &FluxEvent) -> Vec<CommitStatus
             }
         }
         "HealthCheckFailed" => {
-            let failing = failing_objects(&flux.message);
+            let mut failing = failing_objects(&flux.message);
             if failing.is_empty() {
                 statuses.push(status(&flux.message, reason, "Health Check Failed"));
             }
+            let rest = match failing.len() {
+                n if n > MAX_DETAIL_STATUSES => failing.split_off(MAX_DETAIL_STATUSES - 1),
+                _ => Vec::new(),
+            };
             for object in failing {
                 statuses.push(status(object, reason, "Health Check Failed"));
+            }
+            if !rest.is_empty() {
+                let more = format!("Health Check Failed: … and {} more objects", rest.len());
+                statuses.push(status(MORE, reason, &more));
             }
         }
         _ => {}
@@ -156,42 +177,54 @@ fn flux_statuses(kind: &str, reason: &str, flux: &FluxEvent) -> Vec<CommitStatus
 }
 
 /// A change set (`Deployment/apps/podinfo configured` per line) → one status per group, then
-/// `warnings`. A line of any other shape makes the whole summary one `Info` status.
+/// `warnings`. A line of any other shape makes the whole summary one `Info` status. Linear in
+/// the message; past [`MAX_DETAIL_STATUSES`] groups, the rest are summed up in one status.
 fn change_set_summary(message: &str) -> Vec<(String, &'static str, String)> {
-    let mut groups: Vec<(String, Vec<(String, usize)>)> = Vec::new();
+    let mut groups: Vec<(&str, Tally)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     let mut warnings = 0;
     for line in message.lines().filter(|l| !l.trim().is_empty()) {
         if line.starts_with("Warning") {
             warnings += 1;
             continue;
         }
-        let words: Vec<&str> = line.split(' ').collect();
-        let [object, action] = words[..] else {
+        let mut words = line.split(' ');
+        let (Some(object), Some(action), None) = (words.next(), words.next(), words.next()) else {
             return vec![("Info".into(), "NotApplicable", message.to_string())];
         };
         if object.is_empty() || action.is_empty() {
             return vec![("Info".into(), "NotApplicable", message.to_string())];
         }
-        let group = object.split('/').next().unwrap_or(object).to_string();
-        let actions = match groups.iter_mut().find(|(g, _)| *g == group) {
-            Some((_, actions)) => actions,
-            None => {
-                groups.push((group, Vec::new()));
-                &mut groups.last_mut().expect("just pushed").1
-            }
-        };
-        match actions.iter_mut().find(|(a, _)| a == action) {
-            Some((_, n)) => *n += 1,
-            None => actions.push((action.to_string(), 1)),
-        }
+        let group = object.split('/').next().unwrap_or(object);
+        let at = *index.entry(group).or_insert_with(|| {
+            groups.push((group, Tally::default()));
+            groups.len() - 1
+        });
+        groups[at].1.add(action);
     }
+    let shown = if groups.len() > MAX_DETAIL_STATUSES {
+        MAX_DETAIL_STATUSES - 1
+    } else {
+        groups.len()
+    };
+    let rest = groups.split_off(shown);
     let mut summary: Vec<_> = groups
         .into_iter()
-        .map(|(group, actions)| {
-            let counts: Vec<String> = actions.iter().map(|(a, n)| format!("{n} {a}")).collect();
-            (group, "NotApplicable", counts.join(", "))
-        })
+        .map(|(group, tally)| (group.to_string(), "NotApplicable", tally.to_string()))
         .collect();
+    if !rest.is_empty() {
+        let mut all = Tally::default();
+        for (_, tally) in &rest {
+            for (action, n) in &tally.counts {
+                all.add_n(action, *n);
+            }
+        }
+        summary.push((
+            MORE.into(),
+            "NotApplicable",
+            format!("… and {} more groups: {all}", rest.len()),
+        ));
+    }
     if warnings > 0 {
         summary.push((
             "warnings".into(),
@@ -200,6 +233,40 @@ fn change_set_summary(message: &str) -> Vec<(String, &'static str, String)> {
         ));
     }
     summary
+}
+
+/// Counts of words in the order each first appears: `2 configured, 1 unchanged`.
+#[derive(Default)]
+struct Tally<'a> {
+    counts: Vec<(&'a str, usize)>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Tally<'a> {
+    fn add(&mut self, word: &'a str) {
+        self.add_n(word, 1);
+    }
+
+    fn add_n(&mut self, word: &'a str, n: usize) {
+        let counts = &mut self.counts;
+        let at = *self.index.entry(word).or_insert_with(|| {
+            counts.push((word, 0));
+            counts.len() - 1
+        });
+        self.counts[at].1 += n;
+    }
+}
+
+impl std::fmt::Display for Tally<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (word, n)) in self.counts.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{n} {word}")?;
+        }
+        Ok(())
+    }
 }
 
 /// `… timeout waiting for: [A status: 'InProgress', B status: 'Failed']` → `[A …, B …]`.
@@ -277,18 +344,23 @@ fn argo_statuses(argo: &ArgoEvent) -> Vec<CommitStatus> {
 }
 
 /// `"3/5 Healthy, 1/5 Progressing"`: each value in order of first appearance, over `total`.
+/// Linear; past [`MAX_COUNTED_VALUES`] distinct values, the rest are counted together.
 fn fractions<'a>(values: impl Iterator<Item = &'a str>, total: usize) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
+    let mut tally = Tally::default();
     for value in values {
-        match counts.iter_mut().find(|(v, _)| *v == value) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((value, 1)),
-        }
+        tally.add(value);
     }
-    let parts: Vec<String> = counts
+    let mut parts: Vec<String> = tally
+        .counts
         .iter()
+        .take(MAX_COUNTED_VALUES)
         .map(|(v, n)| format!("{n}/{total} {v}"))
         .collect();
+    let rest = &tally.counts[tally.counts.len().min(MAX_COUNTED_VALUES)..];
+    if !rest.is_empty() {
+        let n: usize = rest.iter().map(|(_, n)| n).sum();
+        parts.push(format!("{n}/{total} in {} other states", rest.len()));
+    }
     parts.join(", ")
 }
 
@@ -545,5 +617,78 @@ mod tests {
             ..suspended
         };
         assert_eq!(argo_end(&terminating), None);
+    }
+
+    fn flux_event(reason: &str, message: String) -> Event {
+        let body = serde_json::json!({
+            "involvedObject": {"kind": "Kustomization", "namespace": "flux-system", "name": "apps"},
+            "severity": "info", "timestamp": "2025-06-02T09:14:22Z", "message": message,
+            "reason": reason, "metadata": {"revision": "main@sha1:1eabc9a41ca088515cab83f1cce49eb43e84b67f"},
+            "reportingController": "kustomize-controller", "reportingInstance": "k"
+        });
+        match parse(body.to_string().as_bytes()).unwrap() {
+            Parsed::Event(e) => e,
+            Parsed::Ignored(i) => panic!("{}", i.why),
+        }
+    }
+
+    #[test]
+    fn a_change_set_of_thousands_of_kinds_is_bounded_and_summed_up() {
+        let lines: Vec<String> = (0..80_000)
+            .map(|i| format!("Kind{i}/ns/name configured"))
+            .chain(std::iter::once("Kind0/ns/other created".into()))
+            .collect();
+        let r = report(&flux_event("Progressing", lines.join("\n")));
+        // Status, the groups, Status again.
+        assert_eq!(r.statuses.len(), MAX_DETAIL_STATUSES + 2);
+        assert_eq!(r.statuses[1].message, "1 configured, 1 created");
+        let more = &r.statuses[MAX_DETAIL_STATUSES];
+        assert_eq!(more.name, MORE);
+        assert_eq!(
+            more.message,
+            format!(
+                "… and {} more groups: {} configured",
+                80_000 - (MAX_DETAIL_STATUSES - 1),
+                80_000 - (MAX_DETAIL_STATUSES - 1)
+            )
+        );
+    }
+
+    #[test]
+    fn a_health_check_list_of_thousands_of_objects_is_bounded() {
+        let objects: Vec<String> = (0..10_000)
+            .map(|i| format!("Deployment/ns/app{i} status: 'InProgress'"))
+            .collect();
+        let message = format!(
+            "health check failed after 5m: timeout waiting for: [{}]",
+            objects.join(", ")
+        );
+        let r = report(&flux_event("HealthCheckFailed", message));
+        assert_eq!(r.statuses.len(), 1 + MAX_DETAIL_STATUSES);
+        let more = r.statuses.last().unwrap();
+        assert_eq!(more.name, MORE);
+        assert!(more.message.ends_with(&format!(
+            "and {} more objects",
+            10_000 - (MAX_DETAIL_STATUSES - 1)
+        )));
+    }
+
+    #[test]
+    fn argo_counts_of_many_distinct_states_are_bounded() {
+        let values: Vec<&str> = (0..1000)
+            .map(|i| if i % 2 == 0 { "Healthy" } else { "Odd" })
+            .collect();
+        assert_eq!(
+            fractions(values.into_iter(), 1000),
+            "500/1000 Healthy, 500/1000 Odd"
+        );
+        let many: Vec<String> = (0..5000).map(|i| format!("S{i}")).collect();
+        let text = fractions(many.iter().map(String::as_str), 5000);
+        assert_eq!(text.matches(", ").count(), MAX_COUNTED_VALUES);
+        assert!(text.ends_with(&format!(
+            "{}/5000 in {} other states",
+            5000 - MAX_COUNTED_VALUES,
+            5000 - MAX_COUNTED_VALUES
+        )));
     }
 }

@@ -109,3 +109,78 @@ fn replay_failed_prunes_past_the_retention() {
             .unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 0, "retention 0: pruned");
 }
+
+/// Runs the binary with stdout going to `/dev/full`: every write fails with "no space left".
+fn to_dev_full(args: &[&str], env: &[(String, String)]) -> (i32, String) {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("HOME", std::env::temp_dir())
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn an_unwritable_stdout_never_turns_the_exit_code_into_zero() {
+    let event = fixture_path("flux/kustomization-reconciliation-succeeded-flux-v2.json");
+    let down = MockHost::with(|_| Some(Reply::status(503)));
+    let dir = TempDir::new("dev-full-down");
+    let env = with(
+        &github_env(&down, &dir),
+        &[("GITOPS_CONNECTOR_BUDGET_SECONDS", "1")],
+    );
+    let (code, stderr) = to_dev_full(&["handle", &event], &env);
+    assert_eq!(code, 75, "still owed: {stderr}");
+    assert!(
+        stderr.contains("cannot write the results to stdout"),
+        "{stderr}"
+    );
+
+    let up = MockHost::start();
+    let dir = TempDir::new("dev-full-up");
+    let (code, stderr) = to_dev_full(&["handle", &event], &github_env(&up, &dir));
+    assert_eq!(code, 74, "the work was done, the report was lost: {stderr}");
+    assert!(!up.posts().is_empty());
+
+    let (code, _) = to_dev_full(&["events"], &github_env(&up, &dir));
+    assert_eq!(code, 74, "a full disk is no broken pipe");
+}
+
+#[test]
+fn a_listing_cut_short_by_its_reader_ends_quietly() {
+    let host = MockHost::start();
+    let dir = TempDir::new("broken-pipe");
+    let env = github_env(&host, &dir);
+    for _ in 0..3 {
+        run_fixture("handle", "argo/succeeded-synced-healthy.json", &env, &[]);
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+        .args(["events", "--output", "json"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("HOME", std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away at once
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+}

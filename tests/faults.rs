@@ -47,10 +47,25 @@ fn argo(name: &str, commit: &str) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
 }
 
-/// 150 events on 30 commits: Flux and Argo CD lifecycles with sender retries and periodic repeats.
+/// The full soak runs where CI is set (`CI=true`), a shorter one otherwise, so that `cargo test`
+/// stays quick for a developer and CI still covers the whole run.
+fn full() -> bool {
+    std::env::var_os("CI").is_some()
+}
+
+/// Commits per operator in the soak: 30 (300 events in all) in CI, 10 otherwise.
+fn soak_commits() -> usize {
+    if full() {
+        30
+    } else {
+        10
+    }
+}
+
+/// Five events per commit: Flux and Argo CD lifecycles with sender retries and periodic repeats.
 fn events() -> Vec<Vec<u8>> {
     let mut all = Vec::new();
-    for i in 0..30 {
+    for i in 0..soak_commits() {
         let c = commit(i);
         if i % 2 == 0 {
             let progressing = flux(
@@ -233,7 +248,7 @@ fn notifications(accepted: &[(String, String, String)]) -> Vec<String> {
 }
 
 #[test]
-fn three_hundred_events_through_faulty_hosts_lose_nothing_and_notify_once() {
+fn hundreds_of_events_through_faulty_hosts_lose_nothing_and_notify_once() {
     let events = events();
     let mut totals = (0, 0, 0, 0);
     let mut threads = Vec::new();
@@ -288,7 +303,7 @@ fn three_hundred_events_through_faulty_hosts_lose_nothing_and_notify_once() {
             let mut unique = sent.clone();
             unique.sort();
             unique.dedup();
-            assert_eq!(sent.len(), 30, "one notification per commit");
+            assert_eq!(sent.len(), soak_commits(), "one notification per commit");
             assert_eq!(unique.len(), sent.len(), "no notification twice");
             assert_eq!(
                 final_statuses(&faulty.accepted),
@@ -349,6 +364,11 @@ fn killing_handle_and_replay_at_random_points_leaves_a_sound_state_that_replay_c
         }
         child.wait().unwrap();
     }
+    assert!(
+        kills >= events.len() / 2,
+        "the test must kill processes mid-way to prove anything: {kills} of {}",
+        events.len()
+    );
     let conn = rusqlite::Connection::open(dir.state()).unwrap();
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -393,4 +413,48 @@ fn killing_handle_and_replay_at_random_points_leaves_a_sound_state_that_replay_c
         events.len(),
         dispatches.len() - unique.len()
     ));
+}
+
+#[test]
+fn parallel_first_invocations_on_fresh_state_files_never_fail() {
+    // A relay's first burst after deployment: 32 events at once on a state file that does not
+    // exist yet. 100 bursts in CI, 10 otherwise.
+    let bursts = if full() { 100 } else { 10 };
+    let host = MockHost::start();
+    let body = fixture("flux/kustomization-reconciliation-succeeded-flux-v2.json");
+    let mut failures = Vec::new();
+    for _ in 0..bursts {
+        let dir = TempDir::new("burst");
+        let env = github_env(&host, &dir);
+        let children: Vec<_> = (0..32)
+            .map(|_| {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitops-connector"));
+                cmd.arg("handle")
+                    .env_clear()
+                    .envs(env.iter().cloned())
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped());
+                let mut child = cmd.spawn().unwrap();
+                let _ = child.stdin.take().unwrap().write_all(&body);
+                child
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            if !out.status.success() {
+                failures.push(String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+        }
+    }
+    report(&format!(
+        "fresh-state bursts: {bursts} × 32 parallel handle, {} failures",
+        failures.len()
+    ));
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
 }

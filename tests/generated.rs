@@ -18,6 +18,15 @@ fn committed_completions_and_man_pages_are_up_to_date() {
             .collect();
         generated.sort();
         assert!(!generated.is_empty());
+        let mut committed: Vec<_> = std::fs::read_dir(root.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        committed.sort();
+        assert_eq!(
+            committed, generated,
+            "{sub}/ holds other files than generate writes"
+        );
         for name in generated {
             let fresh = std::fs::read(dir.path().join(sub).join(&name)).unwrap();
             let committed = std::fs::read(root.join(sub).join(&name)).unwrap_or_default();
@@ -28,6 +37,31 @@ fn committed_completions_and_man_pages_are_up_to_date() {
             );
         }
     }
+}
+
+/// The first word of each line of the `Commands:` section of `--help`.
+fn listed_commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn help_lists_exactly_the_sub_commands() {
+    let run = connector(&["--help"], &[], None);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        listed_commands(&run.stdout),
+        [
+            "status", "notify", "handle", "poll-prs", "replay", "events", "prune", "config",
+            "generate", "help"
+        ]
+    );
+    let events = connector(&["events", "--help"], &[], None);
+    assert_eq!(listed_commands(&events.stdout), ["show", "help"]);
 }
 
 #[test]

@@ -261,3 +261,46 @@ fn replay_keeps_the_callback_origin_rule() {
     assert_eq!(replay.code, 77, "{}", replay.stderr);
     assert!(host.posts().is_empty());
 }
+
+#[test]
+fn hostile_sizes_plan_a_bounded_number_of_requests() {
+    let host = MockHost::start();
+    let dir = TempDir::new("hostile-sizes");
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[subscribers]\nspektate = \"http://127.0.0.1:9/x\"\n",
+    )
+    .unwrap();
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_CONFIG", config.to_str().unwrap())],
+    );
+    // Per host: the detail statuses, plus `Status` twice around a change set.
+    let bound = gitops_connector::report::MAX_DETAIL_STATUSES + 2;
+    for (kind, body) in support::hostile::sizes(SHA, ARGO_SHA) {
+        assert!(
+            body.len() > 9 * 1024 * 1024 && body.len() < 10 * 1024 * 1024,
+            "{kind}: {}",
+            body.len()
+        );
+        let run = connector(
+            &["status", "--dry-run", "--output", "json"],
+            &env,
+            Some(&body),
+        );
+        assert_eq!(run.code, 0, "{kind}: {}", run.stderr);
+        let planned: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let requests = planned["requests"].as_array().unwrap();
+        let to_github = requests.iter().filter(|r| r["target"] == "github").count();
+        let to_subscriber = requests.len() - to_github;
+        assert!(
+            to_github > 2 && to_github <= bound,
+            "{kind}: {to_github} status requests to GitHub"
+        );
+        assert_eq!(
+            to_subscriber, to_github,
+            "{kind}: the subscriber gets the same statuses"
+        );
+    }
+}

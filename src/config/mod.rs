@@ -186,6 +186,12 @@ impl Config {
     }
 }
 
+/// One invocation sends for at most an hour: a relay's sender waits far less, a CronJob's next
+/// run comes sooner.
+pub const MAX_BUDGET_SECONDS: u64 = 3600;
+/// A century.
+pub const MAX_RETENTION_DAYS: u64 = 36_500;
+
 /// What to set when nothing is configured: the reference's variables, or the smallest file.
 pub const NO_INSTANCE: &str = "no instance is configured. Either set the reference's variables, \
 e.g. GIT_REPOSITORY_TYPE=GITHUB CICD_ORCHESTRATOR_TYPE=GITHUB GITHUB_ORG_URL=https://api.github.com/repos/OWNER \
@@ -233,7 +239,7 @@ pub fn resolve(
         );
     }
     if let Some(budget) = flags.budget_seconds {
-        let value = toml::Value::Integer(budget.min(i64::MAX as u64) as i64);
+        let value = toml::Value::Integer(i64::try_from(budget).unwrap_or(i64::MAX));
         global.insert(
             "budget_seconds",
             Setting {
@@ -245,11 +251,21 @@ pub fn resolve(
 
     let global = &settings[""];
     let state = text(global, "state").map(PathBuf::from);
-    let budget = Duration::from_secs(number(global, "budget_seconds").unwrap_or(10));
-    if budget.is_zero() {
-        return err("budget_seconds must be at least 1");
+    // Bounded here, so that every instant computed from them is far inside the clock's range.
+    let budget_seconds = number(global, "budget_seconds").unwrap_or(10);
+    if !(1..=MAX_BUDGET_SECONDS).contains(&budget_seconds) {
+        return err(format!(
+            "budget_seconds (--budget, GITOPS_CONNECTOR_BUDGET_SECONDS) is {budget_seconds}: give 1 to {MAX_BUDGET_SECONDS} seconds"
+        ));
     }
+    let budget = Duration::from_secs(budget_seconds);
     let retention_days = number(global, "retention_days").unwrap_or(30);
+    // 0 keeps nothing that is finished; owed requests are kept whatever the retention.
+    if retention_days > MAX_RETENTION_DAYS {
+        return err(format!(
+            "retention_days (GITOPS_CONNECTOR_RETENTION_DAYS) is {retention_days}: give 0 to {MAX_RETENTION_DAYS} days"
+        ));
+    }
 
     let mut instances = Vec::new();
     let mut secret_sources = BTreeMap::new();
@@ -461,7 +477,7 @@ fn number(values: &BTreeMap<&'static str, Setting>, key: &str) -> Option<u64> {
     values
         .get(key)
         .and_then(|s| s.value.as_integer())
-        .map(|n| n.max(0) as u64)
+        .and_then(|n| u64::try_from(n).ok())
 }
 
 fn list(values: &BTreeMap<&'static str, Setting>, key: &str) -> Vec<String> {

@@ -200,3 +200,28 @@ fn no_instance_at_all_says_how_to_configure_one() {
         .0
         .contains("GIT_REPOSITORY_TYPE"));
 }
+
+#[test]
+fn budgets_and_retention_out_of_range_are_refused_naming_the_key() {
+    for (var, value, key) in [
+        ("GITOPS_CONNECTOR_BUDGET_SECONDS", "0", "budget_seconds"),
+        ("GITOPS_CONNECTOR_BUDGET_SECONDS", "3601", "budget_seconds"),
+        (
+            "GITOPS_CONNECTOR_RETENTION_DAYS",
+            "4000000000",
+            "retention_days",
+        ),
+    ] {
+        let e: BTreeMap<String, String> = [(var.to_string(), value.to_string())].into();
+        let error = resolve(None, &e, &Flags::default()).unwrap_err();
+        assert!(error.0.contains(key), "{var}={value}: {error}");
+    }
+    let flags = Flags {
+        budget_seconds: Some(u64::MAX),
+        ..Flags::default()
+    };
+    assert!(resolve(None, &BTreeMap::new(), &flags)
+        .unwrap_err()
+        .0
+        .contains("budget_seconds"));
+}

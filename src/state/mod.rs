@@ -451,4 +451,34 @@ mod tests {
         State::open(&dir.join("state.db"), Duration::from_secs(1)).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    #[test]
+    fn a_version_one_state_migrates_with_its_rows() {
+        let dir =
+            std::env::temp_dir().join(format!("gc-state-v1-{}-{}", std::process::id(), now_ms()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO events (received_ms, command, sha256, size, outcome) VALUES (1, 'handle', x'00', 2, 'handled');
+                 INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, method, url, state, created_ms, updated_ms)
+                     VALUES (1, 'i', 'c', 'i/c/github', 'github', 'request', 'POST', 'https://x', 'pending', 1, 1);
+                 INSERT INTO commits (instance, commit_id, outcome, notify) VALUES ('i', 'c', 'success', 'sent');",
+            )
+            .unwrap();
+        }
+        let state = State::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(schema_version(state.conn()).unwrap(), MIGRATIONS.len());
+        let rows = outbox::for_event(state.conn(), 1).unwrap();
+        assert_eq!((rows.len(), rows[0].blocked), (1, false));
+        let record = commits::get(state.conn(), "i", "c").unwrap().unwrap();
+        assert!(
+            record.end_statuses,
+            "an ended commit keeps ending its repeats"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

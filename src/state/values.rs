@@ -135,3 +135,54 @@ stored_words!(crate::request::Method {
     Get => "GET",
     Post => "POST",
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::temp_state;
+
+    #[test]
+    fn every_word_reads_back_as_itself_and_an_unknown_one_is_an_error() {
+        let (state, dir) = temp_state("values");
+        let c = state.conn();
+        for word in [
+            RowState::Pending,
+            RowState::Sending,
+            RowState::Done,
+            RowState::Failed,
+            RowState::Nothing,
+            RowState::Refused,
+            RowState::Replaced,
+        ] {
+            let back: RowState = c.query_row("SELECT ?1", [word], |r| r.get(0)).unwrap();
+            assert_eq!(back, word);
+        }
+        let unknown = c.query_row("SELECT 'handle-ish'", [], |r| r.get::<_, RowState>(0));
+        assert!(unknown
+            .unwrap_err()
+            .to_string()
+            .contains("not a known RowState"));
+        let method = c.query_row("SELECT 'PUT'", [], |r| {
+            r.get::<_, crate::request::Method>(0)
+        });
+        assert!(method.is_err(), "never silently POST");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_schema_refuses_a_word_it_does_not_know() {
+        let (state, dir) = temp_state("checks");
+        let c = state.conn();
+        let refused = c.execute(
+            "INSERT INTO outbox (instance, queue, target, kind, created_ms, updated_ms) VALUES ('i', 'q', 't', 'bogus', 0, 0)",
+            [],
+        );
+        assert!(refused.unwrap_err().to_string().contains("CHECK"));
+        let refused = c.execute(
+            "INSERT INTO events (received_ms, command, sha256, size) VALUES (0, 'handle-ish', x'00', 0)",
+            [],
+        );
+        assert!(refused.is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

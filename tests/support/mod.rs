@@ -2,6 +2,8 @@
 //! and a runner for the real binary with a clean environment.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
