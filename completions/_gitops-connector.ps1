@@ -40,11 +40,12 @@ Register-ArgumentCompleter -Native -CommandName 'gitops-connector' -ScriptBlock 
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Post the event''s commit statuses to the Git host and subscribers')
             [CompletionResult]::new('notify', 'notify', [CompletionResultType]::ParameterValue, 'If the event ends the deployment, tell the orchestrator (once per commit)')
             [CompletionResult]::new('handle', 'handle', [CompletionResultType]::ParameterValue, 'Status and notify in one invocation: what a webhook relay runs')
-            [CompletionResult]::new('poll-prs', 'poll-prs', [CompletionResultType]::ParameterValue, 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (run it from a CronJob)')
+            [CompletionResult]::new('poll-prs', 'poll-prs', [CompletionResultType]::ParameterValue, 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (see also `periodic`)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Send what is still owed, or process a journaled event again')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'List journaled events, or show one with its requests and their attempts')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Drop journal entries older than a given age (owed requests are always kept)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the resolved configuration, secrets redacted, with where each value came from')
+            [CompletionResult]::new('periodic', 'periodic', [CompletionResultType]::ParameterValue, 'Run the periodic work: replay --failed, then poll-prs; with --every, in a loop')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (what `completions/` and `man/` hold)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -227,6 +228,25 @@ Register-ArgumentCompleter -Native -CommandName 'gitops-connector' -ScriptBlock 
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'gitops-connector;periodic' {
+            [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Run a round every AGE (e.g. 60s, 5m) until stopped; without it, one round and exit')
+            [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'Only PRs closed within this age count (e.g. 72h, 3d, 90m)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: config.toml in the platform config directory]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]')
+            [CompletionResult]::new('--instance', '--instance', [CompletionResultType]::ParameterName, 'The configured instance to use (else the event''s gitops_connector_config_name, else the only one)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'How results are printed on stdout')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How diagnostics are printed on stderr (json: one object per line, for log collectors)')
+            [CompletionResult]::new('--budget', '--budget', [CompletionResultType]::ParameterName, 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (each request, each decision)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (each request, each decision)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Say nothing on stderr but the error that explains a non-zero exit')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Say nothing on stderr but the error that explains a non-zero exit')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the requests that would be sent; send nothing and write no state')
+            [CompletionResult]::new('--ack-rejected', '--ack-rejected', [CompletionResultType]::ParameterName, 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'gitops-connector;generate' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write completions/ and man/')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: config.toml in the platform config directory]')
@@ -249,11 +269,12 @@ Register-ArgumentCompleter -Native -CommandName 'gitops-connector' -ScriptBlock 
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Post the event''s commit statuses to the Git host and subscribers')
             [CompletionResult]::new('notify', 'notify', [CompletionResultType]::ParameterValue, 'If the event ends the deployment, tell the orchestrator (once per commit)')
             [CompletionResult]::new('handle', 'handle', [CompletionResultType]::ParameterValue, 'Status and notify in one invocation: what a webhook relay runs')
-            [CompletionResult]::new('poll-prs', 'poll-prs', [CompletionResultType]::ParameterValue, 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (run it from a CronJob)')
+            [CompletionResult]::new('poll-prs', 'poll-prs', [CompletionResultType]::ParameterValue, 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (see also `periodic`)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Send what is still owed, or process a journaled event again')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'List journaled events, or show one with its requests and their attempts')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Drop journal entries older than a given age (owed requests are always kept)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the resolved configuration, secrets redacted, with where each value came from')
+            [CompletionResult]::new('periodic', 'periodic', [CompletionResultType]::ParameterValue, 'Run the periodic work: replay --failed, then poll-prs; with --every, in a loop')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (what `completions/` and `man/` hold)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -284,6 +305,9 @@ Register-ArgumentCompleter -Native -CommandName 'gitops-connector' -ScriptBlock 
             break
         }
         'gitops-connector;help;config' {
+            break
+        }
+        'gitops-connector;help;periodic' {
             break
         }
         'gitops-connector;help;generate' {

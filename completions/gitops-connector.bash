@@ -34,6 +34,9 @@ _gitops__connector() {
             gitops__connector,notify)
                 cmd="gitops__connector__subcmd__notify"
                 ;;
+            gitops__connector,periodic)
+                cmd="gitops__connector__subcmd__periodic"
+                ;;
             gitops__connector,poll-prs)
                 cmd="gitops__connector__subcmd__poll__subcmd__prs"
                 ;;
@@ -76,6 +79,9 @@ _gitops__connector() {
             gitops__connector__subcmd__help,notify)
                 cmd="gitops__connector__subcmd__help__subcmd__notify"
                 ;;
+            gitops__connector__subcmd__help,periodic)
+                cmd="gitops__connector__subcmd__help__subcmd__periodic"
+                ;;
             gitops__connector__subcmd__help,poll-prs)
                 cmd="gitops__connector__subcmd__help__subcmd__poll__subcmd__prs"
                 ;;
@@ -98,7 +104,7 @@ _gitops__connector() {
 
     case "${cmd}" in
         gitops__connector)
-            opts="-v -q -h -V --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help --version status notify handle poll-prs replay events prune config generate help"
+            opts="-v -q -h -V --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help --version status notify handle poll-prs replay events prune config periodic generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,7 +390,7 @@ _gitops__connector() {
             return 0
             ;;
         gitops__subcmd__connector__subcmd__help)
-            opts="status notify handle poll-prs replay events prune config generate help"
+            opts="status notify handle poll-prs replay events prune config periodic generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +501,20 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gitops__subcmd__connector__subcmd__help__subcmd__periodic)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gitops__subcmd__connector__subcmd__help__subcmd__poll__subcmd__prs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -559,6 +579,52 @@ _gitops__connector() {
             fi
             case "${prev}" in
                 --signature)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gitops__subcmd__connector__subcmd__periodic)
+            opts="-v -q -h --every --max-age --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-age)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

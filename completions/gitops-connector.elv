@@ -37,11 +37,12 @@ set edit:completion:arg-completer[gitops-connector] = {|@words|
             cand status 'Post the event''s commit statuses to the Git host and subscribers'
             cand notify 'If the event ends the deployment, tell the orchestrator (once per commit)'
             cand handle 'Status and notify in one invocation: what a webhook relay runs'
-            cand poll-prs 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (run it from a CronJob)'
+            cand poll-prs 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (see also `periodic`)'
             cand replay 'Send what is still owed, or process a journaled event again'
             cand events 'List journaled events, or show one with its requests and their attempts'
             cand prune 'Drop journal entries older than a given age (owed requests are always kept)'
             cand config 'Print the resolved configuration, secrets redacted, with where each value came from'
+            cand periodic 'Run the periodic work: replay --failed, then poll-prs; with --every, in a loop'
             cand generate 'Write shell completions and man pages (what `completions/` and `man/` hold)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -211,6 +212,24 @@ set edit:completion:arg-completer[gitops-connector] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'gitops-connector;periodic'= {
+            cand --every 'Run a round every AGE (e.g. 60s, 5m) until stopped; without it, one round and exit'
+            cand --max-age 'Only PRs closed within this age count (e.g. 72h, 3d, 90m)'
+            cand --config 'Configuration file [default: config.toml in the platform config directory]'
+            cand --state 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]'
+            cand --instance 'The configured instance to use (else the event''s gitops_connector_config_name, else the only one)'
+            cand --output 'How results are printed on stdout'
+            cand --log-format 'How diagnostics are printed on stderr (json: one object per line, for log collectors)'
+            cand --budget 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]'
+            cand -v 'Say more on stderr (each request, each decision)'
+            cand --verbose 'Say more on stderr (each request, each decision)'
+            cand -q 'Say nothing on stderr but the error that explains a non-zero exit'
+            cand --quiet 'Say nothing on stderr but the error that explains a non-zero exit'
+            cand --dry-run 'Print the requests that would be sent; send nothing and write no state'
+            cand --ack-rejected 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'gitops-connector;generate'= {
             cand --out 'Where to write completions/ and man/'
             cand --config 'Configuration file [default: config.toml in the platform config directory]'
@@ -232,11 +251,12 @@ set edit:completion:arg-completer[gitops-connector] = {|@words|
             cand status 'Post the event''s commit statuses to the Git host and subscribers'
             cand notify 'If the event ends the deployment, tell the orchestrator (once per commit)'
             cand handle 'Status and notify in one invocation: what a webhook relay runs'
-            cand poll-prs 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (run it from a CronJob)'
+            cand poll-prs 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (see also `periodic`)'
             cand replay 'Send what is still owed, or process a journaled event again'
             cand events 'List journaled events, or show one with its requests and their attempts'
             cand prune 'Drop journal entries older than a given age (owed requests are always kept)'
             cand config 'Print the resolved configuration, secrets redacted, with where each value came from'
+            cand periodic 'Run the periodic work: replay --failed, then poll-prs; with --every, in a loop'
             cand generate 'Write shell completions and man pages (what `completions/` and `man/` hold)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -258,6 +278,8 @@ set edit:completion:arg-completer[gitops-connector] = {|@words|
         &'gitops-connector;help;prune'= {
         }
         &'gitops-connector;help;config'= {
+        }
+        &'gitops-connector;help;periodic'= {
         }
         &'gitops-connector;help;generate'= {
         }

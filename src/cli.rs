@@ -95,7 +95,7 @@ pub enum Command {
         after_help = "Example (adnanh/webhook passes the raw body as a file):\n  gitops-connector handle --signature \"$X_SIGNATURE\" /tmp/body"
     )]
     Handle(EventArgs),
-    /// Fail the Azure Pipelines tasks still waiting on abandoned PRs (run it from a CronJob)
+    /// Fail the Azure Pipelines tasks still waiting on abandoned PRs (see also `periodic`)
     PollPrs(PollArgs),
     /// Send what is still owed, or process a journaled event again
     #[command(
@@ -108,6 +108,16 @@ pub enum Command {
     Prune(PruneArgs),
     /// Print the resolved configuration, secrets redacted, with where each value came from
     Config,
+    /// Run the periodic work: replay --failed, then poll-prs; with --every, in a loop
+    ///
+    /// One round sends what is owed (replay --failed, which also prunes past the retention), then
+    /// fails the tasks of abandoned PRs (poll-prs) for every Azure Pipelines instance. With
+    /// --every it repeats until stopped: run it beside the relay in the same pod, so that the
+    /// SQLite state keeps one writer.
+    #[command(
+        after_help = "Examples:\n  gitops-connector periodic                # one round, e.g. from a CronJob\n  gitops-connector periodic --every 60s    # a loop beside the relay, in the same pod\n\nWith --every, each round reads the configuration afresh, logs what it did, and an error\nis logged and tried again next round; the process runs until it is stopped."
+    )]
+    Periodic(PeriodicArgs),
     /// Write shell completions and man pages (what `completions/` and `man/` hold)
     Generate(GenerateArgs),
 }
@@ -128,11 +138,31 @@ pub struct EventArgs {
     pub verified_by_relay: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PollArgs {
     /// Only PRs closed within this age count (e.g. 72h, 3d, 90m)
     #[arg(long, value_name = "AGE", default_value = "72h", value_parser = parse_age)]
     pub max_age: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct PeriodicArgs {
+    /// Run a round every AGE (e.g. 60s, 5m) until stopped; without it, one round and exit
+    #[arg(long, value_name = "AGE", value_parser = parse_every)]
+    pub every: Option<Duration>,
+    #[command(flatten)]
+    pub poll: PollArgs,
+}
+
+/// A period: at least a second, as `parse_age` reads it.
+fn parse_every(text: &str) -> Result<Duration, String> {
+    parse_age(text).and_then(|d| {
+        if d.is_zero() {
+            Err("the period must be at least 1s".into())
+        } else {
+            Ok(d)
+        }
+    })
 }
 
 #[derive(Debug, Args)]

@@ -57,7 +57,7 @@ fn help_lists_exactly_the_sub_commands() {
         listed_commands(&run.stdout),
         [
             "status", "notify", "handle", "poll-prs", "replay", "events", "prune", "config",
-            "generate", "help"
+            "periodic", "generate", "help"
         ]
     );
     let events = connector(&["events", "--help"], &[], None);

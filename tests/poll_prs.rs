@@ -269,3 +269,130 @@ fn a_failing_list_says_whether_to_retry_or_fix_something() {
     assert_eq!(run.code, 78, "{}", run.stderr);
     assert!(host.requests().is_empty());
 }
+
+/// A host with one abandoned PR (42, no closedDate) in every repository it is asked about, that
+/// answers 503 to commit statuses while `down` is set.
+fn one_abandoned_pr(down: std::sync::Arc<std::sync::atomic::AtomicBool>) -> MockHost {
+    MockHost::with(move |r| {
+        if r.path().ends_with("/pullrequests") {
+            return Some(Reply::json(
+                200,
+                json!({"count": 1, "value": [{"pullRequestId": 42}]}),
+            ));
+        }
+        (r.path().contains("/statuses") && down.load(std::sync::atomic::Ordering::SeqCst))
+            .then(|| Reply::status(503))
+    })
+}
+
+fn statuses_taken(host: &MockHost) -> usize {
+    host.posts()
+        .iter()
+        .filter(|p| p.path().contains("/statuses"))
+        .count()
+}
+
+const ARGO: &str = "argo/succeeded-synced-healthy.json";
+
+#[test]
+fn periodic_sends_what_is_owed_and_polls_every_azure_pipelines_instance() {
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let host = one_abandoned_pr(down.clone());
+    let dir = TempDir::new("periodic");
+    let config = dir.path().join("c.toml");
+    let org = format!("{}/org/proj", host.base);
+    std::fs::write(
+        &config,
+        format!(
+            "[instances.eu]\ngit_host = \"azdo\"\norchestrator = \"azdo\"\nazdo_org_url = \"{org}\"\nazdo_manifests_repo = \"m\"\nazdo_pr_repo = \"hld-eu\"\n\
+             [instances.us]\ngit_host = \"azdo\"\norchestrator = \"azdo\"\nazdo_org_url = \"{org}\"\nazdo_manifests_repo = \"m\"\nazdo_pr_repo = \"hld-us\"\n"
+        ),
+    )
+    .unwrap();
+    let env = vec![
+        (
+            "GITOPS_CONNECTOR_CONFIG".to_string(),
+            config.display().to_string(),
+        ),
+        ("GITOPS_CONNECTOR_STATE".into(), dir.state()),
+        ("GITOPS_CONNECTOR_BUDGET_SECONDS".into(), "2".into()),
+        ("PAT".into(), TOKEN.into()),
+    ];
+    let owed = run_fixture("status", ARGO, &env, &["--instance", "eu"]);
+    assert_eq!(owed.code, 75, "{}", owed.stderr);
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    host.clear();
+
+    let run = connector(&["periodic"], &env, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(statuses_taken(&host), 3, "what was owed went out");
+    let listed: Vec<String> = host
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/pullrequests"))
+        .map(|r| r.path().to_string())
+        .collect();
+    assert_eq!(listed.len(), 2, "both instances: {listed:?}");
+    assert!(
+        listed.iter().any(|p| p.contains("/hld-eu/"))
+            && listed.iter().any(|p| p.contains("/hld-us/"))
+    );
+    assert_eq!(
+        host.posts()
+            .iter()
+            .filter(|p| p.path().ends_with("/events"))
+            .count(),
+        2,
+        "PR 42 of each instance failed once"
+    );
+}
+
+#[test]
+fn periodic_every_keeps_going_and_picks_up_new_work() {
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let host = one_abandoned_pr(down.clone());
+    let dir = TempDir::new("periodic-every");
+    let env = with(
+        &azure_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_BUDGET_SECONDS", "1")],
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+        .args(["periodic", "--every", "1s", "-v"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("HOME", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Work owed after the loop started: statuses the host refused while it was down.
+    let owed = run_fixture("status", ARGO, &env, &[]);
+    assert_eq!(owed.code, 75, "{}", owed.stderr);
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    host.clear(); // what was refused while down does not count
+    let started = std::time::Instant::now();
+    while statuses_taken(&host) < 3 && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the loop runs until stopped"
+    );
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        statuses_taken(&host),
+        3,
+        "the loop sent what became owed: {stderr}"
+    );
+    let rounds = stderr.matches("periodic: round done").count();
+    assert!(rounds >= 2, "{rounds} rounds: {stderr}");
+    let handled = connector(&["events", "--failed"], &env, None);
+    assert!(
+        !handled.stdout.contains("Application"),
+        "nothing owed: {}",
+        handled.stdout
+    );
+}

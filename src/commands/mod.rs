@@ -5,6 +5,7 @@ mod config;
 mod event;
 mod events;
 mod generate;
+mod periodic;
 mod planning;
 mod poll_prs;
 mod replay;
@@ -87,8 +88,11 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 }
 
 pub fn run(cli: Cli) -> Result<Code> {
-    if let Command::Generate(args) = &cli.command {
-        return generate::run(args, cli.global.dry_run);
+    match &cli.command {
+        Command::Generate(args) => return generate::run(args, cli.global.dry_run),
+        // Reads the configuration afresh each round.
+        Command::Periodic(args) => return periodic::run(&cli.global, args),
+        _ => {}
     }
     let ctx = Ctx::new(&cli.global)?;
     match &cli.command {
@@ -100,7 +104,26 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Events(args) => events::run(&ctx, args),
         Command::Prune(args) => events::prune(&ctx, args),
         Command::Config => config::run(&ctx),
-        Command::Generate(_) => unreachable!("handled above"),
+        Command::Generate(_) | Command::Periodic(_) => unreachable!("handled above"),
+    }
+}
+
+/// Of two exit codes, the one that asks most of the operator: a configuration to fix, a refusal,
+/// something owed, something refused by a host, then success.
+pub fn most_pressing(a: Code, b: Code) -> Code {
+    let rank = |c: Code| match c {
+        Code::Ok => 0,
+        Code::HostRejected => 1,
+        Code::Owed => 2,
+        Code::InvalidEvent | Code::Usage => 3,
+        Code::Refused => 4,
+        Code::Io | Code::Internal => 5,
+        Code::Config => 6,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
     }
 }
 

@@ -7,7 +7,7 @@
 use super::event::exit_code;
 use super::{print_json, Ctx};
 use crate::cli::{Output, PollArgs};
-use crate::config::Orchestrator;
+use crate::config::{AzurePipelines, ConfigError, Instance, Orchestrator};
 use crate::deliver::Sender;
 use crate::event::time::parse_rfc3339;
 use crate::exit::Code;
@@ -53,19 +53,45 @@ pub fn list_request(org_url: &str, pr_repo: &str, skip: usize) -> Request {
     )
 }
 
+/// Polls the instance `--instance` names, else every instance whose orchestrator is Azure
+/// Pipelines; the exit code is the one that asks most of the operator.
 pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
-    let instance = ctx.config.select(ctx.instance.as_deref(), None)?;
-    let Orchestrator::AzurePipelines(pipelines) = &instance.orchestrator else {
+    let instances: Vec<&Instance> = match ctx.instance.as_deref() {
+        Some(name) => vec![ctx.config.select(Some(name), None)?],
+        None if ctx.config.instances.is_empty() => {
+            return Err(ConfigError(crate::config::NO_INSTANCE.into()).into())
+        }
+        None => ctx.config.instances.iter().collect(),
+    };
+    let mut code = Code::Ok;
+    let mut polled = 0;
+    for instance in &instances {
+        if let Orchestrator::AzurePipelines(pipelines) = &instance.orchestrator {
+            polled += 1;
+            code = super::most_pressing(code, poll(ctx, args, instance, pipelines)?);
+        }
+    }
+    if polled == 0 {
+        let names: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
         let why = format!(
-            "instance {:?} notifies GitHub Actions: nothing waits on a PR, nothing to poll",
-            instance.name
+            "no instance uses Azure Pipelines ({}): nothing waits on a PR, nothing to poll",
+            names.join(", ")
         );
         match ctx.output {
-            Output::Json => print_json(&json!({"instance": instance.name, "nothing": why})),
+            Output::Json => print_json(&json!({"instances": names, "nothing": why})),
             Output::Text => crate::outln!("{why}"),
         }
-        return Ok(Code::Ok);
-    };
+    }
+    Ok(code)
+}
+
+/// One pass over one instance's abandoned PRs.
+fn poll(
+    ctx: &Ctx,
+    args: &PollArgs,
+    instance: &Instance,
+    pipelines: &AzurePipelines,
+) -> Result<Code> {
     let client = Client::new();
     let credentials = Credentials::of(instance);
     let mut summary = Summary::default();
