@@ -56,7 +56,10 @@ install -m 0644 completions/_gitops-connector "$zsh_completion"
 install -m 0644 completions/gitops-connector.fish "$fish_completion"
 install -m 0644 man/*.1 "$man_dir"/
 echo "installed $bin"
+echo "completions: fish loads them; bash does with the bash-completion package (else: source $bash_completion in ~/.bashrc);"
+echo "  zsh: add  fpath=($prefix/share/zsh/site-functions \$fpath)  before compinit in ~/.zshrc"
+# Last, so that it is what people see: the one line to add when the binary is not on PATH.
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;
-  *) echo "note: $prefix/bin is not on your PATH; add it, e.g. export PATH=\"$prefix/bin:\$PATH\"" ;;
+  *) echo "$prefix/bin is not on your PATH: add it, e.g. in ~/.profile:  export PATH=\"$prefix/bin:\$PATH\"" ;;
 esac

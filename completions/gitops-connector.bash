@@ -141,7 +141,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__config)
+        gitops__connector__subcmd__config)
             opts="-v -q -h --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -179,7 +179,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__events)
+        gitops__connector__subcmd__events)
             opts="-v -q -h --commit --failed --limit --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -225,7 +225,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__events__subcmd__help)
+        gitops__connector__subcmd__events__subcmd__help)
             opts="show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -239,7 +239,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__events__subcmd__help__subcmd__help)
+        gitops__connector__subcmd__events__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -253,7 +253,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__events__subcmd__help__subcmd__show)
+        gitops__connector__subcmd__events__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -267,7 +267,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__events__subcmd__show)
+        gitops__connector__subcmd__events__subcmd__show)
             opts="-v -q -h --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -305,7 +305,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__generate)
+        gitops__connector__subcmd__generate)
             opts="-v -q -h --out --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -347,7 +347,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__handle)
+        gitops__connector__subcmd__handle)
             opts="-v -q -h --signature --verified-by-relay --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -389,7 +389,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help)
+        gitops__connector__subcmd__help)
             opts="status notify handle poll-prs replay events prune config periodic generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -403,7 +403,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__config)
+        gitops__connector__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -417,7 +417,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__events)
+        gitops__connector__subcmd__help__subcmd__events)
             opts="show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -431,7 +431,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__events__subcmd__show)
+        gitops__connector__subcmd__help__subcmd__events__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -445,7 +445,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__generate)
+        gitops__connector__subcmd__help__subcmd__generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -459,7 +459,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__handle)
+        gitops__connector__subcmd__help__subcmd__handle)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -473,7 +473,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__help)
+        gitops__connector__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -487,7 +487,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__notify)
+        gitops__connector__subcmd__help__subcmd__notify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -501,7 +501,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__periodic)
+        gitops__connector__subcmd__help__subcmd__periodic)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -515,7 +515,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__poll__subcmd__prs)
+        gitops__connector__subcmd__help__subcmd__poll__subcmd__prs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -529,7 +529,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__prune)
+        gitops__connector__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -543,7 +543,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__replay)
+        gitops__connector__subcmd__help__subcmd__replay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -557,7 +557,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__help__subcmd__status)
+        gitops__connector__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -571,7 +571,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__notify)
+        gitops__connector__subcmd__notify)
             opts="-v -q -h --signature --verified-by-relay --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -613,7 +613,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__periodic)
+        gitops__connector__subcmd__periodic)
             opts="-v -q -h --every --max-age --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -659,7 +659,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__poll__subcmd__prs)
+        gitops__connector__subcmd__poll__subcmd__prs)
             opts="-v -q -h --max-age --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -701,7 +701,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__prune)
+        gitops__connector__subcmd__prune)
             opts="-v -q -h --older-than --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -743,7 +743,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__replay)
+        gitops__connector__subcmd__replay)
             opts="-v -q -h --failed --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -781,7 +781,7 @@ _gitops__connector() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        gitops__subcmd__connector__subcmd__status)
+        gitops__connector__subcmd__status)
             opts="-v -q -h --signature --verified-by-relay --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

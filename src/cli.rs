@@ -16,10 +16,10 @@ Everything is journaled in a small SQLite state, so nothing planned is lost: wha
 take is retried by `replay --failed`.
 
 Typical wiring: a webhook relay (adnanh/webhook) runs `gitops-connector handle` per event, and a
-CronJob runs `gitops-connector poll-prs` and `gitops-connector replay --failed` every minute.";
+loop beside it runs `gitops-connector periodic --every 60s` (replay --failed, then poll-prs).";
 
 #[derive(Debug, Parser)]
-#[command(name = "gitops-connector", version, about = ABOUT, long_about = LONG_ABOUT, after_help = crate::exit::TABLE)]
+#[command(name = "gitops-connector", version, about = ABOUT, long_about = LONG_ABOUT, after_help = crate::exit::help_table())]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -99,7 +99,7 @@ pub enum Command {
     PollPrs(PollArgs),
     /// Send what is still owed, or process a journaled event again
     #[command(
-        after_help = "Examples:\n  gitops-connector replay --failed        # every minute, from a CronJob\n  gitops-connector replay 42 --dry-run    # what event 42 would send now\n  gitops-connector replay 42              # process event 42 again"
+        after_help = "Examples:\n  gitops-connector replay --failed        # what `periodic` runs every minute\n  gitops-connector replay 42 --dry-run    # what event 42 would send now\n  gitops-connector replay 42              # process event 42 again"
     )]
     Replay(ReplayArgs),
     /// List journaled events, or show one with its requests and their attempts
@@ -115,7 +115,7 @@ pub enum Command {
     /// --every it repeats until stopped: run it beside the relay in the same pod, so that the
     /// SQLite state keeps one writer.
     #[command(
-        after_help = "Examples:\n  gitops-connector periodic                # one round, e.g. from a CronJob\n  gitops-connector periodic --every 60s    # a loop beside the relay, in the same pod\n\nWith --every, each round reads the configuration afresh, logs what it did, and an error\nis logged and tried again next round; the process runs until it is stopped."
+        after_help = "Examples:\n  gitops-connector periodic                # one round, e.g. from cron\n  gitops-connector periodic --every 60s    # a loop beside the relay, in the same pod\n\nWith --every, each round reads the configuration afresh, logs what it did, and an error\nis logged and tried again next round; the process runs until it is stopped."
     )]
     Periodic(PeriodicArgs),
     /// Write shell completions and man pages (what `completions/` and `man/` hold)

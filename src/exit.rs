@@ -86,17 +86,53 @@ pub fn code_of(error: &anyhow::Error) -> Code {
     Code::Internal
 }
 
-/// For `--help` and README: one line per code.
-pub const TABLE: &str = "\
-Exit codes:
-  0   done, or the event was understood and ignored
-  2   usage: the command line is wrong
-  65  invalid event (journaled as rejected; nothing sent)
-  70  internal error (a bug: please report it)
-  74  the state file cannot be opened or written, or the results cannot be written to stdout
-  75  a delivery is still owed (host down, slow, rate-limiting, or waiting on a configuration
-      fix: a refused token, a missing permission, a repository the token cannot see):
-      `replay --failed` sends it, re-planned with the configuration of then
-  76  a host refused a request for good (a 422, other 4xx): see `events --failed`
-  77  refused: bad signature, or a callback URL outside the trusted origins
-  78  invalid or incomplete configuration (the message names the key)";
+/// Every exit code and what it means: `--help` and the man page are written from this.
+pub const CODES: &[(u8, &str)] = &[
+    (0, "done, or the event was understood and ignored"),
+    (
+        2,
+        "usage: the command line is wrong, or the event file cannot be read",
+    ),
+    (65, "invalid event (journaled as rejected; nothing sent)"),
+    (70, "internal error (a bug: please report it)"),
+    (
+        74,
+        "the state file cannot be opened or written, or the results cannot be written to stdout",
+    ),
+    (
+        75,
+        "a delivery is still owed (host down, slow, rate-limiting, or waiting on a configuration \
+         fix: a refused token, a missing permission, a repository the token cannot see): \
+         `replay --failed` sends it, re-planned with the configuration of then",
+    ),
+    (
+        76,
+        "a host refused a request for good (a 422, other 4xx): see `events --failed`",
+    ),
+    (
+        77,
+        "refused: bad signature, or a callback URL outside the trusted origins",
+    ),
+    (
+        78,
+        "invalid or incomplete configuration (the message names the key)",
+    ),
+];
+
+/// The exit codes for `--help`: one row per code, wrapped under its text.
+pub fn help_table() -> String {
+    let mut out = String::from("Exit codes:");
+    for (code, meaning) in CODES {
+        let mut line = format!("\n  {code:<3} ");
+        for word in meaning.split_whitespace() {
+            if line.len() + word.len() > 96 {
+                out.push_str(line.trim_end());
+                line = format!("\n{:6}", "");
+            }
+            line.push_str(word);
+            line.push(' ');
+        }
+        out.push_str(line.trim_end());
+    }
+    out
+}

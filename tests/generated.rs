@@ -119,3 +119,93 @@ fn readme_quickstart_runs_on_the_bundled_sample_without_credentials() {
     );
     assert!(stdout.contains("notification:"), "{stdout}");
 }
+
+/// A man page as `man` shows it at 80 columns; `None` (SKIPPED) without man, except in CI.
+fn rendered_man(page: &str) -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("man")
+        .join(page);
+    match std::process::Command::new("man")
+        .arg("-l")
+        .arg(&path)
+        .env("MANWIDTH", "80")
+        .env("MAN_KEEP_FORMATTING", "")
+        .output()
+    {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        other => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "man cannot render {page}: {other:?}"
+            );
+            eprintln!("SKIPPED: man is not installed");
+            None
+        }
+    }
+}
+
+/// The lines of one section of a rendered page.
+fn section<'a>(page: &'a str, heading: &str) -> Vec<&'a str> {
+    page.lines()
+        .skip_while(|l| *l != heading)
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .collect()
+}
+
+#[test]
+fn man_pages_read_well_at_80_columns() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(root.join("man")).unwrap().flatten() {
+        let source = std::fs::read_to_string(entry.path()).unwrap();
+        assert!(
+            !source.contains('`'),
+            "{:?} has a literal backtick",
+            entry.file_name()
+        );
+    }
+    let Some(page) = rendered_man("gitops-connector.1") else {
+        return;
+    };
+    assert!(
+        page.lines().all(|l| l.chars().count() <= 80),
+        "a line is wider than 80 columns"
+    );
+    let synopsis = section(&page, "SYNOPSIS").join(" ");
+    for shown in [
+        "[--config PATH]",
+        "[--budget SECONDS]",
+        "[--output text|json]",
+        "COMMAND",
+    ] {
+        assert!(
+            synopsis.contains(shown),
+            "SYNOPSIS lacks {shown}: {synopsis}"
+        );
+    }
+    // One row per code: the code at the tag column, its text wrapped under the text column.
+    let rows = section(&page, "EXIT STATUS");
+    let tags: Vec<&str> = rows
+        .iter()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("              "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        tags,
+        ["0", "2", "65", "70", "74", "75", "76", "77", "78"],
+        "{rows:#?}"
+    );
+    let Some(replay) = rendered_man("gitops-connector-replay.1") else {
+        return;
+    };
+    assert!(section(&replay, "SYNOPSIS")
+        .join(" ")
+        .starts_with("       gitops-connector replay [ID] [--failed]"));
+    let examples = section(&replay, "EXAMPLES");
+    assert!(
+        examples.iter().any(|l| l
+            .trim_start()
+            .starts_with("gitops-connector replay 42 --dry-run    # what event 42 would send now")),
+        "example lines are kept as written: {examples:#?}"
+    );
+}

@@ -48,7 +48,21 @@ fn installs_everything_under_the_prefix_twice_and_uninstalls_it() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // The prefix is not on PATH: the last line says so, with the line to add.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().last().unwrap_or("");
+        assert!(
+            last.contains("is not on your PATH")
+                && last.contains(&format!("export PATH=\"{prefix}/bin:$PATH\"")),
+            "{stdout}"
+        );
+        assert!(stdout.contains(&format!("fpath=({prefix}/share/zsh/site-functions $fpath)")));
     }
+    let on_path = install(
+        &["--prefix", &prefix, "--binary", binary],
+        &format!("{prefix}/bin:{path}"),
+    );
+    assert!(!String::from_utf8_lossy(&on_path.stdout).contains("not on your PATH"));
     let expected = [
         "bin/gitops-connector",
         "share/bash-completion/completions/gitops-connector",

@@ -5,6 +5,7 @@ mod config;
 mod event;
 mod events;
 mod generate;
+mod man;
 mod periodic;
 mod planning;
 mod poll_prs;
