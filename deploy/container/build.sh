@@ -20,6 +20,7 @@ storage=(--storage-driver vfs)
 command -v buildah >/dev/null || { echo "build.sh: buildah is not installed (apt-get install buildah)" >&2; exit 1; }
 webhook=$(command -v webhook) || { echo "build.sh: webhook is not installed (apt-get install webhook)" >&2; exit 1; }
 if [ -z "$binary" ]; then
+  command -v cargo >/dev/null || { echo "build.sh: cargo is not installed: install Rust (https://rustup.rs), or pass --binary PATH" >&2; exit 1; }
   cargo build --release --locked
   binary="${CARGO_TARGET_DIR:-target}/release/gitops-connector"
 fi
