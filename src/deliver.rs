@@ -7,7 +7,7 @@ use crate::orchestrators::{self, FlowError, Job, Step};
 use crate::request::Request;
 use crate::state::outbox::{self, Claim, Finish, Kind, Scope};
 use crate::state::values::Notified;
-use crate::state::{commits, journal, now_ms, prs, State};
+use crate::state::{now_ms, State};
 use anyhow::Result;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -344,18 +344,7 @@ impl<'a> Sender<'a> {
             _ => None,
         };
         if let Some((told, why)) = told {
-            match (job.pr, &row.commit_id) {
-                (Some(pr), _) => prs::mark(&state.conn, &row.instance, pr, told.into(), None)?,
-                (None, Some(commit)) => {
-                    commits::set_notify(&state.conn, &row.instance, commit, told)?;
-                }
-                _ => {}
-            }
-            // The event's journal entry says what happened, not what was planned.
-            if let Some(event) = row.event_id {
-                let why = format!("the deployment ended ({}): {why}", job.outcome);
-                journal::note(&state.conn, event, &why)?;
-            }
+            crate::state::record_told(&state.conn, row, job.pr, job.outcome, told, &why)?;
         }
         Ok(finish)
     }

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod decide;
 pub mod deliver;
 pub mod ending;
 pub mod event;

@@ -4,7 +4,7 @@
 //! one transaction → sent → journal. Everything up to the transaction is pure; what the
 //! transaction commits is what will be delivered, whatever happens to this process afterwards.
 
-use super::planning::{self, Input, Planned};
+use super::planning::{self, Input, Journaled, Planned};
 use super::{print_json, Ctx};
 use crate::cli::{EventArgs, Output};
 use crate::config::{GitHost, Instance};
@@ -14,15 +14,14 @@ use crate::exit::{Code, InputError, Refused};
 use crate::hosts::github;
 use crate::http::{Client, Credentials};
 use crate::log;
-use crate::orchestrators::{self, Job, Step};
-use crate::plan::{self, Mode};
+use crate::plan::Mode;
 use crate::report::{self, Report};
-use crate::request::{Request, Target};
+use crate::request::Target;
 use crate::signature;
 use crate::state::journal::{self, Facts, Verdict};
 use crate::state::outbox;
 use crate::state::{commits, State};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 use std::io::{IsTerminal, Read};
 use std::time::Duration;
@@ -39,7 +38,7 @@ pub struct Arrival<'a> {
 pub fn run(ctx: &Ctx, args: &EventArgs, mode: Mode) -> Result<Code> {
     let bytes = read_input(args.path.as_deref())?;
     if ctx.dry_run {
-        return dry_run_bytes(ctx, &bytes, mode);
+        return super::dry_run::event(ctx, &bytes, mode);
     }
     let mut state = ctx.open_state()?;
     let arrival = Arrival {
@@ -195,14 +194,16 @@ pub fn process(
     let planned = planning::plan_event(
         state,
         &Input {
-            event_id: id,
-            sha: &sha,
             mode,
             instance,
             event: &event,
             report: &report,
-            facts: &facts,
             replay_of,
+        },
+        &Journaled {
+            id,
+            sha: &sha,
+            facts: &facts,
         },
     )?;
     if let Some(why) = &planned.why {
@@ -352,80 +353,4 @@ fn finish_output(
             ));
         }
     }
-}
-
-/// `--dry-run`: what a fresh state would send for this event. Reads no state, writes none.
-pub fn dry_run_bytes(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
-    let parsed = event::parse(bytes).context("the event is invalid")?;
-    let instance = ctx
-        .config
-        .select(ctx.instance.as_deref(), parsed.header().instance.as_deref())?;
-    let event = match parsed {
-        Parsed::Ignored(ignored) => {
-            match ctx.output {
-                Output::Json => print_json(
-                    &json!({"dry_run": true, "outcome": "ignored", "why": ignored.why, "requests": []}),
-                ),
-                Output::Text => crate::outln!("ignored: {}", ignored.why),
-            }
-            return Ok(Code::Ok);
-        }
-        Parsed::Event(event) => event,
-    };
-    let report = report::report(&event);
-    let mut requests: Vec<Request> = Vec::new();
-    if mode.posts_statuses() {
-        requests.extend(
-            plan::status_requests(
-                instance,
-                event.header.operator,
-                &report.commit,
-                &report.statuses,
-            )
-            .into_iter()
-            .map(|p| p.request),
-        );
-    }
-    let notification = match (mode.notifies(), report.end) {
-        (true, Some(outcome)) => {
-            let job = Job {
-                outcome,
-                commit: Some(report.commit.to_string()),
-                pr: None,
-            };
-            let first = orchestrators::flow(instance, &job).and_then(|mut f| f.next(None));
-            Some(match first {
-                Ok(Step::Read(read)) => {
-                    json!({"outcome": outcome, "first_read": read, "then": "the notification built from the answers"})
-                }
-                Ok(Step::Send(send)) => json!({"outcome": outcome, "send": send}),
-                Ok(Step::Nothing(why)) => json!({"outcome": outcome, "nothing": why}),
-                Err(e) => json!({"outcome": outcome, "error": e.to_string()}),
-            })
-        }
-        (true, None) => Some(json!({"nothing": "this event does not end the deployment"})),
-        (false, _) => None,
-    };
-    match ctx.output {
-        Output::Json => print_json(&json!({
-            "dry_run": true,
-            "instance": instance.name,
-            "commit": report.commit.as_str(),
-            "ends": report.end,
-            "requests": requests,
-            "notification": notification,
-        })),
-        Output::Text => {
-            for r in &requests {
-                crate::outln!("{} {r}", r.target);
-                if let Some(body) = &r.body {
-                    crate::outln!("  {body}");
-                }
-            }
-            if let Some(n) = notification {
-                crate::outln!("notification: {n}");
-            }
-        }
-    }
-    Ok(Code::Ok)
 }

@@ -2,6 +2,7 @@
 //! `main` only maps errors to codes.
 
 mod config;
+mod dry_run;
 mod event;
 mod events;
 mod generate;

@@ -14,7 +14,7 @@ use crate::exit::{Code, InputError, Refused};
 use crate::http::Client;
 use crate::log;
 use crate::report;
-use crate::state::journal::{self, EventRow, Facts, Verdict};
+use crate::state::journal::{self, EventRow, Verdict};
 use crate::state::outbox::{self, Scope};
 use crate::state::{now_ms, State};
 use anyhow::Result;
@@ -59,7 +59,7 @@ fn replay_one(ctx: &Ctx, id: i64) -> Result<Code> {
     let original = event.replay_of.unwrap_or(id);
     let body = journal::body(state.conn(), id)?.unwrap_or_default();
     if ctx.dry_run {
-        return super::event::dry_run_bytes(ctx, &body, event.command);
+        return super::dry_run::event(ctx, &body, event.command);
     }
     process(
         ctx,
@@ -148,18 +148,15 @@ fn replan_event(ctx: &Ctx, state: &mut State, event: &EventRow, body: &[u8]) -> 
             .select(ctx.instance.as_deref(), parsed.header.instance.as_deref())?,
     };
     let report = report::report(&parsed);
-    let facts = Facts::default();
     planning::replan_blocked(
         state,
         &Input {
-            event_id: event.id,
-            sha: &[],
             mode: event.command,
             instance,
             event: &parsed,
             report: &report,
-            facts: &facts,
             replay_of: None,
         },
+        event.id,
     )
 }

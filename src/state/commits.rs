@@ -2,6 +2,7 @@
 //! required sources have ended, and the newest event time posted per status context.
 
 use super::values::Notified;
+use crate::decide::Newest;
 use crate::report::Outcome;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -141,8 +142,7 @@ pub fn set_source(
     Ok(())
 }
 
-/// Records `time` for the context unless a newer one is there; `false` when this status is older
-/// than one already posted (it must not be posted).
+/// Records `time` as the newest posted on the context, unless a newer one is there already.
 pub fn advance_context(
     conn: &Connection,
     instance: &str,
@@ -150,22 +150,26 @@ pub fn advance_context(
     target: &str,
     context: &str,
     time: i64,
-) -> Result<bool> {
-    let newest: Option<i64> = one(conn,
-            "SELECT event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2 AND target = ?3 AND context = ?4",
-            params![instance, commit, target, context],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if newest.is_some_and(|n| time < n) {
-        return Ok(false);
-    }
+) -> Result<()> {
     exec(conn,
         "INSERT INTO contexts (instance, commit_id, target, context, event_time) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (instance, commit_id, target, context) DO UPDATE SET event_time = ?5",
+         ON CONFLICT (instance, commit_id, target, context) DO UPDATE SET event_time = MAX(event_time, ?5)",
         params![instance, commit, target, context, time],
     )?;
-    Ok(true)
+    Ok(())
+}
+
+/// The newest event time posted per (target, context) of a commit.
+pub fn newest_contexts(conn: &Connection, instance: &str, commit: &str) -> Result<Newest> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT target, context, event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![instance, commit], |r| {
+            Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<Newest>>()?;
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -190,13 +194,15 @@ mod tests {
     }
 
     #[test]
-    fn an_older_status_does_not_advance_its_context() {
+    fn a_context_keeps_its_newest_time() {
         let (state, dir) = temp_state("contexts");
         let c = state.conn();
-        assert!(advance_context(c, "i", "abc", "github", "Status", 100).unwrap());
-        assert!(!advance_context(c, "i", "abc", "github", "Status", 99).unwrap());
-        assert!(advance_context(c, "i", "abc", "github", "Status", 100).unwrap());
-        assert!(advance_context(c, "i", "abc", "github", "Other", 1).unwrap());
+        advance_context(c, "i", "abc", "github", "Status", 100).unwrap();
+        advance_context(c, "i", "abc", "github", "Status", 99).unwrap();
+        advance_context(c, "i", "abc", "github", "Other", 1).unwrap();
+        let newest = newest_contexts(c, "i", "abc").unwrap();
+        assert_eq!(newest[&("github".to_string(), "Status".to_string())], 100);
+        assert_eq!(newest[&("github".to_string(), "Other".to_string())], 1);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -2,6 +2,11 @@
 //! sorts every answer into delivered, worth retrying (with how long to wait), or final.
 //! Redirects are not followed, so a token never travels to an origin it was not meant for.
 
+mod advice;
+mod classify;
+
+pub use classify::{classify, retry_after, Fix, Limit, Meta, Sorted};
+
 use crate::config::{Instance, Secret};
 use crate::request::{Api, Credential, Method, Request, Target};
 use crate::url;
@@ -13,8 +18,6 @@ pub const USER_AGENT: &str = concat!("gitops-connector/", env!("CARGO_PKG_VERSIO
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Bodies we read back are small JSON documents; a larger answer is cut, never buffered whole.
 const MAX_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
-/// GitHub's secondary rate limit without Retry-After: wait at least a minute.
-const SECONDARY_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -97,102 +100,6 @@ impl Credentials {
     }
 }
 
-/// How an answer is sorted. Pure, so that a table test covers every case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sorted {
-    Delivered,
-    /// Worth another try, after the host's wait when it named one.
-    Retry {
-        after: Option<Duration>,
-        limit: Option<Limit>,
-    },
-    /// The request itself is wrong: sending it again cannot help.
-    Final,
-    /// Configuration must change before it can go.
-    Config(Fix),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// `x-ratelimit-remaining: 0`: wait for `x-ratelimit-reset`.
-    Primary,
-    /// GitHub's secondary rate limit: `retry-after`, else a minute.
-    Secondary,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fix {
-    /// 401, or Azure DevOps' sign-in page (a 203, or HTML): the token was not accepted.
-    Token,
-    /// 403 that is not a rate limit: the token lacks a scope or permission.
-    Permission,
-    /// 404 from a repositories API: a wrong name, or one the token cannot see.
-    NotFound,
-    /// 3xx: never followed, so the token stays with its host.
-    Redirect,
-}
-
-/// The headers `classify` reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Meta {
-    pub content_type: String,
-    pub retry_after: Option<Duration>,
-    pub ratelimit_remaining: Option<String>,
-    /// Seconds since the epoch.
-    pub ratelimit_reset: Option<u64>,
-}
-
-/// Sorts one answer (PROTOCOL §7). `repos_api`: the URL is one of the Git repositories APIs the
-/// configuration names (always for GitHub; `/_apis/git/` for Azure DevOps), where a 404 means a
-/// wrong or invisible repository rather than a plan that is gone. `now`: seconds since the epoch.
-pub fn classify(
-    api: Api,
-    repos_api: bool,
-    status: u16,
-    meta: &Meta,
-    body: &str,
-    now: u64,
-) -> Sorted {
-    let azure = api == Api::AzureDevOps;
-    let host = api != Api::Plain;
-    match status {
-        203 if azure => Sorted::Config(Fix::Token),
-        200..=299 if azure && meta.content_type.starts_with("text/html") => {
-            Sorted::Config(Fix::Token)
-        }
-        200..=299 => Sorted::Delivered,
-        300..=399 => Sorted::Config(Fix::Redirect),
-        403 | 429 if meta.ratelimit_remaining.as_deref() == Some("0") => Sorted::Retry {
-            after: meta
-                .ratelimit_reset
-                .map(|reset| Duration::from_secs(reset.saturating_sub(now).max(1))),
-            limit: Some(Limit::Primary),
-        },
-        403 if api == Api::GitHub
-            && (meta.retry_after.is_some()
-                || body.to_ascii_lowercase().contains("secondary rate limit")) =>
-        {
-            Sorted::Retry {
-                after: Some(meta.retry_after.unwrap_or(SECONDARY_RATE_LIMIT_WAIT)),
-                limit: Some(Limit::Secondary),
-            }
-        }
-        401 if host => Sorted::Config(Fix::Token),
-        403 if host => Sorted::Config(Fix::Permission),
-        404 if host && repos_api => Sorted::Config(Fix::NotFound),
-        429 => Sorted::Retry {
-            after: meta.retry_after,
-            limit: None,
-        },
-        501 => Sorted::Final,
-        500..=599 => Sorted::Retry {
-            after: meta.retry_after,
-            limit: None,
-        },
-        _ => Sorted::Final,
-    }
-}
-
 pub struct Client {
     agent: ureq::Agent,
 }
@@ -248,8 +155,8 @@ impl Client {
             return Err(Failure::Config {
                 why: format!(
                     "no token is configured for the {}: set {}",
-                    role(target),
-                    token_settings(target)
+                    advice::role(target),
+                    advice::token_settings(target)
                 ),
                 answer: None,
             });
@@ -368,7 +275,7 @@ impl Client {
             }),
             Sorted::Config(fix) => {
                 let from = token.map(|t| t.from.as_str()).unwrap_or("none");
-                let why = config_advice(fix, target, &said, from, location.as_deref());
+                let why = advice::for_config(fix, target, &said, from, location.as_deref());
                 Err(Failure::Config {
                     why: redact(&why),
                     answer,
@@ -378,108 +285,11 @@ impl Client {
     }
 }
 
-/// What a configuration refusal means and what to do about it, naming the token's source and
-/// the settings to check.
-fn config_advice(
-    fix: Fix,
-    target: &Target,
-    said: &str,
-    from: &str,
-    location: Option<&str>,
-) -> String {
-    let who = role(target);
-    match fix {
-        Fix::Token => format!(
-            "{said}: the {who} token (from {from}) was not accepted: check that it is valid, \
-             not expired and for this organisation"
-        ),
-        Fix::Permission => format!(
-            "{said}: the {who} token (from {from}) may not do this: {}",
-            scope_hint(target)
-        ),
-        Fix::NotFound => format!(
-            "{said}: no such repository or organisation, or the {who} token (from {from}) cannot \
-             see it: check {} and the token's access",
-            location_settings(target)
-        ),
-        Fix::Redirect => format!(
-            "{said}: a redirect to {}, not followed so that the token stays with its host: fix {}",
-            location.unwrap_or("nowhere"),
-            location_settings(target)
-        ),
-    }
-}
-
-/// Whose token a target carries, for messages.
-fn role(target: &Target) -> &'static str {
-    match target.credential() {
-        Credential::GitHost => "Git host",
-        Credential::Orchestrator => "orchestrator",
-        Credential::None => "subscriber",
-    }
-}
-
-/// Where the token of a target's role may be set, in the order they are read.
-fn token_settings(target: &Target) -> &'static str {
-    match target.credential() {
-        Credential::GitHost => "GITOPS_CONNECTOR_GIT_TOKEN, GITOPS_CONNECTOR_TOKEN or PAT, or git_token_file or token_file",
-        _ => "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN, GITOPS_CONNECTOR_TOKEN or PAT, or orchestrator_token_file or token_file",
-    }
-}
-
-/// The settings that decide where a target's requests go.
-fn location_settings(target: &Target) -> String {
-    match target {
-        Target::Github => {
-            "github_org_url (GITHUB_ORG_URL) or github_api_url and github_owner, and \
-                           github_manifests_repo (GITHUB_GITOPS_MANIFEST_REPO_NAME)"
-                .into()
-        }
-        Target::GithubActions => "github_org_url (GITHUB_ORG_URL), github_manifests_repo \
-                                  (GITHUB_GITOPS_MANIFEST_REPO_NAME) and github_actions_repo \
-                                  (GITHUB_GITOPS_REPO_NAME)"
-            .into(),
-        Target::AzureRepos => {
-            "azdo_org_url (AZDO_ORG_URL) and azdo_manifests_repo (AZDO_GITOPS_REPO_NAME)".into()
-        }
-        Target::AzurePipelines => "azdo_org_url (AZDO_ORG_URL), azdo_manifests_repo \
-                                   (AZDO_GITOPS_REPO_NAME) and azdo_pr_repo (AZDO_PR_REPO_NAME)"
-            .into(),
-        Target::Subscriber(name) => format!("subscribers.{name} (or its file in subscribers_dir)"),
-    }
-}
-
-/// What a token needs for a target's requests.
-fn scope_hint(target: &Target) -> &'static str {
-    match target {
-        Target::Github => {
-            "it needs the repo:status scope (classic) or Commit statuses: write (fine-grained)"
-        }
-        Target::GithubActions => {
-            "it needs the repo scope (classic), or Contents: write on the actions repository and \
-             Contents: read on the manifests repository (fine-grained)"
-        }
-        Target::AzureRepos => "it needs the Code (status) scope",
-        Target::AzurePipelines => "it needs the Code (read) and Build (read & execute) scopes",
-        Target::Subscriber(_) => "subscribers get no token",
-    }
-}
-
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// `Retry-After` is seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past means now.
-pub fn retry_after(value: &str, now: u64) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = crate::event::time::parse_http_date(value)?;
-    Some(Duration::from_secs(at.saturating_sub(now)))
 }
 
 fn with_headers<B>(

@@ -1,0 +1,89 @@
+//! `--dry-run` of an event: what a fresh state would send for it. Reads no state, writes none,
+//! sends nothing; a notification shows its first step (its later steps need the hosts' answers).
+
+use super::{print_json, Ctx};
+use crate::cli::Output;
+use crate::event::{self, Parsed};
+use crate::exit::Code;
+use crate::orchestrators::{self, Job, Step};
+use crate::plan::{self, Mode};
+use crate::report;
+use crate::request::Request;
+use anyhow::{Context, Result};
+use serde_json::json;
+
+/// `--dry-run`: what a fresh state would send for this event. Reads no state, writes none.
+pub fn event(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
+    let parsed = event::parse(bytes).context("the event is invalid")?;
+    let instance = ctx
+        .config
+        .select(ctx.instance.as_deref(), parsed.header().instance.as_deref())?;
+    let event = match parsed {
+        Parsed::Ignored(ignored) => {
+            match ctx.output {
+                Output::Json => print_json(
+                    &json!({"dry_run": true, "outcome": "ignored", "why": ignored.why, "requests": []}),
+                ),
+                Output::Text => crate::outln!("ignored: {}", ignored.why),
+            }
+            return Ok(Code::Ok);
+        }
+        Parsed::Event(event) => event,
+    };
+    let report = report::report(&event);
+    let mut requests: Vec<Request> = Vec::new();
+    if mode.posts_statuses() {
+        requests.extend(
+            plan::status_requests(
+                instance,
+                event.header.operator,
+                &report.commit,
+                &report.statuses,
+            )
+            .into_iter()
+            .map(|p| p.request),
+        );
+    }
+    let notification = match (mode.notifies(), report.end) {
+        (true, Some(outcome)) => {
+            let job = Job {
+                outcome,
+                commit: Some(report.commit.to_string()),
+                pr: None,
+            };
+            let first = orchestrators::flow(instance, &job).and_then(|mut f| f.next(None));
+            Some(match first {
+                Ok(Step::Read(read)) => {
+                    json!({"outcome": outcome, "first_read": read, "then": "the notification built from the answers"})
+                }
+                Ok(Step::Send(send)) => json!({"outcome": outcome, "send": send}),
+                Ok(Step::Nothing(why)) => json!({"outcome": outcome, "nothing": why}),
+                Err(e) => json!({"outcome": outcome, "error": e.to_string()}),
+            })
+        }
+        (true, None) => Some(json!({"nothing": "this event does not end the deployment"})),
+        (false, _) => None,
+    };
+    match ctx.output {
+        Output::Json => print_json(&json!({
+            "dry_run": true,
+            "instance": instance.name,
+            "commit": report.commit.as_str(),
+            "ends": report.end,
+            "requests": requests,
+            "notification": notification,
+        })),
+        Output::Text => {
+            for r in &requests {
+                crate::outln!("{} {r}", r.target);
+                if let Some(body) = &r.body {
+                    crate::outln!("  {body}");
+                }
+            }
+            if let Some(n) = notification {
+                crate::outln!("notification: {n}");
+            }
+        }
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,252 @@
+//! How an answer is sorted: delivered, worth another try (and when), refused for good, or
+//! waiting on a configuration fix (PROTOCOL §7). Pure, so that a table test covers every case.
+
+use crate::request::Api;
+use std::time::Duration;
+
+/// GitHub's secondary rate limit without Retry-After: wait at least a minute.
+const SECONDARY_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// How an answer is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sorted {
+    Delivered,
+    /// Worth another try, after the host's wait when it named one.
+    Retry {
+        after: Option<Duration>,
+        limit: Option<Limit>,
+    },
+    /// The request itself is wrong: sending it again cannot help.
+    Final,
+    /// Configuration must change before it can go.
+    Config(Fix),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `x-ratelimit-remaining: 0`: wait for `x-ratelimit-reset`.
+    Primary,
+    /// GitHub's secondary rate limit: `retry-after`, else a minute.
+    Secondary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// 401, or Azure DevOps' sign-in page (a 203, or HTML): the token was not accepted.
+    Token,
+    /// 403 that is not a rate limit: the token lacks a scope or permission.
+    Permission,
+    /// 404 from a repositories API: a wrong name, or one the token cannot see.
+    NotFound,
+    /// 3xx: never followed, so the token stays with its host.
+    Redirect,
+}
+
+/// The headers `classify` reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub content_type: String,
+    pub retry_after: Option<Duration>,
+    pub ratelimit_remaining: Option<String>,
+    /// Seconds since the epoch.
+    pub ratelimit_reset: Option<u64>,
+}
+
+/// Sorts one answer (PROTOCOL §7). `repos_api`: the URL is one of the Git repositories APIs the
+/// configuration names (always for GitHub; `/_apis/git/` for Azure DevOps), where a 404 means a
+/// wrong or invisible repository rather than a plan that is gone. `now`: seconds since the epoch.
+pub fn classify(
+    api: Api,
+    repos_api: bool,
+    status: u16,
+    meta: &Meta,
+    body: &str,
+    now: u64,
+) -> Sorted {
+    let azure = api == Api::AzureDevOps;
+    let host = api != Api::Plain;
+    match status {
+        203 if azure => Sorted::Config(Fix::Token),
+        200..=299 if azure && meta.content_type.starts_with("text/html") => {
+            Sorted::Config(Fix::Token)
+        }
+        200..=299 => Sorted::Delivered,
+        300..=399 => Sorted::Config(Fix::Redirect),
+        403 | 429 if meta.ratelimit_remaining.as_deref() == Some("0") => Sorted::Retry {
+            after: meta
+                .ratelimit_reset
+                .map(|reset| Duration::from_secs(reset.saturating_sub(now).max(1))),
+            limit: Some(Limit::Primary),
+        },
+        403 if api == Api::GitHub
+            && (meta.retry_after.is_some()
+                || body.to_ascii_lowercase().contains("secondary rate limit")) =>
+        {
+            Sorted::Retry {
+                after: Some(meta.retry_after.unwrap_or(SECONDARY_RATE_LIMIT_WAIT)),
+                limit: Some(Limit::Secondary),
+            }
+        }
+        401 if host => Sorted::Config(Fix::Token),
+        403 if host => Sorted::Config(Fix::Permission),
+        404 if host && repos_api => Sorted::Config(Fix::NotFound),
+        429 => Sorted::Retry {
+            after: meta.retry_after,
+            limit: None,
+        },
+        501 => Sorted::Final,
+        500..=599 => Sorted::Retry {
+            after: meta.retry_after,
+            limit: None,
+        },
+        _ => Sorted::Final,
+    }
+}
+
+/// `Retry-After` is seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past means now.
+pub fn retry_after(value: &str, now: u64) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = crate::event::time::parse_http_date(value)?;
+    Some(Duration::from_secs(at.saturating_sub(now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_answer_is_sorted() {
+        use Api::{AzureDevOps as Az, GitHub as Gh, Plain};
+        let none = Meta::default();
+        let html = Meta {
+            content_type: "text/html; charset=utf-8".into(),
+            ..Meta::default()
+        };
+        let retry_after = Meta {
+            retry_after: Some(Duration::from_secs(7)),
+            ..Meta::default()
+        };
+        let exhausted = Meta {
+            ratelimit_remaining: Some("0".into()),
+            ratelimit_reset: Some(1_000_030),
+            ..Meta::default()
+        };
+        let now = 1_000_000;
+        let retry = |after: Option<u64>, limit| Sorted::Retry {
+            after: after.map(Duration::from_secs),
+            limit,
+        };
+        let cases: [(Api, bool, u16, &Meta, &str, Sorted); 22] = [
+            (Gh, true, 201, &none, "", Sorted::Delivered),
+            (Gh, true, 204, &none, "", Sorted::Delivered),
+            (Az, true, 200, &none, "{}", Sorted::Delivered),
+            (Plain, false, 200, &html, "<html>", Sorted::Delivered),
+            (Gh, true, 301, &none, "", Sorted::Config(Fix::Redirect)),
+            (
+                Gh,
+                true,
+                401,
+                &none,
+                "Bad credentials",
+                Sorted::Config(Fix::Token),
+            ),
+            (Az, true, 203, &none, "<html>", Sorted::Config(Fix::Token)),
+            (Az, true, 200, &html, "<html>", Sorted::Config(Fix::Token)),
+            (
+                Gh,
+                true,
+                403,
+                &exhausted,
+                "",
+                retry(Some(30), Some(Limit::Primary)),
+            ),
+            (
+                Gh,
+                true,
+                429,
+                &exhausted,
+                "",
+                retry(Some(30), Some(Limit::Primary)),
+            ),
+            (
+                Gh,
+                true,
+                403,
+                &retry_after,
+                "",
+                retry(Some(7), Some(Limit::Secondary)),
+            ),
+            (
+                Gh,
+                true,
+                403,
+                &none,
+                "You have exceeded a secondary rate limit",
+                retry(Some(60), Some(Limit::Secondary)),
+            ),
+            (
+                Gh,
+                true,
+                403,
+                &none,
+                "Resource not accessible by integration",
+                Sorted::Config(Fix::Permission),
+            ),
+            (Az, true, 403, &none, "", Sorted::Config(Fix::Permission)),
+            (
+                Gh,
+                true,
+                404,
+                &none,
+                "Not Found",
+                Sorted::Config(Fix::NotFound),
+            ),
+            (
+                Az,
+                true,
+                404,
+                &none,
+                "TF401019",
+                Sorted::Config(Fix::NotFound),
+            ),
+            (Az, false, 404, &none, "plan gone", Sorted::Final),
+            (Gh, true, 422, &none, "Validation Failed", Sorted::Final),
+            (Gh, true, 429, &retry_after, "", retry(Some(7), None)),
+            (Az, true, 429, &none, "", retry(None, None)),
+            (Gh, true, 503, &retry_after, "", retry(Some(7), None)),
+            (Gh, true, 501, &none, "", Sorted::Final),
+        ];
+        for (api, repos, status, meta, body, expected) in cases {
+            assert_eq!(
+                classify(api, repos, status, meta, body, now),
+                expected,
+                "{api:?} {status} {body:?}"
+            );
+        }
+        // A subscriber gets no token: its 401/403/404 are final, not configuration.
+        for status in [401, 403, 404] {
+            assert_eq!(
+                classify(Plain, false, status, &none, "", now),
+                Sorted::Final
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:40:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+    }
+}
