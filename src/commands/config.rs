@@ -15,16 +15,16 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
     // Where each global value came from: a flag, the environment, the file, or the default.
     let from = |key: &str| {
         config
-            .settings
-            .get("")
-            .and_then(|g| g.get(key))
+            .layers
+            .global
+            .get(key)
             .map(|s| s.source.to_string())
             .unwrap_or_else(|| "default".into())
     };
     match ctx.output {
         Output::Json => {
             let mut instances = serde_json::Map::new();
-            for (name, values) in config.settings.iter().filter(|(n, _)| !n.is_empty()) {
+            for (name, values) in &config.layers.instances {
                 let mut keys = serde_json::Map::new();
                 for (key, setting) in values {
                     keys.insert(key.to_string(), json!({"value": setting.value.to_string().trim_matches('"'), "from": setting.source.to_string()}));
@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
                 config.retention_days,
                 from("retention_days")
             );
-            for (name, values) in config.settings.iter().filter(|(n, _)| !n.is_empty()) {
+            for (name, values) in &config.layers.instances {
                 crate::outln!("\n[instances.{name}]");
                 for (key, setting) in values {
                     crate::outln!("{key} = {}    # {}", setting.value, setting.source);

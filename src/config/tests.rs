@@ -70,7 +70,7 @@ fn environment_overrides_the_file_and_flags_override_both() {
         })
     );
     assert_eq!(
-        config.settings["prod"]["azdo_manifests_repo"].source,
+        config.layers.instances["prod"]["azdo_manifests_repo"].source,
         Source::Env("AZDO_GITOPS_REPO_NAME")
     );
     let flags = Flags {
@@ -131,12 +131,49 @@ fn invalid_values_name_the_key_and_what_is_valid() {
         ("git_host = 1", "`git_host` must be a string"),
         ("git_host = \"github\"\norchestrator = \"github\"\ngithub_org_url = \"https://api.github.com/org\"", "must look like https://api.github.com/repos/OWNER"),
         ("git_host = \"azdo\"\norchestrator = \"azdo\"\nazdo_org_url = \"ftp://x\"", "`azdo_org_url` \"ftp://x\" is not an http(s) URL"),
-        ("[instances", "/etc/gc.toml:"),
     ];
     for (toml, expected) in cases {
         let e = resolve(file(toml), &BTreeMap::new(), &Flags::default()).unwrap_err();
         assert!(e.0.contains(expected), "{toml}: {}", e.0);
         assert!(!e.0.contains('\n'), "one line: {}", e.0);
+    }
+}
+
+#[test]
+fn a_syntax_error_keeps_tomls_own_pointer_at_the_line() {
+    let e = resolve(
+        file("git_host = \"github\"\n[instances"),
+        &BTreeMap::new(),
+        &Flags::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.0.starts_with("/etc/gc.toml: TOML parse error at line 2, column 11"),
+        "{}",
+        e.0
+    );
+    assert!(e.0.contains("[instances\n  |           ^"), "{}", e.0);
+}
+
+#[test]
+fn a_misspelt_key_gets_the_nearest_one() {
+    for (toml, hint) in [
+        (
+            "gti_host = \"github\"",
+            "unknown key `gti_host`; did you mean `git_host`?",
+        ),
+        (
+            "[instances.eu]\nazdo_pr_rep = \"x\"",
+            "unknown key `instances.eu.azdo_pr_rep`; did you mean `azdo_pr_repo`?",
+        ),
+        ("retention_day = 3", "did you mean `retention_days`?"),
+        (
+            "colour = 1",
+            "unknown key `colour`; the keys are listed in README's Configuration section",
+        ),
+    ] {
+        let e = resolve(file(toml), &BTreeMap::new(), &Flags::default()).unwrap_err();
+        assert!(e.0.contains(hint), "{toml}: {}", e.0);
     }
 }
 
