@@ -5,6 +5,14 @@
 //! 100 000 and 1 000 000 journaled events, 32 parallel invocations, and requests per event.
 //! `BENCH_RUNS` (default 60) sets the runs per case; `BENCH_SKIP_MILLION=1` skips the 1M state.
 
+// Figures: counts and times become floats for medians and rates, and back for printing.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_wrap
+)]
+
 use rusqlite::params;
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
@@ -12,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[path = "../tests/support/hostile.rs"]
+#[path = "../tests/it/support/hostile.rs"]
 mod hostile;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gitops-connector");
@@ -87,7 +95,7 @@ fn env(mock: &Mock, state: &str) -> Vec<(String, String)> {
 fn children_usage() -> (Duration, i64) {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes into the struct we own; RUSAGE_CHILDREN is a valid `who`.
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut usage) };
     let tv =
         |t: libc::timeval| Duration::from_micros(t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64);
     (tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss)
@@ -117,7 +125,7 @@ fn run(args: &[&str], env: &[(String, String)], stdin: &[u8]) -> Sample {
     let (cpu_after, _) = children_usage();
     Sample {
         wall,
-        cpu: cpu_after - cpu_before,
+        cpu: cpu_after.checked_sub(cpu_before).unwrap(),
         code: out.status.code().unwrap_or(-1),
     }
 }
@@ -182,6 +190,8 @@ fn event(kind: &str, i: usize) -> Vec<u8> {
     }
 }
 
+// One report, section after section, in the order README prints them.
+#[allow(clippy::too_many_lines)]
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
@@ -193,9 +203,7 @@ fn main() {
     let binary_size = std::fs::metadata(BIN).unwrap().len();
     println!(
         "gitops-connector benchmark — {runs} runs per case, {} cores, binary {} KiB",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         binary_size / 1024
     );
 

@@ -300,27 +300,26 @@ impl<'a> Sender<'a> {
         let finish = loop {
             match flow.next(answer.as_ref()) {
                 Ok(Step::Read(request)) => match self.send(&request, credentials) {
-                    Ok(a) => match a.json() {
-                        Some(json) => answer = Some(json),
-                        // A 2xx that is not JSON is a host having a bad moment (a proxy page, a
-                        // cut body): worth another try, unlike JSON that lacks what we need.
-                        None => {
+                    Ok(a) => {
+                        let Some(json) = a.json() else {
+                            // A 2xx that is not JSON is a host having a bad moment (a proxy
+                            // page, a cut body): worth another try, unlike JSON that lacks what
+                            // we need.
                             let why = format!(
                                 "{} {} answered {} with a body that is not JSON",
                                 request.target,
                                 request.method.as_str(),
                                 a.status
                             );
-                            break self.failure(
-                                Failure::Retry {
-                                    why,
-                                    after: None,
-                                    answer: Some(a.status),
-                                },
-                                row.attempts,
-                            );
-                        }
-                    },
+                            let retry = Failure::Retry {
+                                why,
+                                after: None,
+                                answer: Some(a.status),
+                            };
+                            break self.failure(retry, row.attempts);
+                        };
+                        answer = Some(json);
+                    }
                     Err(failure) => break self.failure(failure, row.attempts),
                 },
                 Ok(Step::Send(request)) => {
@@ -353,15 +352,21 @@ impl<'a> Sender<'a> {
 fn describe(finish: &Finish) -> (bool, String) {
     match finish {
         Finish::Done { answer } => (true, format!("delivered ({answer})")),
-        Finish::Retry { why, .. } => (false, format!("owed, will retry: {why}")),
-        Finish::Failed { why, .. } => (false, format!("failed: {why}")),
+        Finish::Retry { why, .. } => (
+            false,
+            format!("owed, tried again later (`gitops-connector replay --failed`): {why}"),
+        ),
+        Finish::Failed { why, .. } => (
+            false,
+            format!("refused for good (`gitops-connector events --failed`): {why}"),
+        ),
         Finish::Nothing { why } => (true, format!("nothing to notify: {why}")),
         Finish::Refused { why } => (false, format!("refused: {why}")),
         Finish::Blocked { why, .. } => (
             false,
             format!(
                 "owed, waiting on configuration: {why}; once fixed, `gitops-connector replay --failed` \
-                 sends it (re-planned with the configuration of then)"
+                 sends it, planned again with the fixed configuration"
             ),
         ),
     }

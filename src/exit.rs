@@ -103,7 +103,7 @@ pub const CODES: &[(u8, &str)] = &[
         75,
         "a delivery is still owed (host down, slow, rate-limiting, or waiting on a configuration \
          fix: a refused token, a missing permission, a repository the token cannot see): \
-         `replay --failed` sends it, re-planned with the configuration of then",
+         `replay --failed` sends it, planned again with the fixed configuration",
     ),
     (
         76,

@@ -4,6 +4,8 @@
 //! pure); `hosts` and `orchestrators` know each API; `http` sends; `state` remembers; `deliver`
 //! drains the outbox; `commands` wires one sub-command each.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,5 +1,7 @@
 //! Parses the command line, runs it, prints the error and exits with its code. Nothing else.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use gitops_connector::cli::{Cli, Command, LogFormat};
 use gitops_connector::{commands, exit, log, output};
@@ -23,7 +25,7 @@ fn main() -> ExitCode {
         cli.command,
         Command::Events(_) | Command::Config | Command::Generate(_)
     );
-    let code = match commands::run(cli) {
+    let code = match commands::run(&cli) {
         Ok(code) => code,
         Err(error) => {
             log::error(&format!("{error:#}"));

@@ -9,7 +9,9 @@ static FAILURE: Mutex<Option<(ErrorKind, String)>> = Mutex::new(None);
 
 /// Writes one line to stdout, unless an earlier line could not be written.
 pub fn line(args: std::fmt::Arguments) {
-    let mut failure = FAILURE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut failure = FAILURE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if failure.is_some() {
         return;
     }
@@ -23,7 +25,10 @@ pub fn line(args: std::fmt::Arguments) {
 /// had what it wanted); any other failure, or a broken pipe on a command that did work, is an
 /// error of its own. `None`: the output is fine, or its failure changes nothing.
 pub fn verdict(listing: bool) -> Option<String> {
-    let failure = FAILURE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let failure = FAILURE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     match failure {
         None => None,
         Some((ErrorKind::BrokenPipe, _)) if listing => None,

@@ -619,7 +619,7 @@ mod tests {
         assert_eq!(argo_end(&terminating), None);
     }
 
-    fn flux_event(reason: &str, message: String) -> Event {
+    fn flux_event(reason: &str, message: &str) -> Event {
         let body = serde_json::json!({
             "involvedObject": {"kind": "Kustomization", "namespace": "flux-system", "name": "apps"},
             "severity": "info", "timestamp": "2025-06-02T09:14:22Z", "message": message,
@@ -638,7 +638,7 @@ mod tests {
             .map(|i| format!("Kind{i}/ns/name configured"))
             .chain(std::iter::once("Kind0/ns/other created".into()))
             .collect();
-        let r = report(&flux_event("Progressing", lines.join("\n")));
+        let r = report(&flux_event("Progressing", &lines.join("\n")));
         // Status, the groups, Status again.
         assert_eq!(r.statuses.len(), MAX_DETAIL_STATUSES + 2);
         assert_eq!(r.statuses[1].message, "1 configured, 1 created");
@@ -663,7 +663,7 @@ mod tests {
             "health check failed after 5m: timeout waiting for: [{}]",
             objects.join(", ")
         );
-        let r = report(&flux_event("HealthCheckFailed", message));
+        let r = report(&flux_event("HealthCheckFailed", &message));
         assert_eq!(r.statuses.len(), 1 + MAX_DETAIL_STATUSES);
         let more = r.statuses.last().unwrap();
         assert_eq!(more.name, MORE);

@@ -6,20 +6,19 @@ use crate::exit::Code;
 use anyhow::Result;
 use serde_json::json;
 
+#[allow(clippy::unnecessary_wraps)] // every command has the same signature
 pub fn run(ctx: &Ctx) -> Result<Code> {
     let config = &ctx.config;
     let state = ctx
         .state_path()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|e| format!("(none: {e})"));
+        .map_or_else(|e| format!("(none: {e})"), |p| p.display().to_string());
     // Where each global value came from: a flag, the environment, the file, or the default.
     let from = |key: &str| {
         config
             .layers
             .global
             .get(key)
-            .map(|s| s.source.to_string())
-            .unwrap_or_else(|| "default".into())
+            .map_or_else(|| "default".into(), |s| s.source.to_string())
     };
     match ctx.output {
         Output::Json => {

@@ -52,28 +52,25 @@ pub fn run(ctx: &Ctx, args: &EventArgs, mode: Mode) -> Result<Code> {
 fn read_input(path: Option<&std::path::Path>) -> Result<Vec<u8>> {
     let limit = u64::try_from(MAX_EVENT_BYTES)? + 1;
     let mut bytes = Vec::new();
-    match path.filter(|p| p.as_os_str() != "-") {
-        Some(path) => {
-            let cannot = |e: std::io::Error| {
-                InputError(format!(
-                    "cannot read the event file {}: {e}",
-                    path.display()
-                ))
-            };
-            let file = std::fs::File::open(path).map_err(cannot)?;
-            file.take(limit).read_to_end(&mut bytes).map_err(cannot)?;
-            return Ok(bytes);
+    if let Some(path) = path.filter(|p| p.as_os_str() != "-") {
+        let cannot = |e: std::io::Error| {
+            InputError(format!(
+                "cannot read the event file {}: {e}",
+                path.display()
+            ))
+        };
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        file.take(limit).read_to_end(&mut bytes).map_err(cannot)?;
+        return Ok(bytes);
+    } else {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return Err(InputError(
+                "no event given: pass a file path, or pipe the event into stdin".into(),
+            )
+            .into());
         }
-        None => {
-            let stdin = std::io::stdin();
-            if stdin.is_terminal() {
-                return Err(InputError(
-                    "no event given: pass a file path, or pipe the event into stdin".into(),
-                )
-                .into());
-            }
-            stdin.lock().take(limit).read_to_end(&mut bytes)
-        }
+        stdin.lock().take(limit).read_to_end(&mut bytes)
     }
     .map_err(|e| InputError(format!("cannot read the event: {e}")))?;
     Ok(bytes)
@@ -82,6 +79,9 @@ fn read_input(path: Option<&std::path::Path>) -> Result<Vec<u8>> {
 /// A body that big is kept in part: enough to see what it was, not enough to fill the disk.
 const KEPT_OF_OVERSIZED: usize = 64 * 1024;
 
+// Long on purpose: it is the pipeline of README's "How it works", read top to bottom, and each
+// early return journals the event's verdict before it leaves.
+#[allow(clippy::too_many_lines)]
 pub fn process(
     ctx: &Ctx,
     state: &mut State,
@@ -138,7 +138,7 @@ pub fn process(
     let header = parsed.header().clone();
     facts.operator = Some(header.operator.wire_name().into());
     facts.kind = Some(header.kind.clone());
-    facts.source = header.source.clone();
+    facts.source.clone_from(&header.source);
     facts.reason = Some(header.reason.clone());
     if let Parsed::Event(e) = &parsed {
         facts.commit = Some(e.commit.to_string());

@@ -46,8 +46,7 @@ pub fn run(ctx: &Ctx, args: &EventsArgs) -> Result<Code> {
                     e.reason.as_deref().unwrap_or("-"),
                     e.commit_id
                         .as_deref()
-                        .map(|c| &c[..c.len().min(12)])
-                        .unwrap_or("-"),
+                        .map_or("-", |c| &c[..c.len().min(12)]),
                     e.why.as_deref().unwrap_or("")
                 );
             }
@@ -77,76 +76,81 @@ fn show(ctx: &Ctx, state: &crate::state::State, id: i64) -> Result<Code> {
             "body": body_text,
             "requests": requests.iter().map(|(row, attempts)| json!({"row": row, "attempts": attempts})).collect::<Vec<_>>(),
         })),
-        Output::Text => {
-            crate::outln!(
-                "event {}: {}{}",
-                event.id,
-                event.outcome.as_str(),
-                event
-                    .why
-                    .as_deref()
-                    .map(|w| format!(" ({w})"))
-                    .unwrap_or_default()
-            );
-            crate::outln!(
-                "received: {} by `{}`",
-                format_rfc3339(event.received_ms / 1000),
-                event.command
-            );
-            if let Some(of) = event.replay_of {
-                crate::outln!("replay of: event {of}");
-            }
-            crate::outln!("instance: {}", event.instance.as_deref().unwrap_or("-"));
-            crate::outln!(
-                "event: {} {} {} {}",
-                event.operator.as_deref().unwrap_or("-"),
-                event.kind.as_deref().unwrap_or("-"),
-                event.source.as_deref().unwrap_or("-"),
-                event.reason.as_deref().unwrap_or("-")
-            );
-            crate::outln!("commit: {}", event.commit_id.as_deref().unwrap_or("-"));
-            crate::outln!("sha256: {} ({} bytes)", event.sha256, event.size);
-            crate::outln!("body:\n{body_text}");
-            crate::outln!("requests:");
-            if requests.is_empty() {
-                crate::outln!("  (none)");
-            }
-            for (row, attempts) in &requests {
-                let what = row
-                    .request
-                    .as_ref()
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| format!("{} notification", row.target));
-                crate::outln!(
-                    "  #{} {} {what}: {}{}",
-                    row.id,
-                    row.target,
-                    row.state,
-                    row.last_error
-                        .as_deref()
-                        .map(|e| format!(" ({e})"))
-                        .unwrap_or_default()
-                );
-                if let Some(body) = row.request.as_ref().and_then(|r| r.body.as_ref()) {
-                    crate::outln!("      body: {body}");
-                }
-                for a in attempts {
-                    crate::outln!(
-                        "      attempt {}: {}{}",
-                        format_rfc3339(a.at_ms / 1000),
-                        a.answer
-                            .map(|c| c.to_string())
-                            .unwrap_or_else(|| "no answer".into()),
-                        a.error
-                            .as_deref()
-                            .map(|e| format!(" {e}"))
-                            .unwrap_or_default()
-                    );
-                }
-            }
-        }
+        Output::Text => print_event(&event, &body_text, &requests),
     }
     Ok(Code::Ok)
+}
+
+/// `events show` for people: the event, its body, each request with its attempts.
+fn print_event(
+    event: &journal::EventRow,
+    body_text: &str,
+    requests: &[(&outbox::Row, Vec<outbox::Attempt>)],
+) {
+    crate::outln!(
+        "event {}: {}{}",
+        event.id,
+        event.outcome.as_str(),
+        event
+            .why
+            .as_deref()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default()
+    );
+    crate::outln!(
+        "received: {} by `{}`",
+        format_rfc3339(event.received_ms / 1000),
+        event.command
+    );
+    if let Some(of) = event.replay_of {
+        crate::outln!("replay of: event {of}");
+    }
+    crate::outln!("instance: {}", event.instance.as_deref().unwrap_or("-"));
+    crate::outln!(
+        "event: {} {} {} {}",
+        event.operator.as_deref().unwrap_or("-"),
+        event.kind.as_deref().unwrap_or("-"),
+        event.source.as_deref().unwrap_or("-"),
+        event.reason.as_deref().unwrap_or("-")
+    );
+    crate::outln!("commit: {}", event.commit_id.as_deref().unwrap_or("-"));
+    crate::outln!("sha256: {} ({} bytes)", event.sha256, event.size);
+    crate::outln!("body:\n{body_text}");
+    crate::outln!("requests:");
+    if requests.is_empty() {
+        crate::outln!("  (none)");
+    }
+    for (row, attempts) in requests {
+        let what = row.request.as_ref().map_or_else(
+            || format!("{} notification", row.target),
+            std::string::ToString::to_string,
+        );
+        crate::outln!(
+            "  #{} {} {what}: {}{}",
+            row.id,
+            row.target,
+            row.state,
+            row.last_error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+        if let Some(body) = row.request.as_ref().and_then(|r| r.body.as_ref()) {
+            crate::outln!("      body: {body}");
+        }
+        for a in attempts {
+            crate::outln!(
+                "      attempt {}: {}{}",
+                format_rfc3339(a.at_ms / 1000),
+                a.answer
+                    .map_or_else(|| "no answer".into(), |c| c.to_string()),
+                a.error
+                    .as_deref()
+                    .map(|e| format!(" {e}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
 }
 
 pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<Code> {

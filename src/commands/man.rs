@@ -8,6 +8,7 @@ use crate::cli::Cli;
 use anyhow::{Context, Result};
 use clap::{ArgAction, Command, CommandFactory};
 use clap_mangen::Man;
+use std::fmt::Write as _;
 use std::path::Path;
 
 /// Writes `gitops-connector.1` and one page per sub-command into `dir`.
@@ -87,7 +88,7 @@ fn synopsis(cmd: &Command) -> String {
                 let shown = arg
                     .get_value_names()
                     .and_then(|n| n.first())
-                    .map_or(id, |n| n.to_string());
+                    .map_or(id, std::string::ToString::to_string);
                 format!("\\fI{}\\fR", escape(&shown))
             }
         };
@@ -107,7 +108,7 @@ fn synopsis(cmd: &Command) -> String {
 fn exit_status() -> String {
     let mut out = String::from(".SH \"EXIT STATUS\"\n");
     for (code, meaning) in crate::exit::CODES {
-        out.push_str(&format!(".TP\n.B {code}\n{}\n", escape(meaning)));
+        let _ = write!(out, ".TP\n.B {code}\n{}\n", escape(meaning));
     }
     out
 }
@@ -122,7 +123,7 @@ fn examples(help: &str) -> String {
                 out.push_str(".PP\n.nf\n.RS 4\n");
                 in_block = true;
             }
-            out.push_str(&format!("{}\n", escape(line.trim_start())));
+            let _ = writeln!(out, "{}", escape(line.trim_start()));
             continue;
         }
         if in_block {
@@ -132,12 +133,12 @@ fn examples(help: &str) -> String {
         let text = line.trim();
         // The "Example:" line is the section's own heading.
         if !text.is_empty() && !text.starts_with("Example") {
-            out.push_str(&format!(".PP\n{}\n", escape(text)));
+            let _ = write!(out, ".PP\n{}\n", escape(text));
         } else if let Some(note) = text
             .strip_prefix("Example (")
             .and_then(|t| t.strip_suffix("):"))
         {
-            out.push_str(&format!(".PP\n{}:\n", escape(note)));
+            let _ = write!(out, ".PP\n{}:\n", escape(note));
         }
     }
     if in_block {

@@ -89,7 +89,7 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "gitops-connector")
 }
 
-pub fn run(cli: Cli) -> Result<Code> {
+pub fn run(cli: &Cli) -> Result<Code> {
     match &cli.command {
         Command::Generate(args) => return generate::run(args, cli.global.dry_run),
         // Reads the configuration afresh each round.

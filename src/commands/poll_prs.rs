@@ -85,19 +85,16 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
     Ok(code)
 }
 
-/// One pass over one instance's abandoned PRs.
-fn poll(
+/// Every page of abandoned PRs (an unpaged list stops at 101): each id with when it was closed.
+/// A failed listing queues nothing; its exit code says what would help.
+fn list_abandoned(
     ctx: &Ctx,
-    args: &PollArgs,
-    instance: &Instance,
+    client: &Client,
+    credentials: &Credentials,
     pipelines: &AzurePipelines,
-) -> Result<Code> {
-    let client = Client::new();
-    let credentials = Credentials::of(instance);
-    let mut summary = Summary::default();
-
-    // Every page: an unpaged list stops at 101 PRs.
-    let mut abandoned: Vec<(u64, Option<i64>)> = Vec::new();
+    summary: &mut Summary,
+) -> Result<Vec<(u64, Option<i64>)>, Code> {
+    let mut abandoned = Vec::new();
     loop {
         let request = list_request(
             &pipelines.manifests.org_url,
@@ -108,18 +105,16 @@ fn poll(
             .deadline()
             .saturating_duration_since(std::time::Instant::now())
             .min(Duration::from_secs(8));
-        let answer = match client.send(&request, &credentials, timeout) {
-            Ok(answer) => answer,
-            Err(failure) => {
+        let answer = client
+            .send(&request, credentials, timeout)
+            .map_err(|failure| {
                 log::error(&format!("listing abandoned PRs failed: {}", failure.why()));
-                // Nothing was queued for this pass: the code says what would help.
-                return Ok(match failure {
+                match failure {
                     Failure::Config { .. } => Code::Config,
                     Failure::Final { .. } => Code::HostRejected,
                     Failure::Retry { .. } => Code::Owed,
-                });
-            }
-        };
+                }
+            })?;
         summary.pages += 1;
         let page: Vec<Value> = answer
             .json()
@@ -136,49 +131,22 @@ fn poll(
         }
         summary.listed += page.len();
         if page.len() < PAGE {
-            break;
+            return Ok(abandoned);
         }
     }
+}
 
-    // `max_age` is bounded where it is parsed (a century at most).
-    let cutoff = now_ms() / 1000 - i64::try_from(args.max_age.as_secs()).unwrap_or(i64::MAX / 2);
-    let due: Vec<u64> = abandoned
-        .iter()
-        .filter(|(_, closed)| closed.is_none_or(|c| c >= cutoff))
-        .map(|(id, _)| *id)
-        .collect();
-    summary.in_cutoff = due.len();
-
-    if ctx.dry_run {
-        let handled = match ctx.state_path() {
-            Ok(path) if path.exists() => prs::handled(ctx.open_state()?.conn(), &instance.name)?,
-            _ => Default::default(),
-        };
-        let would: Vec<u64> = due
-            .iter()
-            .copied()
-            .filter(|pr| !handled.contains(pr))
-            .collect();
-        summary.already_handled = due.len() - would.len();
-        match ctx.output {
-            Output::Json => print_json(&json!({"dry_run": true, "summary": summary, "would_fail_tasks_of": would})),
-            Output::Text => crate::outln!(
-                "{} abandoned PRs listed, {} within the cutoff, {} already handled; would fail the tasks of PRs {:?}",
-                summary.listed, summary.in_cutoff, summary.already_handled, would
-            ),
-        }
-        return Ok(Code::Ok);
-    }
-
-    let mut state = ctx.open_state()?;
-    let handled = prs::handled(state.conn(), &instance.name)?;
-    let fresh: Vec<u64> = due.into_iter().filter(|pr| !handled.contains(pr)).collect();
-    summary.already_handled = summary.in_cutoff - fresh.len();
+/// Queues a `failed` callback for each PR, and remembers the PRs: one transaction.
+fn queue_callbacks(
+    state: &mut crate::state::State,
+    instance: &str,
+    prs_to_fail: &[u64],
+) -> Result<(Vec<i64>, Vec<String>)> {
     let target = Target::AzurePipelines;
-    let (rows, mut queues) = state.immediate(|tx| {
+    state.immediate(|tx| {
         let mut rows = Vec::new();
         let mut queues = Vec::new();
-        for pr in &fresh {
+        for pr in prs_to_fail {
             let job = Job {
                 outcome: Outcome::Failure,
                 commit: None,
@@ -189,7 +157,7 @@ fn poll(
                 tx,
                 &NewRow {
                     event_id: None,
-                    instance: &instance.name,
+                    instance,
                     commit: Some(&commit),
                     target: &target,
                     kind: Kind::Notify,
@@ -198,11 +166,98 @@ fn poll(
                     job: Some(serde_json::to_string(&job)?),
                 },
             )?);
-            queues.push(outbox::queue_of(&instance.name, Some(&commit), &target));
-            prs::mark(tx, &instance.name, *pr, PrState::Queued, None)?;
+            queues.push(outbox::queue_of(instance, Some(&commit), &target));
+            prs::mark(tx, instance, *pr, PrState::Queued, None)?;
         }
         Ok((rows, queues))
-    })?;
+    })
+}
+
+fn print_pass(
+    ctx: &Ctx,
+    instance: &str,
+    summary: &Summary,
+    deliveries: &[crate::deliver::Delivery],
+) {
+    match ctx.output {
+        Output::Json => {
+            print_json(
+                &json!({"instance": instance, "summary": summary, "deliveries": deliveries}),
+            );
+        }
+        Output::Text => {
+            for d in deliveries {
+                crate::outln!("{}", d.line());
+            }
+            crate::outln!(
+                "{} listed ({} pages), {} within the cutoff, {} already handled, {} notified, {} with nothing to do, {} failed, {} owed",
+                summary.listed,
+                summary.pages,
+                summary.in_cutoff,
+                summary.already_handled,
+                summary.notified,
+                summary.nothing_to_do,
+                summary.failed,
+                summary.owed
+            );
+        }
+    }
+}
+
+/// `--dry-run`: which PRs' tasks a pass would fail; reads the state, writes nothing.
+fn dry_run(ctx: &Ctx, instance: &Instance, due: &[u64], mut summary: Summary) -> Result<Code> {
+    let handled = match ctx.state_path() {
+        Ok(path) if path.exists() => prs::handled(ctx.open_state()?.conn(), &instance.name)?,
+        _ => HashSet::default(),
+    };
+    let would: Vec<u64> = due
+        .iter()
+        .copied()
+        .filter(|pr| !handled.contains(pr))
+        .collect();
+    summary.already_handled = due.len() - would.len();
+    match ctx.output {
+        Output::Json => print_json(&json!({"dry_run": true, "summary": summary, "would_fail_tasks_of": would})),
+        Output::Text => crate::outln!(
+            "{} abandoned PRs listed, {} within the cutoff, {} already handled; would fail the tasks of PRs {:?}",
+            summary.listed, summary.in_cutoff, summary.already_handled, would
+        ),
+    }
+    Ok(Code::Ok)
+}
+
+/// One pass over one instance's abandoned PRs.
+fn poll(
+    ctx: &Ctx,
+    args: &PollArgs,
+    instance: &Instance,
+    pipelines: &AzurePipelines,
+) -> Result<Code> {
+    let client = Client::new();
+    let credentials = Credentials::of(instance);
+    let mut summary = Summary::default();
+    let abandoned = match list_abandoned(ctx, &client, &credentials, pipelines, &mut summary) {
+        Ok(abandoned) => abandoned,
+        // Nothing was queued for this pass: the code says what would help.
+        Err(code) => return Ok(code),
+    };
+
+    let cutoff = now_ms() / 1000 - i64::try_from(args.max_age.as_secs()).unwrap_or(i64::MAX / 2);
+    let due: Vec<u64> = abandoned
+        .iter()
+        .filter(|(_, closed)| closed.is_none_or(|c| c >= cutoff))
+        .map(|(id, _)| *id)
+        .collect();
+    summary.in_cutoff = due.len();
+
+    if ctx.dry_run {
+        return dry_run(ctx, instance, &due, summary);
+    }
+    let mut state = ctx.open_state()?;
+    let handled = prs::handled(state.conn(), &instance.name)?;
+    let fresh: Vec<u64> = due.into_iter().filter(|pr| !handled.contains(pr)).collect();
+    summary.already_handled = summary.in_cutoff - fresh.len();
+    let (rows, mut queues) = queue_callbacks(&mut state, &instance.name, &fresh)?;
     summary.queued = rows.len();
     // Callbacks that earlier passes left owed go again too: a pass reports on everything owed.
     let prefix = format!("{}/pr-", instance.name);
@@ -239,26 +294,6 @@ fn poll(
         .count();
     summary.owed = owed;
     summary.failed = failed + refused;
-    match ctx.output {
-        Output::Json => print_json(
-            &json!({"instance": instance.name, "summary": summary, "deliveries": deliveries}),
-        ),
-        Output::Text => {
-            for d in &deliveries {
-                crate::outln!("{}", d.line());
-            }
-            crate::outln!(
-                "{} listed ({} pages), {} within the cutoff, {} already handled, {} notified, {} with nothing to do, {} failed, {} owed",
-                summary.listed,
-                summary.pages,
-                summary.in_cutoff,
-                summary.already_handled,
-                summary.notified,
-                summary.nothing_to_do,
-                summary.failed,
-                summary.owed
-            );
-        }
-    }
+    print_pass(ctx, &instance.name, &summary, &deliveries);
     Ok(exit_code(owed, failed, refused))
 }

@@ -89,10 +89,12 @@ impl Reader<'_> {
                     self.name
                 ))
             }
-            None => return err(format!(
+            None => {
+                return err(format!(
                 "instance {:?}: `git_host` (env GIT_REPOSITORY_TYPE) is required: github or azdo",
                 self.name
-            )),
+            ))
+            }
         })
     }
 
@@ -284,9 +286,7 @@ fn split_github_org_url(instance: &str, url: &str) -> Result<(String, String), C
 
 fn check_url(instance: &str, key: &str, url: &str) -> Result<(), ConfigError> {
     match url.parse::<ureq::http::Uri>() {
-        Ok(uri)
-            if matches!(uri.scheme_str(), Some("http") | Some("https")) && uri.host().is_some() =>
-        {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
             Ok(())
         }
         _ => err(format!(

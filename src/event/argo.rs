@@ -146,7 +146,7 @@ mod tests {
         match parsed {
             Parsed::Event(e) => match e.detail.clone() {
                 Detail::Argo(a) => (e, a),
-                _ => panic!("not argo"),
+                Detail::Flux(_) => panic!("not argo"),
             },
             Parsed::Ignored(i) => panic!("ignored: {}", i.why),
         }

@@ -43,11 +43,10 @@ pub fn parse(body: &Object) -> Result<Parsed, Invalid> {
     };
 
     match kind {
-        "Kustomization" => {}
         "GitRepository" if reason == "NewArtifact" => {
             return ignore("GitRepository NewArtifact events only announce a download".into())
         }
-        "GitRepository" => {}
+        "Kustomization" | "GitRepository" => {}
         other => {
             return ignore(format!(
                 "Flux kind {other} is not a deployment we report on"
@@ -197,7 +196,7 @@ mod tests {
         let body = br#"{"involvedObject":{"kind":"Kustomization","namespace":"n","name":"a"},"severity":"info","timestamp":"2021-01-01T00:00:00Z","message":"x","reason":"ReconciliationSucceeded","metadata":{"revision":"5394cb7f48332b2de7c17dd8b8384bbc84b7e738"}}"#;
         match parse_bytes(body).unwrap() {
             Parsed::Ignored(i) => assert!(i.why.contains("checksum"), "{}", i.why),
-            other => panic!("{other:?}"),
+            other @ Parsed::Event(_) => panic!("{other:?}"),
         }
     }
 

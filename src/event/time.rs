@@ -24,9 +24,7 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
 
 /// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format_rfc3339(secs: i64) -> String {
-    Timestamp::from_second(secs)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| format!("{secs}s"))
+    Timestamp::from_second(secs).map_or_else(|_| format!("{secs}s"), |t| t.to_string())
 }
 
 #[cfg(test)]

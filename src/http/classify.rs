@@ -52,6 +52,18 @@ pub struct Meta {
     pub ratelimit_reset: Option<u64>,
 }
 
+impl Meta {
+    /// The headers `classify` reads, from a lookup by (lower-case) name.
+    pub fn of(header: impl Fn(&str) -> Option<String>) -> Meta {
+        Meta {
+            content_type: header("content-type").unwrap_or_default(),
+            retry_after: header("retry-after").and_then(|v| retry_after(&v, super::unix_now())),
+            ratelimit_remaining: header("x-ratelimit-remaining"),
+            ratelimit_reset: header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok()),
+        }
+    }
+}
+
 /// Sorts one answer (PROTOCOL §7). `repos_api`: the URL is one of the Git repositories APIs the
 /// configuration names (always for GitHub; `/_apis/git/` for Azure DevOps), where a 404 means a
 /// wrong or invisible repository rather than a plan that is gone. `now`: seconds since the epoch.
@@ -90,12 +102,8 @@ pub fn classify(
         401 if host => Sorted::Config(Fix::Token),
         403 if host => Sorted::Config(Fix::Permission),
         404 if host && repos_api => Sorted::Config(Fix::NotFound),
-        429 => Sorted::Retry {
-            after: meta.retry_after,
-            limit: None,
-        },
         501 => Sorted::Final,
-        500..=599 => Sorted::Retry {
+        429 | 500..=599 => Sorted::Retry {
             after: meta.retry_after,
             limit: None,
         },
@@ -118,6 +126,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one table row per case
     fn every_kind_of_answer_is_sorted() {
         use Api::{AzureDevOps as Az, GitHub as Gh, Plain};
         let none = Meta::default();

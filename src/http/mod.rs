@@ -137,74 +137,10 @@ impl Client {
         let token = credentials.for_target(target);
         let secret = token.map(|t| &t.secret);
         let redact = |text: &str| redact(text, secret);
-        if !url::is_https(&request.url)
-            && !url::is_loopback(&request.url)
-            && !credentials.allow_http
-        {
-            return Err(Failure::Config {
-                why: format!(
-                    "{} {}: plain http is refused; use https, or set allow_http = true for this instance",
-                    request.method.as_str(),
-                    request.url
-                ),
-                answer: None,
-            });
-        }
+        refuse_before_sending(request, credentials, secret.is_some())?;
         let api = target.api();
-        if api != Api::Plain && secret.is_none() {
-            return Err(Failure::Config {
-                why: format!(
-                    "no token is configured for the {}: set {}",
-                    advice::role(target),
-                    advice::token_settings(target)
-                ),
-                answer: None,
-            });
-        }
 
-        let mut headers: Vec<(&str, String)> = Vec::new();
-        match api {
-            Api::GitHub => {
-                headers.push(("Accept", "application/vnd.github+json".into()));
-                headers.push(("X-GitHub-Api-Version", "2022-11-28".into()));
-                if let Some(token) = secret {
-                    headers.push(("Authorization", format!("token {}", token.expose())));
-                }
-            }
-            Api::AzureDevOps => {
-                headers.push(("Accept", "application/json".into()));
-                // Without it a bad token gets a 302 to a sign-in page instead of a 401.
-                headers.push(("X-TFS-FedAuthRedirect", "Suppress".into()));
-                if let Some(token) = secret {
-                    headers.push((
-                        "Authorization",
-                        format!("Basic {}", base64(&format!(":{}", token.expose()))),
-                    ));
-                }
-            }
-            Api::Plain => headers.push(("Accept", "application/json".into())),
-        }
-
-        let result = match request.method {
-            Method::Get => with_headers(self.agent.get(&request.url), &headers)
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .call(),
-            Method::Post => {
-                let body = request
-                    .body
-                    .as_ref()
-                    .map(Value::to_string)
-                    .unwrap_or_default();
-                with_headers(self.agent.post(&request.url), &headers)
-                    .header("Content-Type", "application/json")
-                    .config()
-                    .timeout_global(Some(timeout))
-                    .build()
-                    .send(body.as_bytes())
-            }
-        };
+        let result = self.call(request, &headers(api, secret), timeout);
         let place = format!(
             "{} {} {}",
             request.target,
@@ -229,12 +165,7 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let meta = Meta {
-            content_type: header("content-type").unwrap_or_default(),
-            retry_after: header("retry-after").and_then(|v| retry_after(&v, unix_now())),
-            ratelimit_remaining: header("x-ratelimit-remaining"),
-            ratelimit_reset: header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok()),
-        };
+        let meta = Meta::of(header);
         let location = header("location");
         let mut body = String::new();
         let read = response
@@ -274,7 +205,7 @@ impl Client {
                 answer,
             }),
             Sorted::Config(fix) => {
-                let from = token.map(|t| t.from.as_str()).unwrap_or("none");
+                let from = token.map_or("none", |t| t.from.as_str());
                 let why = advice::for_config(fix, target, &said, from, location.as_deref());
                 Err(Failure::Config {
                     why: redact(&why),
@@ -288,8 +219,94 @@ impl Client {
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Client {
+    fn call(
+        &self,
+        request: &Request,
+        headers: &[(&str, String)],
+        timeout: Duration,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        match request.method {
+            Method::Get => with_headers(self.agent.get(&request.url), headers)
+                .config()
+                .timeout_global(Some(timeout))
+                .build()
+                .call(),
+            Method::Post => {
+                let body = request
+                    .body
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_default();
+                with_headers(self.agent.post(&request.url), headers)
+                    .header("Content-Type", "application/json")
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .send(body.as_bytes())
+            }
+        }
+    }
+}
+
+/// What is refused without connecting: plain http to a remote host, a request with no token.
+fn refuse_before_sending(
+    request: &Request,
+    credentials: &Credentials,
+    has_token: bool,
+) -> Result<(), Failure> {
+    let target = &request.target;
+    if !url::is_https(&request.url) && !url::is_loopback(&request.url) && !credentials.allow_http {
+        return Err(Failure::Config {
+            why: format!(
+                "{} {}: plain http is refused; use https, or set allow_http = true for this instance",
+                request.method.as_str(),
+                request.url
+            ),
+            answer: None,
+        });
+    }
+    if target.api() != Api::Plain && !has_token {
+        return Err(Failure::Config {
+            why: format!(
+                "no token is configured for the {}: set {}",
+                advice::role(target),
+                advice::token_settings(target)
+            ),
+            answer: None,
+        });
+    }
+    Ok(())
+}
+
+/// The headers each API wants, with the token in its scheme.
+fn headers(api: Api, secret: Option<&Secret>) -> Vec<(&'static str, String)> {
+    let mut headers: Vec<(&str, String)> = Vec::new();
+    match api {
+        Api::GitHub => {
+            headers.push(("Accept", "application/vnd.github+json".into()));
+            headers.push(("X-GitHub-Api-Version", "2022-11-28".into()));
+            if let Some(token) = secret {
+                headers.push(("Authorization", format!("token {}", token.expose())));
+            }
+        }
+        Api::AzureDevOps => {
+            headers.push(("Accept", "application/json".into()));
+            // Without it a bad token gets a 302 to a sign-in page instead of a 401.
+            headers.push(("X-TFS-FedAuthRedirect", "Suppress".into()));
+            if let Some(token) = secret {
+                headers.push((
+                    "Authorization",
+                    format!("Basic {}", base64(&format!(":{}", token.expose()))),
+                ));
+            }
+        }
+        Api::Plain => headers.push(("Accept", "application/json".into())),
+    }
+    headers
 }
 
 fn with_headers<B>(

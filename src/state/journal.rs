@@ -5,6 +5,7 @@ use crate::plan::Mode;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use std::fmt::Write as _;
 
 /// What became of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -203,10 +204,11 @@ pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<EventRow>> {
                    AND o.state IN ('pending', 'sending', 'failed', 'refused')))",
         );
     }
-    sql.push_str(&format!(
+    let _ = write!(
+        sql,
         " ORDER BY e.id DESC LIMIT {}",
         filter.limit.clamp(1, 1_000_000)
-    ));
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = match &filter.commit {
         Some(c) => stmt

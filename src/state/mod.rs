@@ -268,7 +268,7 @@ mod tests {
             .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version as usize, MIGRATIONS.len());
+        assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -3,7 +3,7 @@
 /// Each entry moves the schema one version up; never edit one that has shipped.
 pub const MIGRATIONS: &[&str] = &[
     // 1: journal, outbox, commit records, handled PRs.
-    r#"
+    r"
     CREATE TABLE bodies (
         sha256 BLOB PRIMARY KEY,
         bytes  BLOB NOT NULL
@@ -92,10 +92,10 @@ pub const MIGRATIONS: &[&str] = &[
         handled_ms INTEGER NOT NULL,
         PRIMARY KEY (instance, pr)
     ) WITHOUT ROWID;
-    "#,
+    ",
     // 2: the words each column may hold (CHECK), rows blocked on configuration (`blocked`), rows
     // re-planned away (`replaced`), and whether the statuses of a commit's end were planned.
-    r#"
+    r"
     CREATE TABLE outbox2 (
         id          INTEGER PRIMARY KEY,
         event_id    INTEGER,
@@ -194,5 +194,5 @@ pub const MIGRATIONS: &[&str] = &[
     INSERT INTO prs2 SELECT * FROM prs;
     DROP TABLE prs;
     ALTER TABLE prs2 RENAME TO prs;
-    "#,
+    ",
 ];

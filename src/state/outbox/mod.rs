@@ -56,7 +56,7 @@ pub fn enqueue(conn: &Connection, row: &NewRow) -> Result<i64> {
             row.context,
             row.request.map(|r| r.method),
             row.request.map(|r| r.url.as_str()),
-            row.request.and_then(|r| r.body.as_ref()).map(|b| b.to_string()),
+            row.request.and_then(|r| r.body.as_ref()).map(std::string::ToString::to_string),
             row.job,
             now
         ],
@@ -142,7 +142,7 @@ pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> 
             id,
             request.method,
             request.url,
-            request.body.as_ref().map(|b| b.to_string())
+            request.body.as_ref().map(std::string::ToString::to_string)
         ],
     )?;
     Ok(())
@@ -195,7 +195,7 @@ pub fn replan(conn: &Connection, id: i64, request: &Request) -> Result<()> {
             id,
             request.method,
             request.url,
-            request.body.as_ref().map(|b| b.to_string()),
+            request.body.as_ref().map(std::string::ToString::to_string),
             now_ms()
         ],
     )?;

@@ -1,20 +1,13 @@
 //! Nothing lost: the journal, the outbox, retries, `replay`, `events`, `prune`.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::*;
 
 const PROGRESSING: &str = "flux/kustomization-progressing-ssa-changeset-flux-v2.json";
 const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
-
-/// A host that answers `status` to everything while `down` is set.
-fn flaky(down: Arc<AtomicBool>, reply: Reply) -> MockHost {
-    MockHost::with(move |_| down.load(Ordering::SeqCst).then(|| reply.clone()))
-}
 
 fn json_of(run: &Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
@@ -28,8 +21,8 @@ fn at_time(name: &str, timestamp: &str) -> Vec<u8> {
 
 #[test]
 fn a_host_that_is_down_leaves_everything_owed_until_replay_delivers_it_once_in_order() {
-    let down = Arc::new(AtomicBool::new(true));
-    let host = flaky(down.clone(), Reply::status(503));
+    let outage = Outage::new();
+    let host = MockHost::down_while(&outage, Reply::status(503), |_| true);
     let dir = TempDir::new("down");
     let env = github_env(&host, &dir);
     let run = run_fixture("handle", PROGRESSING, &env, &["--budget", "1"]);
@@ -41,12 +34,9 @@ fn a_host_that_is_down_leaves_everything_owed_until_replay_delivers_it_once_in_o
     ));
     assert_eq!(failed.as_array().unwrap().len(), 1);
     // A success for the same commit arrives while the host is still down: it must queue behind.
-    assert_eq!(
-        run_fixture("handle", SUCCESS, &env, &["--budget", "1"]).code,
-        75
-    );
-    down.store(false, Ordering::SeqCst);
-    host.clear();
+    while_down(&host, &outage, || {
+        run_fixture("handle", SUCCESS, &env, &["--budget", "1"])
+    });
     let replay = connector(&["replay", "--failed"], &env, None);
     assert_eq!(replay.code, 0, "{}", replay.stderr);
     let posts = host.posts();
@@ -217,27 +207,20 @@ fn timeouts_and_refused_connections_are_owed_not_lost() {
 
 #[test]
 fn the_same_bytes_again_retry_only_what_is_owed() {
-    let down = Arc::new(AtomicBool::new(false));
-    let fail_health = down.clone();
-    let host = MockHost::with(move |r| {
-        (fail_health.load(Ordering::SeqCst) && r.body.contains("\"Health\""))
-            .then(|| Reply::status(502))
+    let outage = Outage::new();
+    let host = MockHost::down_while(&outage, Reply::status(502), |r| {
+        r.body.contains("\"Health\"")
     });
     let dir = TempDir::new("dup");
     let env = github_env(&host, &dir);
-    down.store(true, Ordering::SeqCst);
-    assert_eq!(
+    while_down(&host, &outage, || {
         run_fixture(
             "status",
             "argo/succeeded-synced-healthy.json",
             &env,
-            &["--budget", "1"]
+            &["--budget", "1"],
         )
-        .code,
-        75
-    );
-    down.store(false, Ordering::SeqCst);
-    host.clear();
+    });
     let again = run_fixture(
         "status",
         "argo/succeeded-synced-healthy.json",
@@ -378,21 +361,18 @@ fn replay_of_one_event_dry_run_sends_nothing_and_for_real_reprocesses_it() {
 
 #[test]
 fn prune_drops_old_entries_but_keeps_what_is_owed() {
-    let down = Arc::new(AtomicBool::new(true));
-    let host = flaky(down.clone(), Reply::status(503));
+    let outage = Outage::new();
+    let host = MockHost::down_while(&outage, Reply::status(503), |_| true);
     let dir = TempDir::new("prune");
     let env = github_env(&host, &dir);
-    assert_eq!(
+    while_down(&host, &outage, || {
         run_fixture(
             "status",
             "argo/succeeded-synced-healthy.json",
             &env,
-            &["--budget", "1"]
+            &["--budget", "1"],
         )
-        .code,
-        75
-    );
-    down.store(false, Ordering::SeqCst);
+    });
     assert_eq!(run_fixture("status", PROGRESSING, &env, &[]).code, 0);
     std::thread::sleep(Duration::from_millis(1100));
     let pruned = json_of(&connector(

@@ -1,9 +1,7 @@
 //! install.sh: binary, completions and man pages under a prefix; idempotent; uninstall; cargo check.
 
-mod support;
-
+use crate::support::TempDir;
 use std::process::Command;
-use support::TempDir;
 
 fn install(args: &[&str], path: &str) -> std::process::Output {
     install_from(&std::env::temp_dir(), args, path)

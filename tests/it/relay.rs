@@ -3,11 +3,9 @@
 //! Kubernetes base mounts. Every relay here gets the one environment the Deployment sets: the
 //! connector's HMAC key, the relay's HMAC key and Argo CD's header token, all at once.
 
-mod support;
-
+use crate::support::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
 
 const HMAC_KEY: &str = "s3cr3t-hmac-key";
 const GOOD_SIGNATURE: &str =
@@ -133,7 +131,7 @@ fn post(url: &str, body: &[u8], headers: &[(&str, &str)]) -> u16 {
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    request.send(body).map(|r| r.status().as_u16()).unwrap_or(0)
+    request.send(body).map_or(0, |r| r.status().as_u16())
 }
 
 const FLUX_SIGNED: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";

@@ -2,6 +2,8 @@
 
 /// Near the 10 MiB limit, for each kind of list an event carries: a change set, a health-check
 /// list, Argo CD resources.
+use std::fmt::Write as _;
+
 pub fn sizes(sha: &str, argo_sha: &str) -> Vec<(&'static str, Vec<u8>)> {
     let target = 9 * 1024 * 1024;
     let flux = |reason: &str, message: String| {
@@ -16,7 +18,7 @@ pub fn sizes(sha: &str, argo_sha: &str) -> Vec<(&'static str, Vec<u8>)> {
     let mut change_set = String::new();
     let mut i = 0;
     while change_set.len() < target {
-        change_set.push_str(&format!("Kind{i}/ns/name configured\n"));
+        let _ = writeln!(change_set, "Kind{i}/ns/name configured");
         i += 1;
     }
     let mut objects = Vec::new();

@@ -1,9 +1,7 @@
 //! Promises of the command line that README makes: log formats, quiet, exit codes, retention.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 const EVENT: &str = "flux/kustomization-progressing-ssa-changeset-flux-v2.json";
 

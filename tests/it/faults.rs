@@ -1,14 +1,12 @@
 //! Faults and crashes, measured: nothing planned is lost, no notification is sent twice.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::*;
 
 fn report(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
@@ -225,10 +223,10 @@ fn final_statuses(accepted: &[(String, String, String)]) -> BTreeMap<(String, St
     let mut last = BTreeMap::new();
     for (_, url, body) in accepted.iter().filter(|(_, u, _)| u.contains("/statuses")) {
         let body: Value = serde_json::from_str(body).unwrap();
-        let context = body["context"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| body["context"]["name"].as_str().unwrap().to_string());
+        let context = body["context"].as_str().map_or_else(
+            || body["context"]["name"].as_str().unwrap().to_string(),
+            str::to_string,
+        );
         let path = url.split('?').next().unwrap();
         let commit = path.split('/').find(|s| s.len() == 40).unwrap().to_string();
         last.insert(
@@ -328,7 +326,7 @@ fn killing_handle_and_replay_at_random_points_leaves_a_sound_state_that_replay_c
     let host = faulty_host(1, 0, ledger.clone());
     let dir = TempDir::new("crash");
     let env = github_env(&host, &dir);
-    let mut rng = Rng(0xc0ffee);
+    let mut rng = Rng(0x00c0_ffee);
     let mut kills = 0;
     let events: Vec<Vec<u8>> = (0..16)
         .map(|i| {
@@ -404,7 +402,7 @@ fn killing_handle_and_replay_at_random_points_leaves_a_sound_state_that_replay_c
         )
         .unwrap();
     assert_eq!(
-        unique.len() as i64,
+        i64::try_from(unique.len()).unwrap(),
         planned_dispatches,
         "every planned notification went out"
     );

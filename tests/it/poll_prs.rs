@@ -1,17 +1,15 @@
 //! `poll-prs` against a mock Azure DevOps holding 160 abandoned PRs over two pages.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use support::*;
 
 fn iso(secs_ago: u64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    gitops_connector::event::time::format_rfc3339((now - secs_ago) as i64)
+    gitops_connector::event::time::format_rfc3339(i64::try_from(now - secs_ago).unwrap())
 }
 
 /// PRs 1–150 closed an hour ago, 151–155 ten days ago (outside the cutoff), 156–160 without a
@@ -88,7 +86,7 @@ fn azure_with_abandoned_prs() -> MockHost {
         }
         None
     });
-    *base.lock().unwrap() = host.base.clone();
+    base.lock().unwrap().clone_from(&host.base);
     host
 }
 
@@ -96,7 +94,7 @@ fn completed(host: &MockHost) -> Vec<Value> {
     host.posts()
         .iter()
         .filter(|p| p.path().ends_with("/events"))
-        .map(|p| p.json())
+        .map(crate::support::Recorded::json)
         .collect()
 }
 
@@ -271,8 +269,9 @@ fn a_failing_list_says_whether_to_retry_or_fix_something() {
 }
 
 /// A host with one abandoned PR (42, no closedDate) in every repository it is asked about, that
-/// answers 503 to commit statuses while `down` is set.
-fn one_abandoned_pr(down: std::sync::Arc<std::sync::atomic::AtomicBool>) -> MockHost {
+/// answers 503 to commit statuses while `outage` lasts.
+fn one_abandoned_pr(outage: &Outage) -> MockHost {
+    let outage = outage.clone();
     MockHost::with(move |r| {
         if r.path().ends_with("/pullrequests") {
             return Some(Reply::json(
@@ -280,8 +279,7 @@ fn one_abandoned_pr(down: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Mock
                 json!({"count": 1, "value": [{"pullRequestId": 42}]}),
             ));
         }
-        (r.path().contains("/statuses") && down.load(std::sync::atomic::Ordering::SeqCst))
-            .then(|| Reply::status(503))
+        (r.path().contains("/statuses") && outage.lasts()).then(|| Reply::status(503))
     })
 }
 
@@ -296,8 +294,8 @@ const ARGO: &str = "argo/succeeded-synced-healthy.json";
 
 #[test]
 fn periodic_sends_what_is_owed_and_polls_every_azure_pipelines_instance() {
-    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let host = one_abandoned_pr(down.clone());
+    let outage = Outage::new();
+    let host = one_abandoned_pr(&outage);
     let dir = TempDir::new("periodic");
     let config = dir.path().join("c.toml");
     let org = format!("{}/org/proj", host.base);
@@ -318,10 +316,9 @@ fn periodic_sends_what_is_owed_and_polls_every_azure_pipelines_instance() {
         ("GITOPS_CONNECTOR_BUDGET_SECONDS".into(), "2".into()),
         ("PAT".into(), TOKEN.into()),
     ];
-    let owed = run_fixture("status", ARGO, &env, &["--instance", "eu"]);
-    assert_eq!(owed.code, 75, "{}", owed.stderr);
-    down.store(false, std::sync::atomic::Ordering::SeqCst);
-    host.clear();
+    while_down(&host, &outage, || {
+        run_fixture("status", ARGO, &env, &["--instance", "eu"])
+    });
 
     let run = connector(&["periodic"], &env, None);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -349,8 +346,8 @@ fn periodic_sends_what_is_owed_and_polls_every_azure_pipelines_instance() {
 
 #[test]
 fn periodic_every_keeps_going_and_picks_up_new_work() {
-    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let host = one_abandoned_pr(down.clone());
+    let outage = Outage::new();
+    let host = one_abandoned_pr(&outage);
     let dir = TempDir::new("periodic-every");
     let env = with(
         &azure_env(&host, &dir),
@@ -365,11 +362,9 @@ fn periodic_every_keeps_going_and_picks_up_new_work() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Work owed after the loop started: statuses the host refused while it was down.
-    let owed = run_fixture("status", ARGO, &env, &[]);
-    assert_eq!(owed.code, 75, "{}", owed.stderr);
-    down.store(false, std::sync::atomic::Ordering::SeqCst);
-    host.clear(); // what was refused while down does not count
+    // Work owed after the loop started: statuses the host refused while it was down (what was
+    // sent during the outage does not count).
+    while_down(&host, &outage, || run_fixture("status", ARGO, &env, &[]));
     let started = std::time::Instant::now();
     while statuses_taken(&host) < 3 && started.elapsed() < std::time::Duration::from_secs(10) {
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -1,9 +1,7 @@
 //! `status` against a mock host: the exact requests for GitHub and Azure Repos × Flux and Argo CD.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 #[test]
 fn flux_change_set_posts_every_status_to_github_in_order_with_its_headers() {

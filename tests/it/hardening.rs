@@ -1,11 +1,9 @@
 //! Hostile input, secrets and trust: what must hold whatever arrives.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
-use support::*;
 
 /// Figures go to the real stderr, past the test harness's capture, so `cargo test` shows them.
 fn report(line: &str) {
@@ -278,7 +276,7 @@ fn hostile_sizes_plan_a_bounded_number_of_requests() {
     );
     // Per host: the detail statuses, plus `Status` twice around a change set.
     let bound = gitops_connector::report::MAX_DETAIL_STATUSES + 2;
-    for (kind, body) in support::hostile::sizes(SHA, ARGO_SHA) {
+    for (kind, body) in crate::support::hostile::sizes(SHA, ARGO_SHA) {
         assert!(
             body.len() > 9 * 1024 * 1024 && body.len() < 10 * 1024 * 1024,
             "{kind}: {}",

@@ -2,11 +2,9 @@
 //! image runs: the binary answers, and the relay inside it turns a signed Flux event into commit
 //! statuses at a mock host reached by name. Runs where buildah is installed (CI installs it).
 
-mod support;
-
+use crate::support::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
 
 const STORAGE: &str = "--storage-driver=vfs";
 
@@ -181,7 +179,7 @@ fn the_image_builds_from_scratch_and_its_relay_delivers_a_signed_event() {
         match answer {
             Ok(r) => break r.status().as_u16(),
             Err(_) if started.elapsed() < Duration::from_secs(20) => {
-                std::thread::sleep(Duration::from_millis(200))
+                std::thread::sleep(Duration::from_millis(200));
             }
             Err(e) => panic!("the relay in the image did not answer: {e}"),
         }

@@ -1,8 +1,6 @@
 //! Flux generic-hmac: with a key configured, only correctly signed events are acted on.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const KEY: &str = "s3cr3t-hmac-key";
 const GOOD: &str = "sha256=d3d73ce06b36e251729df5ec325ee82682b135d6a2488c8f6055e11611c5df4f";

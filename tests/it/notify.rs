@@ -1,9 +1,7 @@
 //! `notify` and `handle`: the orchestrator hears once per commit, with the right result.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{json, Value};
-use support::*;
 
 const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
 const FAILURE: &str = "flux/kustomization-health-check-failed-kubectl-era-flux-v0.17.json";

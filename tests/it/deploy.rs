@@ -2,8 +2,6 @@
 //! the relay's port, one writer, probes, a locked-down pod, and every file and key the pod reads
 //! exists. README quotes the example files as they are.
 
-mod support;
-
 use serde_json::Value;
 use std::path::Path;
 

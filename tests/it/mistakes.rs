@@ -2,10 +2,8 @@
 //! once fixed, split commands equal one `handle`, `require` ignores unlisted objects, and the
 //! journal, output and configuration tell the truth.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{json, Value};
-use support::*;
 
 const PROGRESSING: &str = "flux/kustomization-progressing-ssa-changeset-flux-v2.json";
 const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
@@ -359,11 +357,9 @@ fn a_failure_of_an_unlisted_kustomization_decides_nothing() {
 
 #[test]
 fn the_journal_says_told_only_once_the_orchestrator_was() {
-    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let flag = down.clone();
-    let host = MockHost::with(move |r| {
-        (flag.load(std::sync::atomic::Ordering::SeqCst) && r.path().ends_with("/dispatches"))
-            .then(|| Reply::status(503))
+    let outage = Outage::new();
+    let host = MockHost::down_while(&outage, Reply::status(503), |r| {
+        r.path().ends_with("/dispatches")
     });
     let dir = TempDir::new("told");
     let env = github_env(&host, &dir);
@@ -377,7 +373,7 @@ fn the_journal_says_told_only_once_the_orchestrator_was() {
     };
     let owed = why(&env);
     assert!(!owed.contains("told") && owed.contains("queued"), "{owed}");
-    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    outage.end();
     assert_eq!(connector(&["replay", "--failed"], &env, None).code, 0);
     assert!(
         why(&env).contains("the orchestrator was told"),

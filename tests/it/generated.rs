@@ -1,8 +1,6 @@
 //! The committed completions and man pages are what the binary generates now.
 
-mod support;
-
-use support::{connector, TempDir};
+use crate::support::{connector, TempDir};
 
 #[test]
 fn committed_completions_and_man_pages_are_up_to_date() {

@@ -5,8 +5,9 @@
 pub mod hostile;
 
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -60,6 +61,7 @@ pub struct Reply {
 }
 
 impl Reply {
+    #[allow(clippy::needless_pass_by_value)] // callers write the JSON inline
     pub fn json(status: u16, body: Value) -> Reply {
         Reply {
             status,
@@ -228,33 +230,66 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
+/// A temporary directory (removed on drop), with the state file path tests use.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("gc-it-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
+        TempDir(
+            tempfile::Builder::new()
+                .prefix(&format!("gc-it-{name}-"))
+                .tempdir()
+                .unwrap(),
+        )
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     pub fn state(&self) -> String {
-        self.0.join("state.db").display().to_string()
+        self.path().join("state.db").display().to_string()
     }
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+/// A host outage the test ends when it likes: see [`MockHost::down_while`] and [`while_down`].
+#[derive(Clone)]
+pub struct Outage(Arc<AtomicBool>);
+
+impl Outage {
+    /// An outage that has begun.
+    pub fn new() -> Outage {
+        Outage(Arc::new(AtomicBool::new(true)))
     }
+
+    pub fn lasts(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn end(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+impl MockHost {
+    /// Answers `reply` to the requests `hit` matches while `outage` lasts; well-behaved otherwise.
+    pub fn down_while(
+        outage: &Outage,
+        reply: Reply,
+        hit: impl Fn(&Recorded) -> bool + Send + 'static,
+    ) -> MockHost {
+        let outage = outage.clone();
+        MockHost::with(move |r| (outage.lasts() && hit(r)).then(|| reply.clone()))
+    }
+}
+
+/// Runs `run` while the host is down and expects what it planned to stay owed (75); then ends
+/// the outage and forgets what the host was sent during it.
+pub fn while_down(host: &MockHost, outage: &Outage, run: impl FnOnce() -> Run) {
+    let run = run();
+    assert_eq!(run.code, 75, "owed while the host is down: {}", run.stderr);
+    outage.end();
+    host.clear();
 }
 
 pub fn fixture_path(name: &str) -> String {
