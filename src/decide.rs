@@ -324,36 +324,19 @@ pub fn replay_notification(input: &Input, record: Option<&Record>) -> Option<Out
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{GitHost, GitHubActions, GitHubRepo, Orchestrator};
+    use crate::config::{GitHost, GitHubRepo};
     use crate::event::{parse, Parsed};
     use crate::report::report;
 
     fn instance() -> Instance {
-        let repo = GitHubRepo {
-            api: "https://api.github.com".into(),
-            owner: "o".into(),
-            repo: "m".into(),
-        };
-        Instance {
-            name: "i".into(),
-            operator: None,
-            app_url: None,
-            git: GitHost::GitHub(repo.clone()),
-            orchestrator: Orchestrator::GitHubActions(GitHubActions {
-                manifests: repo,
-                actions_repo: "a".into(),
-                dispatch_event: "sync-success".into(),
-                failure_dispatch_event: None,
+        Instance::sample(
+            "i",
+            GitHost::GitHub(GitHubRepo {
+                api: "https://api.github.com".into(),
+                owner: "o".into(),
+                repo: "m".into(),
             }),
-            subscribers: vec![],
-            require: vec![],
-            allow_http: false,
-            git_token: None,
-            git_token_from: None,
-            orchestrator_token: None,
-            orchestrator_token_from: None,
-            hmac_key: None,
-        }
+        )
     }
 
     fn event(name: &str) -> Event {

@@ -127,19 +127,12 @@ impl Rows {
         for planned in statuses {
             let target = planned.request.target.key();
             commits::advance_context(tx, name, commit, &target, &planned.context, time)?;
-            self.add(
-                tx,
-                &NewRow {
-                    event_id: Some(event_id),
-                    instance: name,
-                    commit: Some(commit),
-                    target: &planned.request.target,
-                    kind: Kind::Request,
-                    context: Some(&planned.context),
-                    request: Some(&planned.request),
-                    job: None,
-                },
-            )?;
+            let row = NewRow {
+                context: Some(&planned.context),
+                request: Some(&planned.request),
+                ..row_of(input, event_id, &planned.request.target, Kind::Request)
+            };
+            self.add(tx, &row)?;
         }
         Ok(())
     }
@@ -162,19 +155,12 @@ impl Rows {
             commit: Some(commit.to_string()),
             pr: None,
         };
-        self.add(
-            tx,
-            &NewRow {
-                event_id: Some(event_id),
-                instance: name,
-                commit: Some(commit),
-                target: &orchestrator_target(input.instance),
-                kind: Kind::Notify,
-                context: None,
-                request: None,
-                job: Some(serde_json::to_string(&job)?),
-            },
-        )
+        let target = orchestrator_target(input.instance);
+        let row = NewRow {
+            job: Some(serde_json::to_string(&job)?),
+            ..row_of(input, event_id, &target, Kind::Notify)
+        };
+        self.add(tx, &row)
     }
 
     fn planned(mut self, verdict: Verdict, why: Option<String>) -> Planned {
@@ -186,6 +172,20 @@ impl Rows {
             rows: self.ids,
             queues: self.queues,
         }
+    }
+}
+
+/// A row of this event's commit, for `target`; the caller fills in what it carries.
+fn row_of<'a>(input: &'a Input, event_id: i64, target: &'a Target, kind: Kind) -> NewRow<'a> {
+    NewRow {
+        event_id: Some(event_id),
+        instance: &input.instance.name,
+        commit: Some(input.commit()),
+        target,
+        kind,
+        context: None,
+        request: None,
+        job: None,
     }
 }
 

@@ -121,6 +121,39 @@ pub struct Subscriber {
     pub url: String,
 }
 
+impl Instance {
+    /// An instance with no secrets that posts to `git` and dispatches to GitHub Actions
+    /// (`o/m` → `o/a`): what the pure tests, property tests and the fuzz target plan against.
+    #[doc(hidden)]
+    pub fn sample(name: &str, git: GitHost) -> Instance {
+        let manifests = GitHubRepo {
+            api: "https://api.github.com".into(),
+            owner: "o".into(),
+            repo: "m".into(),
+        };
+        Instance {
+            name: name.into(),
+            operator: None,
+            app_url: None,
+            git,
+            orchestrator: Orchestrator::GitHubActions(GitHubActions {
+                manifests,
+                actions_repo: "a".into(),
+                dispatch_event: "sync-success".into(),
+                failure_dispatch_event: None,
+            }),
+            subscribers: vec![],
+            require: vec![],
+            allow_http: false,
+            git_token: None,
+            git_token_from: None,
+            orchestrator_token: None,
+            orchestrator_token_from: None,
+            hmac_key: None,
+        }
+    }
+}
+
 impl Config {
     /// `--instance` wins, then the event's `gitops_connector_config_name`, then the only instance.
     pub fn select(

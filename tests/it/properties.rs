@@ -1,42 +1,20 @@
 //! Property tests over parsing and planning: whatever the operator sends, no panic, and nothing
 //! a host would refuse (or that could reach a URL unchecked) comes out.
 
-use gitops_connector::config::{
-    AzureRepo, GitHost, GitHubActions, GitHubRepo, Instance, Orchestrator, Subscriber,
-};
+use gitops_connector::config::{AzureRepo, GitHost, GitHubRepo, Instance, Subscriber};
 use gitops_connector::event::{parse, Parsed};
 use gitops_connector::{plan, report};
 use proptest::prelude::*;
 use serde_json::json;
 
 fn instance(git: GitHost) -> Instance {
-    let repo = GitHubRepo {
-        api: "https://api.github.com".into(),
-        owner: "o".into(),
-        repo: "m".into(),
-    };
     Instance {
-        name: "p".into(),
-        operator: None,
         app_url: Some("https://app.example/x".into()),
-        git,
-        orchestrator: Orchestrator::GitHubActions(GitHubActions {
-            manifests: repo,
-            actions_repo: "a".into(),
-            dispatch_event: "sync-success".into(),
-            failure_dispatch_event: None,
-        }),
         subscribers: vec![Subscriber {
             name: "s".into(),
             url: "https://sub.example/hook".into(),
         }],
-        require: vec![],
-        allow_http: false,
-        git_token: None,
-        git_token_from: None,
-        orchestrator_token: None,
-        orchestrator_token_from: None,
-        hmac_key: None,
+        ..Instance::sample("p", git)
     }
 }
 

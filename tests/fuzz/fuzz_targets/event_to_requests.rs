@@ -1,7 +1,7 @@
 //! Any bytes through parse → report → plan: no panic, and every planned URL names a 40-hex commit.
 #![no_main]
 
-use gitops_connector::config::{AzureRepo, GitHost, GitHubActions, GitHubRepo, Instance, Orchestrator};
+use gitops_connector::config::{AzureRepo, GitHost, GitHubRepo, Instance};
 use gitops_connector::event::{parse, Parsed};
 use gitops_connector::{plan, report};
 use libfuzzer_sys::fuzz_target;
@@ -11,26 +11,7 @@ fuzz_target!(|bytes: &[u8]| {
     let report = report::report(&event);
     let github = GitHubRepo { api: "https://api.github.com".into(), owner: "o".into(), repo: "m".into() };
     for git in [GitHost::GitHub(github.clone()), GitHost::Azure(AzureRepo { org_url: "https://dev.azure.com/o/p".into(), repo: "m".into() })] {
-        let instance = Instance {
-            name: "f".into(),
-            operator: None,
-            app_url: None,
-            git,
-            orchestrator: Orchestrator::GitHubActions(GitHubActions {
-                manifests: github.clone(),
-                actions_repo: "a".into(),
-                dispatch_event: "sync-success".into(),
-                failure_dispatch_event: None,
-            }),
-            subscribers: vec![],
-            require: vec![],
-            allow_http: false,
-            git_token: None,
-            git_token_from: None,
-            orchestrator_token: None,
-            orchestrator_token_from: None,
-            hmac_key: None,
-        };
+        let instance = Instance::sample("f", git);
         for planned in plan::status_requests(&instance, event.header.operator, &report.commit, &report.statuses) {
             assert!(planned.request.url.contains(&format!("/{}", report.commit)));
             assert_eq!(report.commit.as_str().len(), 40);
