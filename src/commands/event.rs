@@ -187,7 +187,7 @@ pub fn process(
     }
 
     let report = report::report(&event);
-    let client = Client::new();
+    let client = ctx.client();
     if mode.notifies() {
         assume_from_host_if_unknown(ctx, state, instance, &report, &client)?;
     }

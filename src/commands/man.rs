@@ -152,7 +152,7 @@ fn bold_code_spans(page: &str) -> String {
     page.lines()
         .map(|line| {
             let pieces: Vec<&str> = line.split('`').collect();
-            if pieces.len() < 3 || pieces.len() % 2 == 0 {
+            if pieces.len() < 3 || pieces.len().is_multiple_of(2) {
                 return line.to_string();
             }
             pieces

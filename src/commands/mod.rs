@@ -72,6 +72,15 @@ impl Ctx {
         Ok(dir.join("state.db"))
     }
 
+    /// The HTTP client, keeping Entra tokens beside the state file (`state.db.entra-tokens`).
+    pub fn client(&self) -> crate::http::Client {
+        let cache = self
+            .state_path()
+            .ok()
+            .map(|p| PathBuf::from(format!("{}.entra-tokens", p.display())));
+        crate::http::Client::new().caching_tokens_in(cache)
+    }
+
     pub fn open_state(&self) -> Result<State> {
         let path = self.state_path()?;
         // Wait for the lock as long as the budget allows: parallel invocations queue, never fail.

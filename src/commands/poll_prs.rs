@@ -233,7 +233,7 @@ fn poll(
     instance: &Instance,
     pipelines: &AzurePipelines,
 ) -> Result<Code> {
-    let client = Client::new();
+    let client = ctx.client();
     let credentials = Credentials::of(instance);
     let mut summary = Summary::default();
     let abandoned = match list_abandoned(ctx, &client, &credentials, pipelines, &mut summary) {

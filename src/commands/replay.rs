@@ -11,7 +11,7 @@ use crate::cli::{Output, ReplayArgs};
 use crate::deliver::{millis, Sender};
 use crate::event::{self, Parsed};
 use crate::exit::{Code, InputError, Refused};
-use crate::http::Client;
+
 use crate::log;
 use crate::report;
 use crate::state::journal::{self, EventRow, Verdict};
@@ -88,7 +88,7 @@ fn replay_failed(ctx: &Ctx) -> Result<Code> {
         log::verbose(&format!("pruned {} events past retention", pruned.events));
     }
     replan_blocked(ctx, &mut state)?;
-    let client = Client::new();
+    let client = ctx.client();
     let sender = Sender::new(&client, &ctx.config, ctx.deadline()).retrying_now();
     let deliveries = sender.drain(&mut state, &Scope::All)?;
     warn_about(&deliveries);

@@ -5,7 +5,7 @@ use super::layers::{list, text, Values};
 use super::secret;
 use super::{
     err, keys, AzurePipelines, AzureRepo, ConfigError, GitHost, GitHubActions, GitHubRepo,
-    Instance, Orchestrator, SecretSources, Subscriber,
+    Instance, Orchestrator, SecretSources, Subscriber, WorkloadIdentity,
 };
 use crate::event::Operator;
 use std::collections::BTreeMap;
@@ -173,6 +173,56 @@ impl Reader<'_> {
     }
 }
 
+/// `azure_auth`: `workload-identity` needs the three variables the AKS webhook sets; unset, it
+/// is chosen when they are set and no token is configured (a PAT, when given, keeps working).
+fn workload_identity(
+    reader: &Reader,
+    env: &BTreeMap<String, String>,
+    has_token: bool,
+) -> Result<Option<WorkloadIdentity>, ConfigError> {
+    let var = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let vars = [
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+    ];
+    let missing: Vec<&str> = vars.iter().copied().filter(|v| var(v).is_none()).collect();
+    let wanted = match reader.choice("azure_auth").as_deref() {
+        Some("workload-identity") => true,
+        Some("pat") => false,
+        None => missing.is_empty() && !has_token,
+        Some(other) => {
+            return err(format!(
+                "instance {:?}: azure_auth {other:?} is not pat or workload-identity",
+                reader.name
+            ))
+        }
+    };
+    if !wanted {
+        return Ok(None);
+    }
+    if !missing.is_empty() {
+        return err(format!(
+            "instance {:?}: azure_auth is workload-identity, but {} not set: on AKS, label the pod \
+             azure.workload.identity/use: \"true\" and annotate its ServiceAccount with \
+             azure.workload.identity/client-id (see README, \"No PAT on Azure\")",
+            reader.name,
+            match missing.as_slice() {
+                [one] => format!("{one} is"),
+                more => format!("{} are", more.join(", ")),
+            }
+        ));
+    }
+    let authority = var("AZURE_AUTHORITY_HOST").unwrap_or("https://login.microsoftonline.com/");
+    check_url(reader.name, "AZURE_AUTHORITY_HOST", authority)?;
+    Ok(Some(WorkloadIdentity {
+        authority: format!("{}/", authority.trim_end_matches('/')),
+        tenant: var("AZURE_TENANT_ID").unwrap_or_default().to_string(),
+        client_id: var("AZURE_CLIENT_ID").unwrap_or_default().to_string(),
+        token_file: std::path::PathBuf::from(var("AZURE_FEDERATED_TOKEN_FILE").unwrap_or_default()),
+    }))
+}
+
 pub fn build(
     name: &str,
     values: &Values,
@@ -217,6 +267,11 @@ pub fn build(
     .into_iter()
     .filter_map(|(role, found)| found.as_ref().map(|(_, from)| (role, from.clone())))
     .collect();
+    let azure_identity = workload_identity(
+        &reader,
+        env,
+        git_token.is_some() || orchestrator_token.is_some(),
+    )?;
     let (git_token, git_token_from) = git_token.unzip();
     let (orchestrator_token, orchestrator_token_from) = orchestrator_token.unzip();
 
@@ -241,6 +296,7 @@ pub fn build(
         orchestrator_token,
         orchestrator_token_from,
         hmac_key: hmac_key.map(|(key, _)| key),
+        azure_identity,
     };
     Ok((instance, secrets))
 }

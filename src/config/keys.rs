@@ -167,6 +167,12 @@ pub const INSTANCE_KEYS: &[Key] = &[
         Kind::Text,
         "file holding the Flux generic-hmac key",
     ),
+    key(
+        "azure_auth",
+        Some("GITOPS_CONNECTOR_AZURE_AUTH"),
+        Kind::Text,
+        "how Azure DevOps requests authenticate: pat, or workload-identity (an Entra token from AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID); default: workload-identity when those are set and no token is",
+    ),
 ];
 
 /// Keys that hold for the whole tool, at the top level of the file.

@@ -66,6 +66,19 @@ pub struct Instance {
     pub orchestrator_token: Option<Secret>,
     pub orchestrator_token_from: Option<Source>,
     pub hmac_key: Option<Secret>,
+    /// Azure DevOps requests carry an Entra access token of this workload identity, not a PAT.
+    pub azure_identity: Option<WorkloadIdentity>,
+}
+
+/// An AKS workload identity, as the workload-identity webhook describes it to the pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadIdentity {
+    /// `AZURE_AUTHORITY_HOST`, ending with `/` (default `https://login.microsoftonline.com/`).
+    pub authority: String,
+    pub tenant: String,
+    pub client_id: String,
+    /// `AZURE_FEDERATED_TOKEN_FILE`: read afresh for each token request, the kubelet rotates it.
+    pub token_file: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +163,14 @@ impl Instance {
             orchestrator_token: None,
             orchestrator_token_from: None,
             hmac_key: None,
+            azure_identity: None,
         }
+    }
+
+    /// Whether any of this instance's requests go to Azure DevOps.
+    pub fn uses_azure_devops(&self) -> bool {
+        matches!(self.git, GitHost::Azure(_))
+            || matches!(self.orchestrator, Orchestrator::AzurePipelines(_))
     }
 }
 

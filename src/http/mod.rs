@@ -4,6 +4,7 @@
 
 mod advice;
 mod classify;
+pub mod entra;
 
 pub use classify::{classify, retry_after, Fix, Limit, Meta, Sorted};
 
@@ -12,6 +13,7 @@ use crate::request::{Api, Credential, Method, Request, Target};
 use crate::url;
 use serde_json::Value;
 use std::io::Read;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const USER_AGENT: &str = concat!("gitops-connector/", env!("CARGO_PKG_VERSION"));
@@ -70,6 +72,8 @@ pub struct Token {
 pub struct Credentials {
     pub git: Option<Token>,
     pub orchestrator: Option<Token>,
+    /// Azure DevOps requests carry this identity's Entra token instead of a token above.
+    pub azure: Option<crate::config::WorkloadIdentity>,
     pub allow_http: bool,
 }
 
@@ -87,6 +91,7 @@ impl Credentials {
                 &instance.orchestrator_token,
                 &instance.orchestrator_token_from,
             ),
+            azure: instance.azure_identity.clone(),
             allow_http: instance.allow_http,
         }
     }
@@ -102,6 +107,8 @@ impl Credentials {
 
 pub struct Client {
     agent: ureq::Agent,
+    /// Where Entra tokens are kept between invocations (beside the state file).
+    token_cache: Option<PathBuf>,
 }
 
 impl Default for Client {
@@ -123,24 +130,54 @@ impl Client {
             .output_buffer_size(16 * 1024)
             .build()
             .new_agent();
-        Client { agent }
+        Client {
+            agent,
+            token_cache: None,
+        }
     }
 
-    /// Sends one request within `timeout`. Never puts a token into the error text.
+    /// Keeps Entra tokens in `path` between invocations.
+    pub fn caching_tokens_in(self, path: Option<PathBuf>) -> Client {
+        Client {
+            token_cache: path,
+            ..self
+        }
+    }
+
+    /// Sends one request within `timeout`. Never puts a token into the error text. A cached
+    /// Entra token that Azure DevOps does not take is dropped and a fresh one tried, once.
     pub fn send(
         &self,
         request: &Request,
         credentials: &Credentials,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
+        match self.send_once(request, credentials, timeout, false) {
+            Err(Sent::StaleToken) => match self.send_once(request, credentials, timeout, true) {
+                Err(Sent::Failed(failure)) => Err(failure),
+                Err(Sent::StaleToken) => unreachable!("a token fetched just now is never stale"),
+                Ok(answer) => Ok(answer),
+            },
+            Err(Sent::Failed(failure)) => Err(failure),
+            Ok(answer) => Ok(answer),
+        }
+    }
+
+    fn send_once(
+        &self,
+        request: &Request,
+        credentials: &Credentials,
+        timeout: Duration,
+        fresh_token: bool,
+    ) -> Result<Answer, Sent> {
         let target = &request.target;
-        let token = credentials.for_target(target);
-        let secret = token.map(|t| &t.secret);
+        let api = target.api();
+        let auth = self.authorization(credentials, target, timeout, fresh_token)?;
+        let secret = auth.secret.as_ref();
         let redact = |text: &str| redact(text, secret);
         refuse_before_sending(request, credentials, secret.is_some())?;
-        let api = target.api();
 
-        let result = self.call(request, &headers(api, secret), timeout);
+        let result = self.call(request, &headers(api, secret, auth.bearer), timeout);
         let place = format!(
             "{} {} {}",
             request.target,
@@ -150,38 +187,25 @@ impl Client {
         let mut response = match result {
             Ok(r) => r,
             Err(e) => {
-                return Err(Failure::Retry {
+                return Err(Sent::Failed(Failure::Retry {
                     why: redact(&format!("{place}: {}", transport_error(&e))),
                     after: None,
                     answer: None,
-                })
+                }))
             }
         };
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let meta = Meta::of(header);
-        let location = header("location");
-        let mut body = String::new();
-        let read = response
-            .body_mut()
-            .as_reader()
-            .take(MAX_ANSWER_BYTES)
-            .read_to_string(&mut body);
-        if let Err(e) = read {
-            if (200..300).contains(&status) {
-                return Err(Failure::Retry {
-                    why: redact(&format!("{place}: answer cut off: {e}")),
-                    after: None,
-                    answer: Some(status),
-                });
-            }
-        }
+        let Received {
+            status,
+            meta,
+            location,
+            body,
+        } = receive(&mut response).map_err(|e| {
+            Sent::Failed(Failure::Retry {
+                why: redact(&format!("{place}: answer cut off: {e}")),
+                after: None,
+                answer: Some(response.status().as_u16()),
+            })
+        })?;
         let repos_api = match api {
             Api::GitHub => true,
             Api::AzureDevOps => request.url.contains("/_apis/git/"),
@@ -191,7 +215,7 @@ impl Client {
         let said = format!("{place} answered {status}{}", host_message(&body));
         match classify(api, repos_api, status, &meta, &body, unix_now()) {
             Sorted::Delivered => Ok(Answer { status, body }),
-            Sorted::Retry { after, limit } => Err(Failure::Retry {
+            Sorted::Retry { after, limit } => Err(Sent::Failed(Failure::Retry {
                 why: redact(&match limit {
                     Some(Limit::Primary) => format!("{said} (rate limit)"),
                     Some(Limit::Secondary) => format!("{said} (secondary rate limit)"),
@@ -199,18 +223,23 @@ impl Client {
                 }),
                 after,
                 answer,
-            }),
-            Sorted::Final => Err(Failure::Final {
+            })),
+            Sorted::Final => Err(Sent::Failed(Failure::Final {
                 why: redact(&said),
                 answer,
-            }),
+            })),
+            Sorted::Config(Fix::Token) if auth.bearer && !auth.fetched => {
+                // Revoked, or the clock of one side is off: not the cached one again.
+                self.forget_entra_token(credentials.azure.as_ref());
+                Err(Sent::StaleToken)
+            }
             Sorted::Config(fix) => {
-                let from = token.map_or("none", |t| t.from.as_str());
+                let from = auth.from.as_str();
                 let why = advice::for_config(fix, target, &said, from, location.as_deref());
-                Err(Failure::Config {
+                Err(Sent::Failed(Failure::Config {
                     why: redact(&why),
                     answer,
-                })
+                }))
             }
         }
     }
@@ -252,6 +281,189 @@ impl Client {
     }
 }
 
+/// How one try ended, when not with an answer.
+enum Sent {
+    Failed(Failure),
+    /// Azure DevOps did not take a cached Entra token: try once more with a fresh one.
+    StaleToken,
+}
+
+impl From<Failure> for Sent {
+    fn from(failure: Failure) -> Sent {
+        Sent::Failed(failure)
+    }
+}
+
+/// An answer as read: its status, the headers `classify` reads, where it redirects, its body.
+struct Received {
+    status: u16,
+    meta: Meta,
+    location: Option<String>,
+    body: String,
+}
+
+/// Reads an answer, its body cut at [`MAX_ANSWER_BYTES`]. A 2xx whose body breaks off is an
+/// error (worth another try); another status's body is only for the message.
+fn receive(response: &mut ureq::http::Response<ureq::Body>) -> std::io::Result<Received> {
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let meta = Meta::of(header);
+    let location = header("location");
+    let mut body = String::new();
+    let read = response
+        .body_mut()
+        .as_reader()
+        .take(MAX_ANSWER_BYTES)
+        .read_to_string(&mut body);
+    match read {
+        Err(e) if (200..300).contains(&status) => Err(e),
+        _ => Ok(Received {
+            status,
+            meta,
+            location,
+            body,
+        }),
+    }
+}
+
+/// What a request is authorised with.
+struct Auth {
+    secret: Option<Secret>,
+    /// An Entra token (sent as Bearer), not a configured one.
+    bearer: bool,
+    /// The Entra token was fetched for this request (else it came from the cache).
+    fetched: bool,
+    /// Where it came from, for messages: `env PAT`, `workload identity CLIENT`.
+    from: String,
+}
+
+impl Client {
+    /// The token a request carries: the workload identity's Entra token for Azure DevOps when the
+    /// instance has one, else the configured token of the target's role.
+    fn authorization(
+        &self,
+        credentials: &Credentials,
+        target: &Target,
+        timeout: Duration,
+        fresh: bool,
+    ) -> Result<Auth, Failure> {
+        let azure = target.api() == Api::AzureDevOps;
+        if let Some(identity) = credentials.azure.as_ref().filter(|_| azure) {
+            let (token, fetched) = self.entra_token(identity, timeout, fresh)?;
+            return Ok(Auth {
+                secret: Some(token),
+                bearer: true,
+                fetched,
+                from: format!("workload identity {}", identity.client_id),
+            });
+        }
+        let token = credentials.for_target(target);
+        Ok(Auth {
+            secret: token.map(|t| t.secret.clone()),
+            bearer: false,
+            fetched: false,
+            from: token.map_or_else(|| "none".into(), |t| t.from.clone()),
+        })
+    }
+
+    /// An Entra token for Azure DevOps, and whether it was fetched just now (else cached).
+    fn entra_token(
+        &self,
+        identity: &crate::config::WorkloadIdentity,
+        timeout: Duration,
+        fresh: bool,
+    ) -> Result<(Secret, bool), Failure> {
+        let key = entra::cache_key(identity);
+        let Some(path) = &self.token_cache else {
+            let (token, _) = self.fetch_entra_token(identity, timeout)?;
+            return Ok((Secret::new(&token), true));
+        };
+        let cache = entra::Cache { path: path.clone() };
+        if fresh {
+            cache.forget(&key);
+        }
+        let mut fetched = false;
+        let token = cache.get_or_fetch(&key, unix_now(), || {
+            fetched = true;
+            self.fetch_entra_token(identity, timeout)
+        })?;
+        Ok((token, fetched))
+    }
+
+    fn forget_entra_token(&self, identity: Option<&crate::config::WorkloadIdentity>) {
+        if let (Some(path), Some(identity)) = (&self.token_cache, identity) {
+            entra::Cache { path: path.clone() }.forget(&entra::cache_key(identity));
+        }
+    }
+
+    /// Asks Entra for a token with the federated token as it is on disk now.
+    fn fetch_entra_token(
+        &self,
+        identity: &crate::config::WorkloadIdentity,
+        timeout: Duration,
+    ) -> Result<(String, u64), Failure> {
+        let assertion =
+            std::fs::read_to_string(&identity.token_file).map_err(|e| Failure::Config {
+                why: format!(
+                "cannot read the federated token AZURE_FEDERATED_TOKEN_FILE={} ({e}): is the pod \
+                 labelled azure.workload.identity/use: \"true\"?",
+                identity.token_file.display()
+            ),
+                answer: None,
+            })?;
+        let assertion = Secret::new(assertion.trim());
+        let hide = |text: &str| redact(text, Some(&assertion));
+        let url = entra::token_url(identity);
+        let answer = self
+            .agent
+            .post(&url)
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .send_form(entra::form(identity, assertion.expose()));
+        let mut response = answer.map_err(|e| Failure::Retry {
+            why: hide(&format!(
+                "Entra ID {}: {}",
+                path_of(&url),
+                transport_error(&e)
+            )),
+            after: None,
+            answer: None,
+        })?;
+        let status = response.status().as_u16();
+        let mut body = String::new();
+        let _ = response
+            .body_mut()
+            .as_reader()
+            .take(MAX_ANSWER_BYTES)
+            .read_to_string(&mut body);
+        match entra::granted(status, &body) {
+            Some(entra::Granted::Token {
+                access_token,
+                expires_in,
+            }) => Ok((access_token, expires_in)),
+            Some(entra::Granted::Refused(said)) => Err(Failure::Config {
+                why: hide(&entra::refusal_advice(identity, &said)),
+                answer: Some(status),
+            }),
+            None => Err(Failure::Retry {
+                why: hide(&format!(
+                    "Entra ID {} answered {status} with a body that is not a token answer",
+                    path_of(&url)
+                )),
+                after: None,
+                answer: Some(status),
+            }),
+        }
+    }
+}
+
 /// What is refused without connecting: plain http to a remote host, a request with no token.
 fn refuse_before_sending(
     request: &Request,
@@ -282,8 +494,8 @@ fn refuse_before_sending(
     Ok(())
 }
 
-/// The headers each API wants, with the token in its scheme.
-fn headers(api: Api, secret: Option<&Secret>) -> Vec<(&'static str, String)> {
+/// The headers each API wants, with the token in its scheme (`bearer`: an Entra token).
+fn headers(api: Api, secret: Option<&Secret>, bearer: bool) -> Vec<(&'static str, String)> {
     let mut headers: Vec<(&str, String)> = Vec::new();
     match api {
         Api::GitHub => {
@@ -297,11 +509,15 @@ fn headers(api: Api, secret: Option<&Secret>) -> Vec<(&'static str, String)> {
             headers.push(("Accept", "application/json".into()));
             // Without it a bad token gets a 302 to a sign-in page instead of a 401.
             headers.push(("X-TFS-FedAuthRedirect", "Suppress".into()));
-            if let Some(token) = secret {
-                headers.push((
+            match secret {
+                Some(token) if bearer => {
+                    headers.push(("Authorization", format!("Bearer {}", token.expose())));
+                }
+                Some(token) => headers.push((
                     "Authorization",
                     format!("Basic {}", base64(&format!(":{}", token.expose()))),
-                ));
+                )),
+                None => {}
             }
         }
         Api::Plain => headers.push(("Accept", "application/json".into())),

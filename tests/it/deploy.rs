@@ -12,8 +12,12 @@ fn root() -> &'static Path {
 /// `kubectl kustomize deploy/kubernetes`, as JSON values. `None` (SKIPPED) without kubectl,
 /// except in CI, which must run it.
 fn rendered() -> Option<Vec<Value>> {
+    rendered_at("deploy/kubernetes")
+}
+
+fn rendered_at(dir: &str) -> Option<Vec<Value>> {
     let out = match std::process::Command::new("kubectl")
-        .args(["kustomize", "deploy/kubernetes"])
+        .args(["kustomize", dir])
         .current_dir(root())
         .output()
     {
@@ -29,7 +33,7 @@ fn rendered() -> Option<Vec<Value>> {
     };
     assert!(
         out.status.success(),
-        "kubectl kustomize deploy/kubernetes: {}",
+        "kubectl kustomize {dir}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
@@ -215,4 +219,44 @@ fn readme_quotes_the_example_files_as_they_are() {
             "README's copy of {file} differs"
         );
     }
+}
+
+#[test]
+fn the_workload_identity_overlay_gives_the_pod_an_identity_and_no_pat() {
+    let Some(objects) = rendered_at("deploy/overlays/workload-identity") else {
+        return;
+    };
+    let account = find(&objects, "ServiceAccount")[0];
+    assert!(account["metadata"]["annotations"]["azure.workload.identity/client-id"].is_string());
+    let deployment = find(&objects, "Deployment")[0];
+    let template = &deployment["spec"]["template"];
+    assert_eq!(
+        template["metadata"]["labels"]["azure.workload.identity/use"],
+        "true"
+    );
+    assert_eq!(
+        template["spec"]["serviceAccountName"],
+        account["metadata"]["name"]
+    );
+    let maps = find(&objects, "ConfigMap");
+    let config = maps
+        .iter()
+        .find_map(|m| m["data"]["config.toml"].as_str())
+        .unwrap();
+    let config: toml::Table = config.parse().unwrap();
+    assert_eq!(config["azure_auth"].as_str(), Some("workload-identity"));
+    assert!(!config.contains_key("token_file"), "no PAT to mount");
+    // The volume the Deployment mounts is the replaced ConfigMap.
+    let volume = template["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "config")
+        .unwrap();
+    let name = volume["configMap"]["name"].as_str().unwrap();
+    assert!(maps.iter().any(|m| m["metadata"]["name"] == name
+        && m["data"]["config.toml"]
+            .as_str()
+            .unwrap()
+            .contains("workload-identity")));
 }

@@ -24,3 +24,4 @@ mod properties;
 mod relay;
 mod signature;
 mod status;
+mod workload_identity;
