@@ -144,11 +144,19 @@ fn many_invocations_share_one_token_sent_as_bearer() {
     let dir = TempDir::new("wi-reuse");
     let env = env(&entra, &dir);
     for i in 0..8 {
-        let run = connector(&["handle"], &env, Some(&argo(i)));
+        let run = connector(&["handle", "-v"], &env, Some(&argo(i)));
         assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("entra-token") && !run.stderr.contains("fed-token"),
+            "{}",
+            run.stderr
+        );
     }
+    // The abandoned-PR list goes with the same token.
+    let poll = connector(&["poll-prs"], &env, None);
+    assert_eq!(poll.code, 0, "{}", poll.stderr);
     let requests = entra.token_requests();
-    assert_eq!(requests.len(), 1, "one token for eight events");
+    assert_eq!(requests.len(), 1, "one token for eight events and a poll");
     let form: std::collections::BTreeMap<_, _> = requests[0].iter().cloned().collect();
     assert_eq!(form["grant_type"], "client_credentials");
     assert_eq!(form["client_id"], CLIENT);
@@ -167,8 +175,8 @@ fn many_invocations_share_one_token_sent_as_bearer() {
     let auth = entra.azure_auth();
     assert_eq!(
         auth.len(),
-        8 * 8,
-        "3 statuses and 5 callback requests per event"
+        8 * 8 + 1,
+        "3 statuses and 5 callback requests per event, and the PR list"
     );
     assert!(auth.iter().all(|a| a == "Bearer entra-token-1"), "{auth:?}");
 
