@@ -83,7 +83,7 @@ fn scope_hint(target: &Target) -> &'static str {
         }
         Target::GithubActions => {
             "it needs the repo scope (classic), or Contents: write on the actions repository and \
-             Contents: read on the manifests repository (fine-grained)"
+             Contents: read and Pull requests: read on the manifests repository (fine-grained)"
         }
         Target::AzureRepos => "it needs the Code (status) scope",
         Target::AzurePipelines => "it needs the Code (read) and Build (read & execute) scopes",

@@ -1,6 +1,7 @@
 //! Azure Pipelines: complete the agentless task that waits on the PR (PROTOCOL §3, §5).
 //!
-//! commit comment → PR number → `callback-task-id` property → plan and job checks → TaskCompleted.
+//! PR of the merge commit (the pull-request query; else the commit comment `Merged PR <n>: …`)
+//! → `callback-task-id` property → plan and job checks → TaskCompleted.
 //! The callback's `planurl` comes from a PR property anyone who can edit the PR can set, and the
 //! request carries the token: it is sent only to the organisation's origin or a configured one.
 
@@ -16,6 +17,22 @@ use serde_json::{json, Value};
 
 pub const PROPERTIES_API_VERSION: &str = "7.1-preview.1";
 pub const TASK_API_VERSION: &str = "2.0-preview.1";
+/// The pull-request query is a preview API.
+pub const QUERY_API_VERSION: &str = "7.1-preview.1";
+
+/// The PR whose merge made `commit`, from a pull-request query's answer:
+/// `{"results": [{"<commit>": [{"pullRequestId": 42, …}]}]}`.
+fn merged_by(answer: &Value, commit: &CommitId) -> Option<u64> {
+    answer
+        .pointer("/results/0")?
+        .as_object()?
+        .iter()
+        .find(|(sha, _)| sha.eq_ignore_ascii_case(commit.as_str()))?
+        .1
+        .as_array()?
+        .iter()
+        .find_map(|pr| pr.get("pullRequestId").and_then(Value::as_u64))
+}
 
 pub enum Start {
     Commit(CommitId),
@@ -37,6 +54,8 @@ pub struct TaskCallback {
 
 enum Stage {
     Start,
+    /// The pull-request query for the commit; its comment is the fallback.
+    AskedQuery(CommitId),
     AskedCommit,
     AskedProperties(u64),
     AskedPlan(TaskCallback),
@@ -108,17 +127,16 @@ impl Flow for Callback {
         match stage {
             Stage::Start => match self.start.take() {
                 Some(Start::Commit(commit)) => {
-                    self.stage = Stage::AskedCommit;
-                    Ok(Step::Read(Request::get(
+                    let query = Request::post(
                         Target::AzurePipelines,
                         format!(
-                            "{}/commits/{commit}?api-version={GIT_API_VERSION}",
-                            repo_url(
-                                &self.pipelines.manifests.org_url,
-                                &self.pipelines.manifests.repo
-                            )
+                            "{}/pullrequestquery?api-version={QUERY_API_VERSION}",
+                            repo_url(&self.pipelines.manifests.org_url, &self.pipelines.pr_repo)
                         ),
-                    )))
+                        json!({"queries": [{"type": "lastMergeCommit", "items": [commit.as_str()]}]}),
+                    );
+                    self.stage = Stage::AskedQuery(commit);
+                    Ok(Step::Read(query))
                 }
                 Some(Start::Pr(pr)) => {
                     self.stage = Stage::AskedProperties(pr);
@@ -126,6 +144,24 @@ impl Flow for Callback {
                 }
                 None => Err(FlowError::Malformed("the flow was already run".into())),
             },
+            Stage::AskedQuery(commit) => {
+                if let Some(pr) = answer.and_then(|a| merged_by(a, &commit)) {
+                    self.stage = Stage::AskedProperties(pr);
+                    return Ok(Step::Read(self.properties(pr)));
+                }
+                // No PR merged it by the API's account: the merge comment may still name one.
+                self.stage = Stage::AskedCommit;
+                Ok(Step::Read(Request::get(
+                    Target::AzurePipelines,
+                    format!(
+                        "{}/commits/{commit}?api-version={GIT_API_VERSION}",
+                        repo_url(
+                            &self.pipelines.manifests.org_url,
+                            &self.pipelines.manifests.repo
+                        )
+                    ),
+                )))
+            }
             Stage::AskedCommit => {
                 let comment = answer
                     .and_then(|a| a.get("comment"))
@@ -289,15 +325,16 @@ mod tests {
         let r = read(flow.next(None).unwrap());
         assert_eq!(
             r.url,
-            format!(
-                "{ORG}/_apis/git/repositories/manifests/commits/{}?api-version=6.0",
-                commit()
-            )
+            format!("{ORG}/_apis/git/repositories/hld/pullrequestquery?api-version=7.1-preview.1")
         );
-        let r = read(
-            flow.next(Some(&json!({"comment": "Merged PR 42: deploy"})))
-                .unwrap(),
+        assert_eq!(
+            r.body.unwrap(),
+            json!({"queries": [{"type": "lastMergeCommit", "items": [commit().as_str()]}]})
         );
+        // A squash merge or a batched message: the query names the PR all the same.
+        let found =
+            json!({"queries": [], "results": [{commit().as_str(): [{"pullRequestId": 42}]}]});
+        let r = read(flow.next(Some(&found)).unwrap());
         assert_eq!(r.url, format!("{ORG}/_apis/git/repositories/hld/pullRequests/42/properties?api-version=7.1-preview.1"));
         let r = read(
             flow.next(Some(&properties("https://dev.azure.com/org/")))
@@ -325,10 +362,30 @@ mod tests {
     fn every_nothing_to_do_case_says_why() {
         let mut flow = Callback::new(pipelines(), Start::Commit(commit()), Outcome::Failure);
         flow.next(None).unwrap();
+        let none = json!({"results": [{commit().as_str(): []}]});
+        let r = read(flow.next(Some(&none)).unwrap());
+        assert_eq!(
+            r.url,
+            format!(
+                "{ORG}/_apis/git/repositories/manifests/commits/{}?api-version=6.0",
+                commit()
+            ),
+            "no PR by the API: the merge comment is read"
+        );
         let Step::Nothing(why) = flow.next(Some(&json!({"comment": "Bump"}))).unwrap() else {
             panic!()
         };
         assert!(why.contains("names no PR"));
+
+        // The comment fallback names the PR.
+        let mut flow = Callback::new(pipelines(), Start::Commit(commit()), Outcome::Failure);
+        flow.next(None).unwrap();
+        flow.next(Some(&none)).unwrap();
+        let r = read(
+            flow.next(Some(&json!({"comment": "Merged PR 42: deploy"})))
+                .unwrap(),
+        );
+        assert!(r.url.contains("/pullRequests/42/properties"));
 
         let mut flow = Callback::new(pipelines(), Start::Pr(42), Outcome::Failure);
         flow.next(None).unwrap();

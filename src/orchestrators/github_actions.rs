@@ -1,5 +1,7 @@
-//! GitHub Actions: `repository_dispatch` carrying the source commit and run id that the
-//! deploy-branch convention put into the merge message (PROTOCOL §3).
+//! GitHub Actions: `repository_dispatch` carrying the source commit and run id of the deploy
+//! branch `deploy/<run_id>/<source_sha>/<branch>` (PROTOCOL §3). The branch is the head of the
+//! PR that GitHub says merged the manifests commit (`GET …/commits/{sha}/pulls`), so squash merges
+//! and edited messages work; the merge message is the fallback when GitHub knows no such PR.
 
 use super::{Flow, FlowError, Step};
 use crate::config::GitHubActions;
@@ -14,7 +16,14 @@ pub struct Dispatch {
     actions: GitHubActions,
     commit: CommitId,
     outcome: Outcome,
-    asked: bool,
+    stage: Stage,
+}
+
+enum Stage {
+    Start,
+    AskedCommit,
+    /// The commit message, while asking for its PR.
+    AskedPulls(String),
 }
 
 impl Dispatch {
@@ -23,7 +32,7 @@ impl Dispatch {
             actions,
             commit,
             outcome,
-            asked: false,
+            stage: Stage::Start,
         }
     }
 
@@ -42,39 +51,73 @@ impl Flow for Dispatch {
                 "the deployment failed and no failure_dispatch_event is configured".into(),
             ));
         };
-        if !self.asked {
-            self.asked = true;
-            return Ok(Step::Read(Request::get(
-                Target::GithubActions,
-                format!(
-                    "{}/commits/{}",
-                    repo_url(&self.actions.manifests),
-                    self.commit
-                ),
-            )));
+        match std::mem::replace(&mut self.stage, Stage::Start) {
+            Stage::Start => {
+                self.stage = Stage::AskedCommit;
+                Ok(Step::Read(Request::get(
+                    Target::GithubActions,
+                    format!(
+                        "{}/commits/{}",
+                        repo_url(&self.actions.manifests),
+                        self.commit
+                    ),
+                )))
+            }
+            Stage::AskedCommit => {
+                let message = answer
+                    .and_then(|a| a.pointer("/commit/message"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        FlowError::Malformed("the commit answer has no commit.message".into())
+                    })?;
+                self.stage = Stage::AskedPulls(message.to_string());
+                Ok(Step::Read(Request::get(
+                    Target::GithubActions,
+                    format!(
+                        "{}/commits/{}/pulls",
+                        repo_url(&self.actions.manifests),
+                        self.commit
+                    ),
+                )))
+            }
+            Stage::AskedPulls(message) => {
+                let from_pr = answer
+                    .and_then(merged_pr_head)
+                    .and_then(|head| deploy_ref(&head));
+                let (sha, run_id) = from_pr.or_else(|| deploy_branch(&message)).unzip();
+                let url = format!(
+                    "{}/repos/{}/{}/dispatches",
+                    self.actions.manifests.api,
+                    encode(&self.actions.manifests.owner),
+                    encode(&self.actions.actions_repo)
+                );
+                Ok(Step::Send(Request::post(
+                    Target::GithubActions,
+                    url,
+                    json!({
+                        "event_type": event_type,
+                        "client_payload": { "sha": sha, "runid": run_id, "commitmessage": message },
+                    }),
+                )))
+            }
         }
-        let message = answer
-            .and_then(|a| a.pointer("/commit/message"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                FlowError::Malformed("the commit answer has no commit.message".into())
-            })?;
-        let (sha, run_id) = deploy_branch(message).unzip();
-        let url = format!(
-            "{}/repos/{}/{}/dispatches",
-            self.actions.manifests.api,
-            encode(&self.actions.manifests.owner),
-            encode(&self.actions.actions_repo)
-        );
-        Ok(Step::Send(Request::post(
-            Target::GithubActions,
-            url,
-            json!({
-                "event_type": event_type,
-                "client_payload": { "sha": sha, "runid": run_id, "commitmessage": message },
-            }),
-        )))
     }
+}
+
+/// The head branch of the merged PR among those GitHub lists for a commit.
+fn merged_pr_head(pulls: &Value) -> Option<String> {
+    pulls
+        .as_array()?
+        .iter()
+        .find(|pr| pr.get("merged_at").is_some_and(|m| !m.is_null()))?
+        .pointer("/head/ref")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `deploy/<run_id>/<source_sha>/<branch>` → (source sha, run id).
+pub fn deploy_ref(head: &str) -> Option<(String, String)> {
+    deploy_branch(&format!("x/{head}"))
 }
 
 /// `Merge pull request #42 from org/deploy/<run_id>/<source_sha>/<branch>` → (source sha, run id).
@@ -120,10 +163,16 @@ mod tests {
         };
         assert_eq!(read.url, "https://api.github.com/repos/org/manifests/commits/40d6b21b888db0ca794876cf7bdd399e3da2137e");
         let message = "Merge pull request #42 from org/deploy/987654/c0ffee12/main";
-        let Step::Send(send) = flow
+        let Step::Read(pulls) = flow
             .next(Some(&json!({"commit": {"message": message}})))
             .unwrap()
         else {
+            panic!()
+        };
+        assert!(pulls
+            .url
+            .ends_with("/commits/40d6b21b888db0ca794876cf7bdd399e3da2137e/pulls"));
+        let Step::Send(send) = flow.next(Some(&json!([]))).unwrap() else {
             panic!()
         };
         assert_eq!(send.url, "https://api.github.com/repos/org/app/dispatches");
@@ -137,10 +186,9 @@ mod tests {
     fn an_odd_message_still_dispatches_with_nulls() {
         let mut flow = Dispatch::new(actions(None), commit(), Outcome::Success);
         flow.next(None).unwrap();
-        let Step::Send(send) = flow
-            .next(Some(&json!({"commit": {"message": "Bump podinfo"}})))
-            .unwrap()
-        else {
+        flow.next(Some(&json!({"commit": {"message": "Bump podinfo"}})))
+            .unwrap();
+        let Step::Send(send) = flow.next(Some(&json!([]))).unwrap() else {
             panic!()
         };
         let payload = &send.body.unwrap()["client_payload"];
@@ -153,12 +201,31 @@ mod tests {
         assert!(matches!(flow.next(None).unwrap(), Step::Nothing(_)));
         let mut flow = Dispatch::new(actions(Some("sync-failure")), commit(), Outcome::Failure);
         flow.next(None).unwrap();
-        let Step::Send(send) = flow
-            .next(Some(&json!({"commit": {"message": "m"}})))
-            .unwrap()
-        else {
+        flow.next(Some(&json!({"commit": {"message": "m"}})))
+            .unwrap();
+        let Step::Send(send) = flow.next(Some(&json!([]))).unwrap() else {
             panic!()
         };
         assert_eq!(send.body.unwrap()["event_type"], "sync-failure");
+    }
+
+    #[test]
+    fn a_squash_merge_is_found_through_the_merged_prs_head_branch() {
+        let mut flow = Dispatch::new(actions(None), commit(), Outcome::Success);
+        flow.next(None).unwrap();
+        let message = "Deploy app (#42)";
+        flow.next(Some(&json!({"commit": {"message": message}})))
+            .unwrap();
+        let pulls = json!([
+            {"number": 41, "merged_at": null, "head": {"ref": "deploy/1/aaaa/main"}},
+            {"number": 42, "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": "deploy/987654/c0ffee12/main"}}
+        ]);
+        let Step::Send(send) = flow.next(Some(&pulls)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            send.body.unwrap()["client_payload"],
+            json!({"sha": "c0ffee12", "runid": "987654", "commitmessage": message})
+        );
     }
 }

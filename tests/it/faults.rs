@@ -143,7 +143,8 @@ fn faulty_host(seed: u64, fault_percent: u64, ledger: Arc<Mutex<Ledger>>) -> Moc
                 },
             });
         }
-        if r.method == "POST" {
+        // Writes only: the pull-request query is a read by POST, repeated when a flow is retried.
+        if r.method == "POST" && !r.path().ends_with("/pullrequestquery") {
             ledger
                 .accepted
                 .push((r.method.clone(), r.url.clone(), r.body.clone()));
@@ -156,9 +157,28 @@ fn faulty_host(seed: u64, fault_percent: u64, ledger: Arc<Mutex<Ledger>>) -> Moc
 fn commit_specific(r: &Recorded) -> Option<Reply> {
     let path = r.path();
     let host = r.header("Host").unwrap_or("127.0.0.1");
+    let pr_of = |sha: &str| u64::from_str_radix(&sha[32..], 16).unwrap() % 1_000_000;
+    // The PR APIs name the commit's own PR too, from its deploy branch.
+    if path.ends_with("/pulls") {
+        let sha = path.rsplit('/').nth(1).unwrap();
+        return Some(Reply::json(
+            200,
+            json!([{"number": pr_of(sha), "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": format!("deploy/1/{sha}/main")}}]),
+        ));
+    }
+    if path.ends_with("/pullrequestquery") {
+        let sha = r.json()["queries"][0]["items"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        return Some(Reply::json(
+            200,
+            json!({"results": [{sha.clone(): [{"pullRequestId": pr_of(&sha)}]}]}),
+        ));
+    }
     if r.method == "GET" && path.contains("/commits/") && !path.ends_with("/status") {
         let sha = path.rsplit('/').next().unwrap();
-        let pr = u64::from_str_radix(&sha[32..], 16).unwrap() % 1_000_000;
+        let pr = pr_of(sha);
         return Some(if path.contains("/_apis/git/") {
             Reply::json(200, json!({"comment": format!("Merged PR {pr}: deploy")}))
         } else {

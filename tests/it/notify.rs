@@ -54,7 +54,8 @@ fn github_success_dispatches_the_run_and_source_commit() {
         reads,
         [
             format!("/repos/org/manifests/commits/{SHA}/status"),
-            format!("/repos/org/manifests/commits/{SHA}")
+            format!("/repos/org/manifests/commits/{SHA}"),
+            format!("/repos/org/manifests/commits/{SHA}/pulls"),
         ]
     );
     let sent = dispatches(&host);
@@ -92,8 +93,11 @@ fn github_failure_dispatches_nothing_unless_opted_in() {
 }
 
 #[test]
-fn an_odd_merge_message_still_dispatches_with_null_sha_and_runid() {
+fn an_odd_merge_message_and_no_pr_still_dispatch_with_null_sha_and_runid() {
     let host = MockHost::with(|r| {
+        if r.path().ends_with("/pulls") {
+            return Some(Reply::json(200, json!([])));
+        }
         (r.method == "GET" && r.path().ends_with(SHA))
             .then(|| Reply::json(200, json!({"commit": {"message": "Bump podinfo"}})))
     });
@@ -202,7 +206,8 @@ fn azure_pipelines_success_completes_the_waiting_task() {
     assert_eq!(
         urls,
         [
-            format!("GET /org/proj/_apis/git/repositories/manifests/commits/{ARGO_SHA}?api-version=6.0"),
+            "POST /org/proj/_apis/git/repositories/hld/pullrequestquery?api-version=7.1-preview.1"
+                .to_string(),
             "GET /org/proj/_apis/git/repositories/hld/pullRequests/42/properties?api-version=7.1-preview.1".to_string(),
             "GET /org/proj-id/_apis/distributedtask/hubs/build/plans/plan-1?api-version=2.0-preview.1".to_string(),
             "GET /org/proj-id/_apis/build/Builds/7/timeline".to_string(),
@@ -224,6 +229,9 @@ fn azure_sends_nothing_when_there_is_nothing_to_complete_and_says_which() {
         (
             "names no PR",
             Box::new(|r: &Recorded| {
+                if r.path().ends_with("/pullrequestquery") {
+                    return Some(Reply::json(200, json!({"results": [{}]})));
+                }
                 r.path()
                     .contains("/commits/")
                     .then(|| Reply::json(200, json!({"comment": "Direct push"})))
@@ -374,8 +382,78 @@ fn a_commit_seen_before_its_end_needs_no_combined_status_read() {
         .collect();
     assert_eq!(
         reads,
-        [format!("/repos/org/manifests/commits/{SHA}")],
-        "only the merge message is read"
+        [
+            format!("/repos/org/manifests/commits/{SHA}"),
+            format!("/repos/org/manifests/commits/{SHA}/pulls")
+        ],
+        "only the merge message and the PR are read"
     );
     assert_eq!(dispatches(&host).len(), 1);
+}
+
+#[test]
+fn a_squash_merge_is_found_through_the_pull_requests_api() {
+    let host = MockHost::with(|r| {
+        if r.path().ends_with("/pulls") {
+            return Some(Reply::json(
+                200,
+                json!([{"number": 7, "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": "deploy/555/beef01/main"}}]),
+            ));
+        }
+        (r.method == "GET" && r.path().ends_with(SHA))
+            .then(|| Reply::json(200, json!({"commit": {"message": "Deploy podinfo (#7)"}})))
+    });
+    let dir = TempDir::new("gh-squash");
+    let run = run_fixture("notify", SUCCESS, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        dispatches(&host)[0].json()["client_payload"],
+        json!({"sha": "beef01", "runid": "555", "commitmessage": "Deploy podinfo (#7)"})
+    );
+}
+
+#[test]
+fn a_batched_commit_finds_its_pr_through_the_query_not_the_message() {
+    let host = MockHost::with(|r| {
+        if r.path().ends_with("/pullrequestquery") {
+            let sha = r.json()["queries"][0]["items"][0]
+                .as_str()
+                .unwrap()
+                .to_string();
+            return Some(Reply::json(
+                200,
+                json!({"results": [{sha: [{"pullRequestId": 77}]}]}),
+            ));
+        }
+        (r.method == "GET" && r.path().contains("/commits/")).then(|| {
+            Reply::json(
+                200,
+                json!({"comment": "Automated image update: 3 images (batched)"}),
+            )
+        })
+    });
+    let dir = TempDir::new("az-batched");
+    let run = run_fixture(
+        "notify",
+        "argo/succeeded-synced-healthy.json",
+        &azure_env(&host, &dir),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let paths: Vec<String> = host
+        .requests()
+        .iter()
+        .map(|r| r.path().to_string())
+        .collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("/pullRequests/77/properties")),
+        "{paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.contains("/commits/")),
+        "the message is not needed"
+    );
+    assert_eq!(callbacks(&host).len(), 1);
 }

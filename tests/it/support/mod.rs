@@ -192,10 +192,21 @@ pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
         "POST" if path.ends_with("/dispatches") => Reply::status(204),
         "POST" if path.contains("/statuses") => Reply::json(201, json!({"id": 1})),
         "POST" if path.ends_with("/events") => Reply::status(200),
+        // The PR that made the merge commit: PR 42, whatever the commit.
+        "POST" if path.ends_with("/pullrequestquery") => {
+            let commit = r.json()["queries"][0]["items"][0].clone();
+            let key = commit.as_str().unwrap_or_default().to_string();
+            Reply::json(200, json!({"results": [{key: [{"pullRequestId": 42}]}]}))
+        }
         "POST" => Reply::status(200),
         _ if path.ends_with("/status") => {
             Reply::json(200, json!({"state": "pending", "statuses": []}))
         }
+        // The merged PR of a GitHub commit, from the deploy branch convention.
+        _ if path.ends_with("/pulls") => Reply::json(
+            200,
+            json!([{"number": 42, "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": "deploy/987654/c0ffee12/main"}}]),
+        ),
         _ if path.contains("/_apis/git/repositories/") && path.contains("/commits/") => {
             Reply::json(200, json!({"comment": "Merged PR 42: deploy app"}))
         }
