@@ -98,7 +98,13 @@ pub fn decide(input: &Input, known: &Known) -> Decided {
         }
     }
     let ending = ending::decide(prior, input.report.end, &input.instance.require, &sources);
-    let post = ending.post_statuses && input.mode.posts_statuses() && known.first_copy.is_none();
+    // The commit ends once, for the notification; statuses end per environment, so that one
+    // cluster's end does not silence another's statuses of the same commit.
+    let posts = match environment_prior(input, &known.sources) {
+        Some(env_prior) => ending::decide(env_prior, input.report.end, &[], &[]).post_statuses,
+        None => ending.post_statuses,
+    };
+    let post = posts && input.mode.posts_statuses() && known.first_copy.is_none();
     let (statuses, older) = if post {
         newer_statuses(input.statuses(), &known.newest, known.time)
     } else {
@@ -136,6 +142,27 @@ pub fn decide(input: &Input, known: &Known) -> Decided {
         verdict,
         why,
     }
+}
+
+/// For an event of an environment: how that environment's sources had ended before it (a
+/// failure of any of them counts), so that repeats after its end post nothing.
+fn environment_prior(input: &Input, sources: &[(String, Outcome)]) -> Option<Prior> {
+    let env = input.event.header.environment.as_deref()?;
+    let prefix = format!("{env}:");
+    let ends: Vec<Outcome> = sources
+        .iter()
+        .filter(|(source, _)| source.starts_with(&prefix))
+        .map(|(_, outcome)| *outcome)
+        .collect();
+    let outcome = if ends.contains(&Outcome::Failure) {
+        Some(Outcome::Failure)
+    } else {
+        ends.first().copied()
+    };
+    Some(Prior {
+        outcome,
+        end_statuses: true,
+    })
 }
 
 /// The statuses not older than one already posted on their context; and how many were.

@@ -83,12 +83,27 @@ fn required_end(require: &[String], sources: &[(String, Outcome)]) -> Option<Out
     }
 }
 
-/// A require-list entry names a Flux source as `namespace/name` or `name`, an Argo CD application by name.
+/// A require-list entry names a Flux source as `namespace/name` or `name`, an Argo CD application
+/// by name, each optionally in one environment (`prod-eu:flux-system/apps`); without one, it
+/// matches the source in any environment.
 pub fn matches_source(wanted: &str, source: &str) -> bool {
+    let (wanted_env, wanted) = split_environment(wanted);
+    let (env, source) = split_environment(source);
+    if wanted_env.is_some() && wanted_env != env {
+        return false;
+    }
     wanted == source
         || source
             .rsplit_once('/')
             .is_some_and(|(_, name)| name == wanted)
+}
+
+/// `prod-eu:flux-system/apps` → (`prod-eu`, `flux-system/apps`).
+fn split_environment(text: &str) -> (Option<&str>, &str) {
+    match text.split_once(':') {
+        Some((env, rest)) if crate::event::check_environment(env).is_ok() => (Some(env), rest),
+        _ => (None, text),
+    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct CommitStatus {
     /// How a host maps `state` when it is a word the host table does not know.
     #[serde(skip)]
     pub unknown_as: Unknown,
+    /// The environment the status is about; its name then starts with `<environment>/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// An unknown reason never crashes (PROTOCOL §2.4): an error event is a failure, anything else pending.
@@ -82,8 +85,15 @@ pub fn report(event: &Event) -> Report {
         ),
         Detail::Argo(argo) => (argo_statuses(argo), argo_end(argo)),
     };
+    // Contexts of different environments never collide: `prod-eu/Status`. Without an
+    // environment the names stay exactly the reference's.
+    let environment = &event.header.environment;
     for status in &mut statuses {
-        status.name = status_name(&status.name);
+        status.name = match environment {
+            Some(env) => status_name(&format!("{env}/{}", status.name)),
+            None => status_name(&status.name),
+        };
+        status.environment.clone_from(environment);
     }
     Report {
         commit: event.commit.clone(),
@@ -129,6 +139,7 @@ fn flux_statuses(kind: &str, reason: &str, flux: &FluxEvent) -> Vec<CommitStatus
         message: message.to_string(),
         genre: kind.to_string(),
         unknown_as,
+        environment: None,
     };
     let description = match reason {
         "Progressing" => "Reconciliation underway.",
@@ -317,6 +328,7 @@ fn argo_statuses(argo: &ArgoEvent) -> Vec<CommitStatus> {
         message,
         genre: "ArgoCD".into(),
         unknown_as: Unknown::Pending,
+        environment: None,
     };
     vec![
         status(

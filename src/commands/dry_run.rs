@@ -30,6 +30,7 @@ pub fn event(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
         }
         Parsed::Event(event) => event,
     };
+    let event = event.in_environment(instance.environment.as_deref());
     let report = report::report(&event);
     let mut requests: Vec<Request> = Vec::new();
     if mode.posts_statuses() {

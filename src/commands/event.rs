@@ -186,6 +186,8 @@ pub fn process(
         ));
     }
 
+    let event = event.in_environment(instance.environment.as_deref());
+    facts.source.clone_from(&event.header.source);
     let report = report::report(&event);
     let client = ctx.client();
     if mode.notifies() {

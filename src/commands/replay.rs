@@ -147,6 +147,7 @@ fn replan_event(ctx: &Ctx, state: &mut State, event: &EventRow, body: &[u8]) -> 
             .config
             .select(ctx.instance.as_deref(), parsed.header.instance.as_deref())?,
     };
+    let parsed = parsed.in_environment(instance.environment.as_deref());
     let report = report::report(&parsed);
     planning::replan_blocked(
         state,

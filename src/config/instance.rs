@@ -237,6 +237,11 @@ pub fn build(
     let git = reader.git_host()?;
     let orchestrator = reader.orchestrator()?;
     let subscribers = reader.subscribers()?;
+    let environment = reader.text("environment").map(str::to_string);
+    if let Some(env) = &environment {
+        crate::event::check_environment(env)
+            .map_err(|why| ConfigError(format!("instance {name:?}: `environment`: {why}")))?;
+    }
 
     // Secrets come from the environment or from files a key names, never from the TOML itself.
     let secret = |vars: &[&'static str], files: &[&'static str]| {
@@ -297,6 +302,7 @@ pub fn build(
         orchestrator_token_from,
         hmac_key: hmac_key.map(|(key, _)| key),
         azure_identity,
+        environment,
     };
     Ok((instance, secrets))
 }

@@ -168,6 +168,12 @@ pub const INSTANCE_KEYS: &[Key] = &[
         "file holding the Flux generic-hmac key",
     ),
     key(
+        "environment",
+        Some("GITOPS_CONNECTOR_ENVIRONMENT"),
+        Kind::Text,
+        "the environment (cluster, stage) of this instance's events when they name none: status contexts become ENV/NAME",
+    ),
+    key(
         "azure_auth",
         Some("GITOPS_CONNECTOR_AZURE_AUTH"),
         Kind::Text,

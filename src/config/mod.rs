@@ -68,6 +68,8 @@ pub struct Instance {
     pub hmac_key: Option<Secret>,
     /// Azure DevOps requests carry an Entra access token of this workload identity, not a PAT.
     pub azure_identity: Option<WorkloadIdentity>,
+    /// The environment of events that name none.
+    pub environment: Option<String>,
 }
 
 /// An AKS workload identity, as the workload-identity webhook describes it to the pod.
@@ -164,6 +166,7 @@ impl Instance {
             orchestrator_token_from: None,
             hmac_key: None,
             azure_identity: None,
+            environment: None,
         }
     }
 

@@ -29,6 +29,7 @@ pub fn parse(body: &Object, repaired: bool) -> Result<Parsed, Invalid> {
         // when an instance requires several applications to succeed.
         source: json::opt_string(body, "", "application")?.map(str::to_string),
         reason: phase.to_string(),
+        environment: super::environment(json::opt_string(body, "", "environment")?)?,
     };
     let resources = match body.get("resources") {
         Some(Value::Array(items)) => items

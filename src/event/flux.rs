@@ -34,6 +34,7 @@ pub fn parse(body: &Object) -> Result<Parsed, Invalid> {
         kind: kind.to_string(),
         source: Some(format!("{namespace}/{name}")),
         reason: reason.to_string(),
+        environment: super::environment(get(&metadata, "environment"))?,
     };
     let ignore = |why: String| {
         Ok(Parsed::Ignored(Ignored {

@@ -53,6 +53,39 @@ pub struct Header {
     pub source: Option<String>,
     /// Flux `reason`; Argo CD `phase`.
     pub reason: String,
+    /// The cluster or stage it comes from: Flux's `metadata.environment` (the Alert's
+    /// `eventMetadata`), Argo CD's `environment` field (added to the template).
+    pub environment: Option<String>,
+}
+
+/// The longest environment name: it prefixes status contexts, which hosts bound.
+pub const MAX_ENVIRONMENT_CHARS: usize = 63;
+
+/// An environment name is a word: letters, digits, `.`, `_`, `-` (it becomes part of a status
+/// context and of a `require` entry, where `/` and `:` mean something).
+pub fn check_environment(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_ENVIRONMENT_CHARS
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "environment {name:?} must be 1 to {MAX_ENVIRONMENT_CHARS} letters, digits, '.', '_' or '-'"
+        ))
+    }
+}
+
+/// The environment field of an event, checked.
+fn environment(value: Option<&str>) -> Result<Option<String>, Invalid> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(name) => check_environment(name)
+            .map(|()| Some(name.to_string()))
+            .map_err(Invalid),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +152,19 @@ crate::message_error!(
 pub enum Parsed {
     Event(Event),
     Ignored(Ignored),
+}
+
+impl Event {
+    /// The event as one environment's: its own `environment`, else the instance's. The source
+    /// becomes `<environment>:<source>`, so that a `require` entry can name an environment.
+    pub fn in_environment(mut self, fixed: Option<&str>) -> Event {
+        let environment = self.header.environment.take().or(fixed.map(str::to_string));
+        if let Some(env) = &environment {
+            self.header.source = self.header.source.map(|s| format!("{env}:{s}"));
+        }
+        self.header.environment = environment;
+        self
+    }
 }
 
 impl Parsed {

@@ -75,6 +75,7 @@ mod tests {
             message: String::new(),
             genre: String::new(),
             unknown_as: Unknown::Pending,
+            environment: None,
         };
         for (word, expected) in [
             ("Healthy", "succeeded"),

@@ -103,6 +103,7 @@ mod tests {
             message: "m".into(),
             genre: "g".into(),
             unknown_as,
+            environment: None,
         }
     }
 

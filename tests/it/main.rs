@@ -10,6 +10,7 @@ mod support;
 mod cli;
 mod completions;
 mod deploy;
+mod environments;
 mod faults;
 mod generated;
 mod hardening;
