@@ -109,6 +109,8 @@ pub struct Client {
     agent: ureq::Agent,
     /// Where Entra tokens are kept between invocations (beside the state file).
     token_cache: Option<PathBuf>,
+    /// The Entra token this process already has: (cache key, token, expires at, in seconds).
+    entra_memo: std::sync::Mutex<Option<(String, Secret, u64)>>,
 }
 
 impl Default for Client {
@@ -133,6 +135,7 @@ impl Client {
         Client {
             agent,
             token_cache: None,
+            entra_memo: std::sync::Mutex::default(),
         }
     }
 
@@ -380,23 +383,47 @@ impl Client {
         fresh: bool,
     ) -> Result<(Secret, bool), Failure> {
         let key = entra::cache_key(identity);
-        let Some(path) = &self.token_cache else {
-            let (token, _) = self.fetch_entra_token(identity, timeout)?;
-            return Ok((Secret::new(&token), true));
-        };
-        let cache = entra::Cache { path: path.clone() };
-        if fresh {
-            cache.forget(&key);
+        let now = unix_now();
+        let mut memo = self.entra_memo.lock().unwrap_or_else(|e| e.into_inner());
+        // The token this process used for the last request: no file to open for the next one.
+        if let Some((memo_key, token, expires_at)) = memo.as_ref() {
+            if !fresh && *memo_key == key && *expires_at > now + entra::MARGIN_SECONDS {
+                return Ok((token.clone(), false));
+            }
         }
-        let mut fetched = false;
-        let token = cache.get_or_fetch(&key, unix_now(), || {
-            fetched = true;
-            self.fetch_entra_token(identity, timeout)
-        })?;
+        let mut lifetime = 0;
+        let (token, fetched) = match &self.token_cache {
+            None => {
+                let (token, expires_in) = self.fetch_entra_token(identity, timeout)?;
+                lifetime = expires_in;
+                (Secret::new(&token), true)
+            }
+            Some(path) => {
+                let cache = entra::Cache { path: path.clone() };
+                if fresh {
+                    cache.forget(&key);
+                }
+                let mut fetched = false;
+                let token = cache.get_or_fetch(&key, now, || {
+                    fetched = true;
+                    let (token, expires_in) = self.fetch_entra_token(identity, timeout)?;
+                    lifetime = expires_in;
+                    Ok((token, expires_in))
+                })?;
+                // A token read from the cache is trusted for the margin only: the cache knows
+                // its expiry, this process does not keep it.
+                if !fetched {
+                    lifetime = entra::MARGIN_SECONDS + 60;
+                }
+                (token, fetched)
+            }
+        };
+        *memo = Some((key, token.clone(), now.saturating_add(lifetime)));
         Ok((token, fetched))
     }
 
     fn forget_entra_token(&self, identity: Option<&crate::config::WorkloadIdentity>) {
+        *self.entra_memo.lock().unwrap_or_else(|e| e.into_inner()) = None;
         if let (Some(path), Some(identity)) = (&self.token_cache, identity) {
             entra::Cache { path: path.clone() }.forget(&entra::cache_key(identity));
         }

@@ -391,3 +391,53 @@ fn periodic_every_keeps_going_and_picks_up_new_work() {
         handled.stdout
     );
 }
+
+#[test]
+fn periodic_every_reads_the_configuration_afresh_each_round() {
+    let host = MockHost::start();
+    let dir = TempDir::new("periodic-reload");
+    let config = dir.path().join("c.toml");
+    // Round one: the instance notifies GitHub Actions, nothing to poll.
+    std::fs::write(&config, "orchestrator = \"github\"\n").unwrap();
+    let env = with(
+        &azure_env(&host, &dir),
+        &[
+            ("GITOPS_CONNECTOR_CONFIG", config.to_str().unwrap()),
+            ("GITHUB_ORG_URL", &format!("{}/repos/org", host.base)),
+            ("GITHUB_GITOPS_MANIFEST_REPO_NAME", "manifests"),
+            ("GITHUB_GITOPS_REPO_NAME", "app"),
+        ],
+    )
+    .into_iter()
+    // The orchestrator comes from the file alone (the environment would override it).
+    .filter(|(k, _)| k != "CICD_ORCHESTRATOR_TYPE")
+    .collect::<Vec<_>>();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+        .args(["periodic", "--every", "1s"])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("HOME", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(
+        host.requests().is_empty(),
+        "GitHub Actions: nothing to poll"
+    );
+    // The mounted ConfigMap changes: the next round polls Azure Pipelines.
+    std::fs::write(&config, "orchestrator = \"azdo\"\n").unwrap();
+    let started = std::time::Instant::now();
+    while host.requests().is_empty() && started.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        host.requests()
+            .iter()
+            .any(|r| r.path().ends_with("/pullrequests")),
+        "the new configuration was read"
+    );
+}

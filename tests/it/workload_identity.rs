@@ -345,3 +345,38 @@ fn tokens_from_files_work_for_every_target_with_their_line_end_trimmed() {
         }
     }
 }
+
+#[test]
+fn parallel_first_invocations_ask_entra_once() {
+    let entra = Entra::start();
+    let dir = TempDir::new("wi-parallel");
+    let env = env(&entra, &dir);
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+                .arg("handle")
+                .env_clear()
+                .envs(env.iter().cloned())
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), &argo(100 + i)).unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        entra.token_requests().len(),
+        1,
+        "the cache is locked while it is refreshed"
+    );
+}
