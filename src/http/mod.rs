@@ -384,7 +384,10 @@ impl Client {
     ) -> Result<(Secret, bool), Failure> {
         let key = entra::cache_key(identity);
         let now = unix_now();
-        let mut memo = self.entra_memo.lock().unwrap_or_else(|e| e.into_inner());
+        let mut memo = self
+            .entra_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // The token this process used for the last request: no file to open for the next one.
         if let Some((memo_key, token, expires_at)) = memo.as_ref() {
             if !fresh && *memo_key == key && *expires_at > now + entra::MARGIN_SECONDS {
@@ -423,7 +426,10 @@ impl Client {
     }
 
     fn forget_entra_token(&self, identity: Option<&crate::config::WorkloadIdentity>) {
-        *self.entra_memo.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .entra_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         if let (Some(path), Some(identity)) = (&self.token_cache, identity) {
             entra::Cache { path: path.clone() }.forget(&entra::cache_key(identity));
         }
