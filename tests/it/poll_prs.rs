@@ -353,15 +353,17 @@ fn periodic_every_keeps_going_and_picks_up_new_work() {
         &azure_env(&host, &dir),
         &[("GITOPS_CONNECTOR_BUDGET_SECONDS", "1")],
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
-        .args(["periodic", "--every", "1s", "-v"])
-        .env_clear()
-        .envs(env.iter().cloned())
-        .env("HOME", dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+            .args(["periodic", "--every", "1s", "-v"])
+            .env_clear()
+            .envs(env.iter().cloned())
+            .env("HOME", dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Work owed after the loop started: statuses the host refused while it was down (what was
     // sent during the outage does not count).
     while_down(&host, &outage, || run_fixture("status", ARGO, &env, &[]));
@@ -371,12 +373,13 @@ fn periodic_every_keeps_going_and_picks_up_new_work() {
     }
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(
-        child.try_wait().unwrap().is_none(),
+        child.0.try_wait().unwrap().is_none(),
         "the loop runs until stopped"
     );
-    child.kill().unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(
         statuses_taken(&host),
         3,
@@ -412,15 +415,17 @@ fn periodic_every_reads_the_configuration_afresh_each_round() {
     // The orchestrator comes from the file alone (the environment would override it).
     .filter(|(k, _)| k != "CICD_ORCHESTRATOR_TYPE")
     .collect::<Vec<_>>();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
-        .args(["periodic", "--every", "1s"])
-        .env_clear()
-        .envs(env.iter().cloned())
-        .env("HOME", dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let _child = Running(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+            .args(["periodic", "--every", "1s"])
+            .env_clear()
+            .envs(env.iter().cloned())
+            .env("HOME", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     std::thread::sleep(std::time::Duration::from_millis(600));
     assert!(
         host.requests().is_empty(),
@@ -432,8 +437,6 @@ fn periodic_every_reads_the_configuration_afresh_each_round() {
     while host.requests().is_empty() && started.elapsed() < std::time::Duration::from_secs(5) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(
         host.requests()
             .iter()

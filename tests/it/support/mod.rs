@@ -263,6 +263,17 @@ impl TempDir {
     }
 }
 
+/// A child process killed when the test ends, passing or failing (a `periodic --every` loop
+/// must not outlive a failed assertion).
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A host outage the test ends when it likes: see [`MockHost::down_while`] and [`while_down`].
 #[derive(Clone)]
 pub struct Outage(Arc<AtomicBool>);
