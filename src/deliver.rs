@@ -47,6 +47,14 @@ pub struct Delivery {
     pub notification: bool,
 }
 
+/// One warning per request that did not get through, with what to do.
+pub fn warn_about(deliveries: &[Delivery]) {
+    for d in deliveries.iter().filter(|d| !d.ok) {
+        let what = d.context.as_deref().unwrap_or("notification");
+        crate::log::warn(&format!("{what}: {}", d.result));
+    }
+}
+
 impl Delivery {
     /// Which request: `github POST https://…/statuses/… [Phase]`.
     pub fn what(&self) -> String {

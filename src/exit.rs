@@ -48,6 +48,21 @@ impl Code {
     pub fn as_u8(self) -> u8 {
         self as u8
     }
+
+    /// How a run's deliveries stand, as its exit code: a refusal is the operator's to fix, so it
+    /// outranks what is merely owed, and what is owed (it will still go out) outranks a request a
+    /// host rejected for good.
+    pub fn standing(owed: usize, failed: usize, refused: usize) -> Code {
+        if refused > 0 {
+            Code::Refused
+        } else if owed > 0 {
+            Code::Owed
+        } else if failed > 0 {
+            Code::HostRejected
+        } else {
+            Code::Ok
+        }
+    }
 }
 
 crate::message_error!(
@@ -135,4 +150,18 @@ pub fn help_table() -> String {
         out.push_str(line.trim_end());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn a_refusal_outranks_what_is_owed_which_outranks_a_rejection() {
+        assert_eq!(Code::standing(0, 0, 0), Code::Ok);
+        assert_eq!(Code::standing(0, 1, 0), Code::HostRejected);
+        assert_eq!(Code::standing(1, 1, 0), Code::Owed);
+        assert_eq!(Code::standing(1, 1, 1), Code::Refused);
+        assert_eq!(Code::standing(0, 0, 1), Code::Refused);
+    }
 }

@@ -8,7 +8,7 @@ use super::planning::{self, Input, Journaled, Planned};
 use super::{print_json, Ctx};
 use crate::cli::{EventArgs, Output};
 use crate::config::{GitHost, Instance};
-use crate::deliver::{Delivery, Sender};
+use crate::deliver::{self, Delivery, Sender};
 use crate::event::{self, Invalid, Parsed, MAX_EVENT_BYTES};
 use crate::exit::{Code, InputError, Refused};
 use crate::hosts::github;
@@ -291,10 +291,19 @@ fn deliver(
     let why = why.as_deref();
     let deliveries =
         Sender::new(client, &ctx.config, ctx.deadline()).drain_queues(state, queues)?;
-    warn_about(&deliveries);
-    let why = journal::get(state.conn(), id)?
-        .and_then(|e| e.why)
-        .or_else(|| why.map(str::to_string));
+    deliver::warn_about(&deliveries);
+    // Delivering this event's notification rewrites its why in the journal; only then is the
+    // journal worth a read.
+    let why = if deliveries
+        .iter()
+        .any(|d| d.notification && d.event == Some(id))
+    {
+        journal::get(state.conn(), id)?
+            .and_then(|e| e.why)
+            .or_else(|| why.map(str::to_string))
+    } else {
+        why.map(str::to_string)
+    };
     finish_output(ctx, id, verdict, why.as_deref(), facts, &deliveries);
     let ids: Vec<i64> = rows
         .iter()
@@ -302,27 +311,7 @@ fn deliver(
         .chain(deliveries.iter().map(|d| d.row))
         .collect();
     let (owed, failed, refused) = outbox::standing(state.conn(), &ids)?;
-    Ok(exit_code(owed, failed, refused))
-}
-
-/// One warning per request that did not get through, with what to do.
-pub fn warn_about(deliveries: &[Delivery]) {
-    for d in deliveries.iter().filter(|d| !d.ok) {
-        let what = d.context.as_deref().unwrap_or("notification");
-        log::warn(&format!("{what}: {}", d.result));
-    }
-}
-
-pub fn exit_code(owed: usize, failed: usize, refused: usize) -> Code {
-    if refused > 0 {
-        Code::Refused
-    } else if owed > 0 {
-        Code::Owed
-    } else if failed > 0 {
-        Code::HostRejected
-    } else {
-        Code::Ok
-    }
+    Ok(Code::standing(owed, failed, refused))
 }
 
 fn finish_output(

@@ -4,11 +4,10 @@
 //! closed within the cutoff that no earlier pass handled. PRs are remembered, so an idle pass
 //! costs the list requests only.
 
-use super::event::exit_code;
 use super::{print_json, Ctx};
 use crate::cli::{Output, PollArgs};
 use crate::config::{AzurePipelines, ConfigError, Instance, Orchestrator};
-use crate::deliver::Sender;
+use crate::deliver::{self, Sender};
 use crate::event::time::parse_rfc3339;
 use crate::exit::Code;
 use crate::hosts::azure::{repo_url, GIT_API_VERSION};
@@ -279,7 +278,7 @@ fn poll(
             summary.notified += 1;
         }
     }
-    super::event::warn_about(&deliveries);
+    deliver::warn_about(&deliveries);
     let mut delivered_rows: Vec<i64> = deliveries
         .iter()
         .map(|d| d.row)
@@ -295,5 +294,5 @@ fn poll(
     summary.owed = owed;
     summary.failed = failed + refused;
     print_pass(ctx, &instance.name, &summary, &deliveries);
-    Ok(exit_code(owed, failed, refused))
+    Ok(Code::standing(owed, failed, refused))
 }

@@ -4,11 +4,11 @@
 //! repository name was wrong goes out, once fixed, to where the configuration now says, and
 //! nothing already delivered goes again.
 
-use super::event::{exit_code, process, warn_about, Arrival};
+use super::event::{process, Arrival};
 use super::planning::{self, Input};
 use super::{print_json, Ctx};
 use crate::cli::{Output, ReplayArgs};
-use crate::deliver::{millis, Sender};
+use crate::deliver::{self, millis, Sender};
 use crate::event::{self, Parsed};
 use crate::exit::{Code, InputError, Refused};
 
@@ -91,7 +91,7 @@ fn replay_failed(ctx: &Ctx) -> Result<Code> {
     let client = ctx.client();
     let sender = Sender::new(&client, &ctx.config, ctx.deadline()).retrying_now();
     let deliveries = sender.drain(&mut state, &Scope::All)?;
-    warn_about(&deliveries);
+    deliver::warn_about(&deliveries);
     let ids: Vec<i64> = deliveries.iter().map(|d| d.row).collect();
     let (_, failed, refused) = outbox::standing(state.conn(), &ids)?;
     let owed = outbox::open_queues(state.conn())?.len();
@@ -109,7 +109,7 @@ fn replay_failed(ctx: &Ctx) -> Result<Code> {
             ));
         }
     }
-    Ok(exit_code(owed, failed, refused))
+    Ok(Code::standing(owed, failed, refused))
 }
 
 /// Status requests owed because configuration refused them are planned again from their

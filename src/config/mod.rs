@@ -169,12 +169,6 @@ impl Instance {
             environment: None,
         }
     }
-
-    /// Whether any of this instance's requests go to Azure DevOps.
-    pub fn uses_azure_devops(&self) -> bool {
-        matches!(self.git, GitHost::Azure(_))
-            || matches!(self.orchestrator, Orchestrator::AzurePipelines(_))
-    }
 }
 
 impl Config {

@@ -39,17 +39,26 @@ fn with_commit(name: &str, commit: &str) -> Vec<u8> {
 }
 
 #[test]
+fn the_answer_says_the_deployment_ended_once_its_notification_went_out() {
+    let host = MockHost::start();
+    let dir = TempDir::new("told-why");
+    let env = github_env(&host, &dir);
+    let run = run_fixture("notify", SUCCESS, &env, &["--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let answer: Value = serde_json::from_str(&run.stdout).unwrap();
+    let why = answer["why"].as_str().unwrap();
+    assert!(why.starts_with("the deployment ended"), "{why}");
+    let listed = connector(&["events", "--output", "json"], &env, None);
+    assert!(listed.stdout.contains(why), "{}", listed.stdout);
+}
+
+#[test]
 fn github_success_dispatches_the_run_and_source_commit() {
     let host = MockHost::start();
     let dir = TempDir::new("gh-ok");
     let run = run_fixture("notify", SUCCESS, &github_env(&host, &dir), &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let reads: Vec<_> = host
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET")
-        .map(|r| r.url)
-        .collect();
+    let reads = host.read_urls();
     assert_eq!(
         reads,
         [
@@ -374,12 +383,7 @@ fn a_commit_seen_before_its_end_needs_no_combined_status_read() {
     assert_eq!(connector(&["handle"], &env, Some(&progressing)).code, 0);
     host.clear();
     assert_eq!(run_fixture("handle", SUCCESS, &env, &[]).code, 0);
-    let reads: Vec<_> = host
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET")
-        .map(|r| r.url)
-        .collect();
+    let reads = host.read_urls();
     assert_eq!(
         reads,
         [

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 const PROGRESSING: &str = "flux/kustomization-progressing-ssa-changeset-flux-v2.json";
 const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
+const HEALTHY: &str = "argo/succeeded-synced-healthy.json";
 
 fn json_of(run: &Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
@@ -81,12 +82,7 @@ fn retry_after_is_honoured_within_the_budget_and_left_owed_beyond_it() {
     });
     let dir = TempDir::new("retry-after");
     let started = Instant::now();
-    let run = run_fixture(
-        "status",
-        "argo/succeeded-synced-healthy.json",
-        &github_env(&host, &dir),
-        &[],
-    );
+    let run = run_fixture("status", HEALTHY, &github_env(&host, &dir), &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -99,12 +95,7 @@ fn retry_after_is_honoured_within_the_budget_and_left_owed_beyond_it() {
     });
     let dir = TempDir::new("retry-after-long");
     let started = Instant::now();
-    let run = run_fixture(
-        "status",
-        "argo/succeeded-synced-healthy.json",
-        &github_env(&host, &dir),
-        &[],
-    );
+    let run = run_fixture("status", HEALTHY, &github_env(&host, &dir), &[]);
     assert_eq!(run.code, 75);
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -123,7 +114,7 @@ fn github_rate_limits_wait_for_the_reset_and_other_403s_wait_for_a_token_fix() {
     });
     let dir = TempDir::new("ratelimit");
     let env = github_env(&host, &dir);
-    let run = run_fixture("status", "argo/succeeded-synced-healthy.json", &env, &[]);
+    let run = run_fixture("status", HEALTHY, &env, &[]);
     assert_eq!(run.code, 75, "{}", run.stderr);
     assert_eq!(host.posts().len(), 1, "the queue waits for the reset");
 
@@ -137,7 +128,7 @@ fn github_rate_limits_wait_for_the_reset_and_other_403s_wait_for_a_token_fix() {
     });
     let dir = TempDir::new("forbidden");
     let env = github_env(&host, &dir);
-    let run = run_fixture("status", "argo/succeeded-synced-healthy.json", &env, &[]);
+    let run = run_fixture("status", HEALTHY, &env, &[]);
     assert_eq!(
         run.code, 75,
         "a permission to grant is owed: {}",
@@ -171,7 +162,7 @@ fn timeouts_and_refused_connections_are_owed_not_lost() {
     let dir = TempDir::new("timeout");
     let run = run_fixture(
         "status",
-        "argo/succeeded-synced-healthy.json",
+        HEALTHY,
         &github_env(&host, &dir),
         &["--budget", "1"],
     );
@@ -185,12 +176,7 @@ fn timeouts_and_refused_connections_are_owed_not_lost() {
     let dir = TempDir::new("refused");
     let mut env = github_env(&MockHost::start(), &dir);
     env = with(&env, &[("GITHUB_ORG_URL", &format!("{closed}/repos/org"))]);
-    let run = run_fixture(
-        "status",
-        "argo/succeeded-synced-healthy.json",
-        &env,
-        &["--budget", "1"],
-    );
+    let run = run_fixture("status", HEALTHY, &env, &["--budget", "1"]);
     assert_eq!(run.code, 75, "{}", run.stderr);
     assert!(run.stderr.contains("connection failed"), "{}", run.stderr);
     let owed = json_of(&connector(
@@ -214,19 +200,9 @@ fn the_same_bytes_again_retry_only_what_is_owed() {
     let dir = TempDir::new("dup");
     let env = github_env(&host, &dir);
     while_down(&host, &outage, || {
-        run_fixture(
-            "status",
-            "argo/succeeded-synced-healthy.json",
-            &env,
-            &["--budget", "1"],
-        )
+        run_fixture("status", HEALTHY, &env, &["--budget", "1"])
     });
-    let again = run_fixture(
-        "status",
-        "argo/succeeded-synced-healthy.json",
-        &env,
-        &["--output", "json"],
-    );
+    let again = run_fixture("status", HEALTHY, &env, &["--output", "json"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(json_of(&again)["outcome"], "duplicate");
     let posts = host.posts();
@@ -366,12 +342,7 @@ fn prune_drops_old_entries_but_keeps_what_is_owed() {
     let dir = TempDir::new("prune");
     let env = github_env(&host, &dir);
     while_down(&host, &outage, || {
-        run_fixture(
-            "status",
-            "argo/succeeded-synced-healthy.json",
-            &env,
-            &["--budget", "1"],
-        )
+        run_fixture("status", HEALTHY, &env, &["--budget", "1"])
     });
     assert_eq!(run_fixture("status", PROGRESSING, &env, &[]).code, 0);
     std::thread::sleep(Duration::from_millis(1100));

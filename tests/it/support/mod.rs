@@ -167,6 +167,15 @@ impl MockHost {
         self.recorded.lock().unwrap().clear();
     }
 
+    /// The URLs of the GET requests, in order.
+    pub fn read_urls(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "GET")
+            .map(|r| r.url)
+            .collect()
+    }
+
     /// Requests other than the reads: what a host would act on.
     pub fn posts(&self) -> Vec<Recorded> {
         self.requests()
