@@ -55,14 +55,6 @@ impl Drop for Background {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn the_image_builds_from_scratch_and_its_relay_delivers_a_signed_event() {
     if Command::new("buildah").arg("--version").output().is_err() {

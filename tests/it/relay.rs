@@ -32,14 +32,6 @@ fn webhook_binary() -> Option<String> {
         .map(|p| p.display().to_string())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts webhook with the connector's configuration in its environment (it passes it on).
 fn relay(env: &[(String, String)]) -> Option<Relay> {
     let Some(webhook) = webhook_binary() else {

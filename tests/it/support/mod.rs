@@ -323,6 +323,15 @@ pub fn while_down(host: &MockHost, outage: &Outage, run: impl FnOnce() -> Run) {
     host.clear();
 }
 
+/// A port nothing listens on right now, for a server a test starts itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn fixture_path(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
