@@ -351,17 +351,19 @@ pub fn replay_notification(input: &Input, record: Option<&Record>) -> Option<Out
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{GitHost, GitHubRepo};
     use crate::event::{parse, Parsed};
+    use crate::hosts::github;
     use crate::report::report;
 
     fn instance() -> Instance {
         Instance::sample(
             "i",
-            GitHost::GitHub(GitHubRepo {
-                api: "https://api.github.com".into(),
-                owner: "o".into(),
-                repo: "m".into(),
+            std::sync::Arc::new(github::Statuses {
+                repo: github::Repo {
+                    api: "https://api.github.com".into(),
+                    owner: "o".into(),
+                    repo: "m".into(),
+                },
             }),
         )
     }

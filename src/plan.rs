@@ -3,9 +3,9 @@
 //! Host statuses keep the report's order, so the newest status on the commit is the right one;
 //! each subscriber then gets every status in the same order.
 
-use crate::config::{GitHost, Instance};
+use crate::config::Instance;
 use crate::event::{CommitId, Operator};
-use crate::hosts::{azure, github, subscribers};
+use crate::hosts::subscribers;
 use crate::report::CommitStatus;
 use crate::request::Request;
 
@@ -51,10 +51,7 @@ pub fn status_requests(
 ) -> Vec<Planned> {
     let app_url = instance.app_url.as_deref();
     let host = statuses.iter().map(|status| Planned {
-        request: match &instance.git {
-            GitHost::GitHub(repo) => github::status_request(repo, commit, status, app_url),
-            GitHost::Azure(repo) => azure::status_request(repo, commit, status, app_url),
-        },
+        request: instance.git.status_request(commit, status, app_url),
         context: status.name.clone(),
     });
     let subscribed = instance.subscribers.iter().flat_map(|subscriber| {

@@ -13,32 +13,72 @@ pub enum Method {
     Post,
 }
 
+/// The HTTP conventions of an API: data, so that a new host declares its own in its file.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Api {
+    pub name: &'static str,
+    /// Headers every request carries (`Accept`, a version pin).
+    pub headers: &'static [(&'static str, &'static str)],
+    /// How the token is sent; `None` for APIs that get no token (subscribers).
+    pub auth: Option<Scheme>,
+    /// A bad token gets a 203 or an HTML sign-in page instead of a 401 (Azure DevOps).
+    pub sign_in_page: bool,
+    /// A 403 with `Retry-After` or "secondary rate limit" is a rate limit, not a refusal (GitHub).
+    pub secondary_rate_limit: bool,
+    /// Where a 404 means a wrong or invisible repository rather than a plan that is gone: a URL
+    /// containing this (`""`: every URL of the API).
+    pub repos_path: Option<&'static str>,
+    /// Takes the Entra token of an AKS workload identity instead of the configured token.
+    pub entra: bool,
+}
+
+/// How a token goes into `Authorization`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `token T` (GitHub's personal access tokens).
+    Token,
+    /// `Bearer T`.
+    Bearer,
+    /// `Basic base64(":T")` (Azure DevOps personal access tokens).
+    BasicPassword,
+}
+
+impl Api {
+    /// Whether requests to it carry a token (and answers speak of tokens and permissions).
+    pub fn takes_token(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    /// Whether a 404 from `url` means the configured repository is wrong.
+    pub fn is_repos_api(&self, url: &str) -> bool {
+        self.repos_path.is_some_and(|path| url.contains(path))
+    }
+}
+
+/// One kind of target, declared once beside the code that builds its requests.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TargetKind {
+    /// The name stored in the state and shown to users: never change a registered one.
+    pub key: &'static str,
+    pub api: &'static Api,
+    pub credential: Credential,
+    /// The settings that decide where its requests go, for messages.
+    pub settings: &'static str,
+    /// What its token needs, for messages.
+    pub scopes: &'static str,
+}
+
 /// Who a request is for. It decides the credential and the API conventions (headers, auth scheme).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
-    /// Commit statuses on GitHub (the Git host token).
-    Github,
-    /// Commit statuses on Azure Repos (the Git host token).
-    AzureRepos,
-    /// Reads and dispatches for GitHub Actions (the orchestrator token).
-    GithubActions,
-    /// Reads and the task callback for Azure Pipelines (the orchestrator token).
-    AzurePipelines,
+    /// A Git host's statuses or an orchestrator's reads and notification.
+    Kind(&'static TargetKind),
     /// A custom subscriber: no token, plain JSON.
     Subscriber(String),
 }
 
-/// The HTTP conventions a target's API follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
-    GitHub,
-    AzureDevOps,
-    Plain,
-}
-
 /// Which configured token a request carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Credential {
     GitHost,
     Orchestrator,
@@ -46,18 +86,16 @@ pub enum Credential {
 }
 
 impl Target {
-    pub fn api(&self) -> Api {
+    pub fn api(&self) -> &'static Api {
         match self {
-            Target::Github | Target::GithubActions => Api::GitHub,
-            Target::AzureRepos | Target::AzurePipelines => Api::AzureDevOps,
-            Target::Subscriber(_) => Api::Plain,
+            Target::Kind(kind) => kind.api,
+            Target::Subscriber(_) => &crate::hosts::subscribers::API,
         }
     }
 
     pub fn credential(&self) -> Credential {
         match self {
-            Target::Github | Target::AzureRepos => Credential::GitHost,
-            Target::GithubActions | Target::AzurePipelines => Credential::Orchestrator,
+            Target::Kind(kind) => kind.credential,
             Target::Subscriber(_) => Credential::None,
         }
     }
@@ -65,28 +103,42 @@ impl Target {
     /// The name stored in the state and shown to users.
     pub fn key(&self) -> String {
         match self {
-            Target::Github => "github".into(),
-            Target::AzureRepos => "azure-repos".into(),
-            Target::GithubActions => "github-actions".into(),
-            Target::AzurePipelines => "azure-pipelines".into(),
+            Target::Kind(kind) => kind.key.to_string(),
             Target::Subscriber(name) => format!("subscriber:{name}"),
         }
     }
 
+    /// The target a stored key names: a registered host's or orchestrator's, or a subscriber.
     pub fn from_key(key: &str) -> Option<Target> {
-        Some(match key {
-            "github" => Target::Github,
-            "azure-repos" => Target::AzureRepos,
-            "github-actions" => Target::GithubActions,
-            "azure-pipelines" => Target::AzurePipelines,
-            other => Target::Subscriber(other.strip_prefix("subscriber:")?.to_string()),
-        })
+        if let Some(name) = key.strip_prefix("subscriber:") {
+            return Some(Target::Subscriber(name.to_string()));
+        }
+        let hosts = crate::hosts::HOSTS.iter().map(|h| h.target);
+        let orchestrators = crate::orchestrators::ORCHESTRATORS.iter().map(|o| o.target);
+        hosts
+            .chain(orchestrators)
+            .find(|kind| kind.key == key)
+            .map(Target::Kind)
     }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.key())
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        Target::from_key(&key)
+            .ok_or_else(|| serde::de::Error::custom(format!("no target is named {key:?}")))
     }
 }
 

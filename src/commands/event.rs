@@ -7,16 +7,14 @@
 use super::planning::{self, Input, Journaled, Planned};
 use super::{print_json, Ctx};
 use crate::cli::{EventArgs, Output};
-use crate::config::{GitHost, Instance};
+use crate::config::Instance;
 use crate::deliver::{self, Delivery, Sender};
 use crate::event::{self, Invalid, Parsed, MAX_EVENT_BYTES};
 use crate::exit::{Code, InputError, Refused};
-use crate::hosts::github;
 use crate::http::{Client, Credentials};
 use crate::log;
 use crate::plan::Mode;
 use crate::report::{self, Report};
-use crate::request::Target;
 use crate::signature;
 use crate::state::journal::{self, Facts, Verdict};
 use crate::state::outbox;
@@ -236,7 +234,7 @@ fn assume_from_host_if_unknown(
     report: &Report,
     client: &Client,
 ) -> Result<()> {
-    let GitHost::GitHub(repo) = &instance.git else {
+    let Some(request) = instance.git.ended_request(&report.commit) else {
         return Ok(());
     };
     if report.end.is_none()
@@ -244,14 +242,17 @@ fn assume_from_host_if_unknown(
     {
         return Ok(());
     }
-    let request = github::combined_status_request(Target::Github, repo, &report.commit);
     let timeout = ctx
         .deadline()
         .saturating_duration_since(std::time::Instant::now())
         .min(Duration::from_secs(5));
     match client.send(&request, &Credentials::of(instance), timeout) {
         Ok(answer) => {
-            if let Some(outcome) = answer.json().as_ref().and_then(github::combined_outcome) {
+            if let Some(outcome) = answer
+                .json()
+                .as_ref()
+                .and_then(|a| instance.git.ended_outcome(a))
+            {
                 log::verbose(&format!(
                     "commit {} has no local record and GitHub says it already ended ({outcome}): not notifying again",
                     report.commit

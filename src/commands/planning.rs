@@ -2,7 +2,7 @@
 //! all of it is owed, or none of it. Loads what the state knows, lets `decide` (pure) say what
 //! changes, and stores that.
 
-use crate::config::{Instance, Orchestrator};
+use crate::config::Instance;
 use crate::decide::{self, Decided, Known, Reconciled};
 use crate::plan;
 use crate::request::Target;
@@ -190,10 +190,7 @@ fn row_of<'a>(input: &'a Input, event_id: i64, target: &'a Target, kind: Kind) -
 }
 
 pub fn orchestrator_target(instance: &Instance) -> Target {
-    match instance.orchestrator {
-        Orchestrator::GitHubActions(_) => Target::GithubActions,
-        Orchestrator::AzurePipelines(_) => Target::AzurePipelines,
-    }
+    instance.orchestrator.target()
 }
 
 /// Applies what `reconcile` decided to an event's rows; new rows go under `event_id`.

@@ -6,13 +6,14 @@
 
 use super::{print_json, Ctx};
 use crate::cli::{Output, PollArgs};
-use crate::config::{AzurePipelines, ConfigError, Instance, Orchestrator};
+use crate::config::{ConfigError, Instance};
 use crate::deliver::{self, Sender};
 use crate::event::time::parse_rfc3339;
 use crate::exit::Code;
 use crate::hosts::azure::{repo_url, GIT_API_VERSION};
 use crate::http::{Client, Credentials, Failure};
 use crate::log;
+use crate::orchestrators::azure_pipelines::{self, Pipelines};
 use crate::orchestrators::Job;
 use crate::report::Outcome;
 use crate::request::{Request, Target};
@@ -44,7 +45,7 @@ struct Summary {
 /// The request for one page of abandoned PRs.
 pub fn list_request(org_url: &str, pr_repo: &str, skip: usize) -> Request {
     Request::get(
-        Target::AzurePipelines,
+        Target::Kind(&azure_pipelines::TARGET),
         format!(
             "{}/pullrequests?searchCriteria.status=abandoned&$top={PAGE}&$skip={skip}&api-version={GIT_API_VERSION}",
             repo_url(org_url, pr_repo)
@@ -65,7 +66,7 @@ pub fn run(ctx: &Ctx, args: &PollArgs) -> Result<Code> {
     let mut code = Code::Ok;
     let mut polled = 0;
     for instance in &instances {
-        if let Orchestrator::AzurePipelines(pipelines) = &instance.orchestrator {
+        if let Some(pipelines) = instance.orchestrator.waits_on_prs() {
             polled += 1;
             code = super::most_pressing(code, poll(ctx, args, instance, pipelines)?);
         }
@@ -90,7 +91,7 @@ fn list_abandoned(
     ctx: &Ctx,
     client: &Client,
     credentials: &Credentials,
-    pipelines: &AzurePipelines,
+    pipelines: &Pipelines,
     summary: &mut Summary,
 ) -> Result<Vec<(u64, Option<i64>)>, Code> {
     let mut abandoned = Vec::new();
@@ -141,7 +142,7 @@ fn queue_callbacks(
     instance: &str,
     prs_to_fail: &[u64],
 ) -> Result<(Vec<i64>, Vec<String>)> {
-    let target = Target::AzurePipelines;
+    let target = Target::Kind(&azure_pipelines::TARGET);
     state.immediate(|tx| {
         let mut rows = Vec::new();
         let mut queues = Vec::new();
@@ -226,12 +227,7 @@ fn dry_run(ctx: &Ctx, instance: &Instance, due: &[u64], mut summary: Summary) ->
 }
 
 /// One pass over one instance's abandoned PRs.
-fn poll(
-    ctx: &Ctx,
-    args: &PollArgs,
-    instance: &Instance,
-    pipelines: &AzurePipelines,
-) -> Result<Code> {
+fn poll(ctx: &Ctx, args: &PollArgs, instance: &Instance, pipelines: &Pipelines) -> Result<Code> {
     let client = ctx.client();
     let credentials = Credentials::of(instance);
     let mut summary = Summary::default();

@@ -3,26 +3,36 @@
 
 use super::layers::{list, text, Values};
 use super::secret;
-use super::{
-    err, keys, AzurePipelines, AzureRepo, ConfigError, GitHost, GitHubActions, GitHubRepo,
-    Instance, Orchestrator, SecretSources, Subscriber, WorkloadIdentity,
-};
+use super::{err, keys, ConfigError, Instance, SecretSources, Subscriber, WorkloadIdentity};
 use crate::event::Operator;
+use crate::hosts::{self, Host};
+use crate::orchestrators::{self, Orchestrator};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-/// Reads one instance's values: each helper below builds one part of an [`Instance`].
-struct Reader<'a> {
+/// One instance's values, as each part of an [`Instance`] reads them: the common parts here,
+/// a Git host's and an orchestrator's in their own files (`hosts/`, `orchestrators/`).
+pub struct Settings<'a> {
     name: &'a str,
     values: &'a Values,
 }
 
-impl Reader<'_> {
-    fn text(&self, key: &str) -> Option<&str> {
+impl Settings<'_> {
+    /// The instance's name, for messages.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    pub fn text(&self, key: &str) -> Option<&str> {
         text(self.values, key)
     }
 
-    fn required(&self, key: &str, what: &str) -> Result<String, ConfigError> {
+    pub fn list(&self, key: &str) -> Vec<String> {
+        list(self.values, key)
+    }
+
+    pub fn required(&self, key: &str, what: &str) -> Result<String, ConfigError> {
         let name = self.name;
         self.text(key).map(str::to_string).ok_or_else(|| {
             let env = keys::instance_key(key)
@@ -36,8 +46,35 @@ impl Reader<'_> {
     }
 
     /// A choice among words, case-insensitive.
-    fn choice(&self, key: &str) -> Option<String> {
+    pub fn choice(&self, key: &str) -> Option<String> {
         self.text(key).map(str::to_ascii_lowercase)
+    }
+
+    /// The URL `key` holds, checked, without a trailing `/`.
+    pub fn url(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        self.text(key)
+            .map(|url| {
+                self.check_url(key, url)?;
+                Ok(url.trim_end_matches('/').to_string())
+            })
+            .transpose()
+    }
+
+    /// The URL `key` must hold, checked, without a trailing `/`.
+    pub fn required_url(&self, key: &str, what: &str) -> Result<String, ConfigError> {
+        let url = self.required(key, what)?;
+        self.check_url(key, &url)?;
+        Ok(url.trim_end_matches('/').to_string())
+    }
+
+    /// Refuses what is not an http(s) URL with a host.
+    pub fn check_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {
+        check_url(self.name, key, url)
+    }
+
+    /// A configuration error about this instance.
+    pub fn error(&self, what: &str) -> ConfigError {
+        ConfigError(format!("instance {:?}: {what}", self.name))
     }
 
     fn operator(&self) -> Result<Option<Operator>, ConfigError> {
@@ -52,100 +89,38 @@ impl Reader<'_> {
         }
     }
 
-    /// GitHub's API base and owner: from `github_org_url`, or `github_api_url` and `github_owner`.
-    fn github(&self) -> Result<(String, String), ConfigError> {
-        if let Some(org_url) = self.text("github_org_url") {
-            return split_github_org_url(self.name, org_url);
+    /// Where commit statuses go: the registered Git host `git_host` names.
+    fn git_host(&self) -> Result<Arc<dyn Host>, ConfigError> {
+        let Some(name) = self.choice("git_host") else {
+            return Err(self.error(&format!(
+                "`git_host` (env GIT_REPOSITORY_TYPE) is required: {}",
+                hosts::names()
+            )));
+        };
+        match hosts::kind(&name) {
+            Some(kind) => (kind.build)(self),
+            None => Err(self.error(&format!(
+                "git_host {name:?} is not {}",
+                or_list(&hosts::names())
+            ))),
         }
-        let api = self
-            .text("github_api_url")
-            .unwrap_or("https://api.github.com");
-        check_url(self.name, "github_api_url", api)?;
-        let owner = self.required("github_owner", "for GitHub (or github_org_url)")?;
-        Ok((api.trim_end_matches('/').to_string(), owner))
     }
 
-    fn azure_org(&self) -> Result<String, ConfigError> {
-        let url = self.required("azdo_org_url", "for Azure DevOps")?;
-        check_url(self.name, "azdo_org_url", &url)?;
-        Ok(url.trim_end_matches('/').to_string())
-    }
-
-    /// Where commit statuses go. A new Git host is one arm here (and its module in `hosts/`).
-    fn git_host(&self) -> Result<GitHost, ConfigError> {
-        Ok(match self.choice("git_host").as_deref() {
-            Some("github") => {
-                let (api, owner) = self.github()?;
-                let repo = self.required("github_manifests_repo", "when git_host is github")?;
-                GitHost::GitHub(GitHubRepo { api, owner, repo })
-            }
-            Some("azdo" | "azure") => GitHost::Azure(AzureRepo {
-                org_url: self.azure_org()?,
-                repo: self.required("azdo_manifests_repo", "when git_host is azdo")?,
-            }),
-            Some(other) => {
-                return err(format!(
-                    "instance {:?}: git_host {other:?} is not github or azdo",
-                    self.name
-                ))
-            }
-            None => {
-                return err(format!(
-                "instance {:?}: `git_host` (env GIT_REPOSITORY_TYPE) is required: github or azdo",
-                self.name
-            ))
-            }
-        })
-    }
-
-    /// Who is told of the end. A new orchestrator is one arm here (and its module in
-    /// `orchestrators/`).
-    fn orchestrator(&self) -> Result<Orchestrator, ConfigError> {
-        Ok(match self.choice("orchestrator").as_deref() {
-            Some("github") => {
-                let (api, owner) = self.github()?;
-                Orchestrator::GitHubActions(GitHubActions {
-                    manifests: GitHubRepo {
-                        api,
-                        owner,
-                        repo: self.required("github_manifests_repo", "to read the merge message")?,
-                    },
-                    actions_repo: self.required("github_actions_repo", "when orchestrator is github")?,
-                    dispatch_event: self.text("dispatch_event").unwrap_or("sync-success").to_string(),
-                    failure_dispatch_event: self.text("failure_dispatch_event").map(str::to_string),
-                })
-            }
-            Some("azdo" | "azure") => {
-                let manifests = AzureRepo {
-                    org_url: self.azure_org()?,
-                    repo: self.required("azdo_manifests_repo", "to read the merge comment")?,
-                };
-                let pr_repo = self
-                    .text("azdo_pr_repo")
-                    .map_or_else(|| manifests.repo.clone(), str::to_string);
-                let callback_origins = list(self.values, "callback_origins");
-                for origin in &callback_origins {
-                    check_url(self.name, "callback_origins", origin)?;
-                }
-                Orchestrator::AzurePipelines(AzurePipelines {
-                    manifests,
-                    pr_repo,
-                    callback_origins,
-                })
-            }
-            Some(other) => {
-                return err(format!(
-                    "instance {:?}: orchestrator {other:?} is not github or azdo",
-                    self.name
-                ))
-            }
-            None => {
-                return err(format!(
-                    "instance {:?}: `orchestrator` (env CICD_ORCHESTRATOR_TYPE) is required: github or azdo",
-                    self.name
-                ))
-            }
-        })
+    /// Who is told of the end: the registered orchestrator `orchestrator` names.
+    fn orchestrator(&self) -> Result<Arc<dyn Orchestrator>, ConfigError> {
+        let Some(name) = self.choice("orchestrator") else {
+            return Err(self.error(&format!(
+                "`orchestrator` (env CICD_ORCHESTRATOR_TYPE) is required: {}",
+                orchestrators::names()
+            )));
+        };
+        match orchestrators::kind(&name) {
+            Some(kind) => (kind.build)(self),
+            None => Err(self.error(&format!(
+                "orchestrator {name:?} is not {}",
+                or_list(&orchestrators::names())
+            ))),
+        }
     }
 
     /// `[subscribers]` and the files of `subscribers_dir`, each URL checked.
@@ -176,7 +151,7 @@ impl Reader<'_> {
 /// `azure_auth`: `workload-identity` needs the three variables the AKS webhook sets; unset, it
 /// is chosen when they are set and no token is configured (a PAT, when given, keeps working).
 fn workload_identity(
-    reader: &Reader,
+    reader: &Settings,
     env: &BTreeMap<String, String>,
     has_token: bool,
 ) -> Result<Option<WorkloadIdentity>, ConfigError> {
@@ -228,7 +203,7 @@ pub fn build(
     values: &Values,
     env: &BTreeMap<String, String>,
 ) -> Result<(Instance, SecretSources), ConfigError> {
-    let reader = Reader { name, values };
+    let reader = Settings { name, values };
     let operator = reader.operator()?;
     let app_url = reader.text("app_url").map(str::to_string);
     if let Some(url) = &app_url {
@@ -314,16 +289,21 @@ fn refuse_plain_http(
     values: &Values,
     subscribers: &[Subscriber],
 ) -> Result<(), ConfigError> {
-    let keys = ["github_org_url", "github_api_url", "azdo_org_url"]
-        .into_iter()
-        .filter_map(|key| text(values, key).map(|url| (key.to_string(), url.to_string())));
-    let origins = list(values, "callback_origins")
-        .into_iter()
-        .map(|url| ("callback_origins".to_string(), url));
+    let urls = keys::instance_keys().flat_map(|key| match key.kind {
+        keys::Kind::Url => text(values, key.name)
+            .map(|url| (key.name.to_string(), url.to_string()))
+            .into_iter()
+            .collect(),
+        keys::Kind::Urls => list(values, key.name)
+            .into_iter()
+            .map(|url| (key.name.to_string(), url))
+            .collect(),
+        _ => Vec::new(),
+    });
     let subscribed = subscribers
         .iter()
         .map(|s| (format!("subscribers.{}", s.name), s.url.clone()));
-    for (key, url) in keys.chain(origins).chain(subscribed) {
+    for (key, url) in urls.chain(subscribed) {
         if !crate::url::is_https(&url) && !crate::url::is_loopback(&url) {
             return err(format!(
                 "instance {instance:?}: `{key}` {url:?} is plain http to a host other than loopback: \
@@ -334,15 +314,11 @@ fn refuse_plain_http(
     Ok(())
 }
 
-/// `https://api.github.com/repos/OWNER` (or `https://HOST/api/v3/repos/OWNER`) → (API base, owner).
-fn split_github_org_url(instance: &str, url: &str) -> Result<(String, String), ConfigError> {
-    check_url(instance, "github_org_url", url)?;
-    let trimmed = url.trim_end_matches('/');
-    match trimmed.rsplit_once("/repos/") {
-        Some((api, owner)) if !owner.is_empty() && !owner.contains('/') => Ok((api.to_string(), owner.to_string())),
-        _ => err(format!(
-            "instance {instance:?}: github_org_url {url:?} must look like https://api.github.com/repos/OWNER"
-        )),
+/// `github, azdo` → `github or azdo`.
+fn or_list(names: &str) -> String {
+    match names.rsplit_once(", ") {
+        Some((head, last)) => format!("{head} or {last}"),
+        None => names.to_string(),
     }
 }
 

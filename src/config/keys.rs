@@ -4,6 +4,10 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Text,
+    /// An http(s) URL requests go to: plain http is refused at load unless `allow_http`.
+    Url,
+    /// A list of such URLs.
+    Urls,
     List,
     Bool,
     Table,
@@ -18,7 +22,12 @@ pub struct Key {
     pub help: &'static str,
 }
 
-const fn key(name: &'static str, env: Option<&'static str>, kind: Kind, help: &'static str) -> Key {
+pub const fn key(
+    name: &'static str,
+    env: Option<&'static str>,
+    kind: Kind,
+    help: &'static str,
+) -> Key {
     Key {
         name,
         env,
@@ -27,8 +36,8 @@ const fn key(name: &'static str, env: Option<&'static str>, kind: Kind, help: &'
     }
 }
 
-/// Keys of one instance: a `[instances.NAME]` table, or the top level of the file for `default`.
-pub const INSTANCE_KEYS: &[Key] = &[
+/// Keys every instance has; each Git host and orchestrator declares its own beside its code.
+const COMMON_KEYS: &[Key] = &[
     key(
         "git_host",
         Some("GIT_REPOSITORY_TYPE"),
@@ -52,72 +61,6 @@ pub const INSTANCE_KEYS: &[Key] = &[
         Some("GITOPS_APP_URL"),
         Kind::Text,
         "link shown on each commit status and sent to subscribers as callback_url",
-    ),
-    key(
-        "github_org_url",
-        Some("GITHUB_ORG_URL"),
-        Kind::Text,
-        "https://api.github.com/repos/OWNER (API base and owner in one, as the reference had it)",
-    ),
-    key(
-        "github_api_url",
-        None,
-        Kind::Text,
-        "GitHub API base: https://api.github.com or https://HOST/api/v3",
-    ),
-    key(
-        "github_owner",
-        None,
-        Kind::Text,
-        "GitHub user or organisation that owns the repositories",
-    ),
-    key(
-        "github_manifests_repo",
-        Some("GITHUB_GITOPS_MANIFEST_REPO_NAME"),
-        Kind::Text,
-        "GitHub repository the operator deploys from",
-    ),
-    key(
-        "github_actions_repo",
-        Some("GITHUB_GITOPS_REPO_NAME"),
-        Kind::Text,
-        "GitHub repository that receives repository_dispatch",
-    ),
-    key(
-        "dispatch_event",
-        Some("GITOPS_CONNECTOR_DISPATCH_EVENT"),
-        Kind::Text,
-        "event_type of the success dispatch (default sync-success)",
-    ),
-    key(
-        "failure_dispatch_event",
-        Some("GITOPS_CONNECTOR_FAILURE_DISPATCH_EVENT"),
-        Kind::Text,
-        "event_type of a failure dispatch; unset: no dispatch on failure",
-    ),
-    key(
-        "azdo_org_url",
-        Some("AZDO_ORG_URL"),
-        Kind::Text,
-        "https://dev.azure.com/ORG/PROJECT",
-    ),
-    key(
-        "azdo_manifests_repo",
-        Some("AZDO_GITOPS_REPO_NAME"),
-        Kind::Text,
-        "Azure Repos repository the operator deploys from",
-    ),
-    key(
-        "azdo_pr_repo",
-        Some("AZDO_PR_REPO_NAME"),
-        Kind::Text,
-        "repository whose PRs carry callback-task-id (default: the manifests repo)",
-    ),
-    key(
-        "callback_origins",
-        None,
-        Kind::List,
-        "extra origins (https://host[:port]) an Azure Pipelines planurl may point to",
     ),
     key(
         "require",
@@ -203,8 +146,18 @@ pub const GLOBAL_KEYS: &[Key] = &[
     ),
 ];
 
+/// Keys of one instance (a `[instances.NAME]` table, or the top level of the file for
+/// `default`): the common ones, then those of every registered Git host and orchestrator.
+pub fn instance_keys() -> impl Iterator<Item = &'static Key> {
+    let hosts = crate::hosts::HOSTS.iter().flat_map(|h| h.keys);
+    let orchestrators = crate::orchestrators::ORCHESTRATORS
+        .iter()
+        .flat_map(|o| o.keys);
+    COMMON_KEYS.iter().chain(hosts).chain(orchestrators)
+}
+
 pub fn instance_key(name: &str) -> Option<&'static Key> {
-    INSTANCE_KEYS.iter().find(|k| k.name == name)
+    instance_keys().find(|k| k.name == name)
 }
 
 pub fn global_key(name: &str) -> Option<&'static Key> {

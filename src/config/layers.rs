@@ -2,7 +2,7 @@
 //! file > defaults. `Layers` holds the global values and each instance's; nothing here knows
 //! what a value means (see `instance.rs`).
 
-use super::keys::{self, Kind, GLOBAL_KEYS, INSTANCE_KEYS};
+use super::keys::{self, Kind, GLOBAL_KEYS};
 use super::{err, ConfigError, Flags, DEFAULT_INSTANCE};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -165,7 +165,7 @@ impl Layers {
             [only] => (*only).clone(),
             _ => DEFAULT_INSTANCE.to_string(),
         };
-        for spec in INSTANCE_KEYS {
+        for spec in keys::instance_keys() {
             if let Some((var, value)) = env_value(env, spec)? {
                 self.instances.entry(target.clone()).or_default().insert(
                     spec.name,
@@ -183,8 +183,7 @@ impl Layers {
 /// An unknown key, with the nearest known one when it looks like a misspelling.
 fn unknown_key(path: &Path, key: &str) -> ConfigError {
     let last = key.rsplit('.').next().unwrap_or(key);
-    let known = INSTANCE_KEYS
-        .iter()
+    let known = keys::instance_keys()
         .chain(GLOBAL_KEYS)
         .map(|k| k.name)
         .chain(["instances"]);
@@ -222,10 +221,10 @@ fn check_kind(
     path: &Path,
 ) -> Result<(), ConfigError> {
     let ok = match spec.kind {
-        Kind::Text => value.is_str(),
+        Kind::Text | Kind::Url => value.is_str(),
         Kind::Bool => value.is_bool(),
         Kind::Number => value.as_integer().is_some_and(|n| n >= 0),
-        Kind::List => value
+        Kind::List | Kind::Urls => value
             .as_array()
             .is_some_and(|a| a.iter().all(toml::Value::is_str)),
         Kind::Table => value
@@ -237,9 +236,11 @@ fn check_kind(
     }
     let expected = match spec.kind {
         Kind::Text => "a string",
+        Kind::Url => "a URL string",
         Kind::Bool => "true or false",
         Kind::Number => "a whole number ≥ 0",
         Kind::List => "a list of strings",
+        Kind::Urls => "a list of URL strings",
         Kind::Table => "a table of name = \"URL\"",
     };
     err(format!("{}: `{at}` must be {expected}", path.display()))
@@ -255,7 +256,7 @@ fn env_value(
     };
     let raw = raw.trim();
     let value = match spec.kind {
-        Kind::Text => toml::Value::String(raw.to_string()),
+        Kind::Text | Kind::Url => toml::Value::String(raw.to_string()),
         Kind::Bool => match raw.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" => toml::Value::Boolean(true),
             "0" | "false" | "no" => toml::Value::Boolean(false),
@@ -265,7 +266,7 @@ fn env_value(
             Ok(n) => toml::Value::Integer(n.into()),
             Err(_) => return err(format!("{var}={raw:?} must be a whole number")),
         },
-        Kind::List | Kind::Table => return Ok(None),
+        Kind::List | Kind::Urls | Kind::Table => return Ok(None),
     };
     Ok(Some((var, value)))
 }

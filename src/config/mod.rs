@@ -7,13 +7,17 @@ pub mod keys;
 mod layers;
 mod secret;
 
+pub use instance::Settings;
 pub use layers::{Layers, Setting, Source, Values};
 pub use secret::Secret;
 
 use crate::event::Operator;
+use crate::hosts::Host;
+use crate::orchestrators::Orchestrator;
 use layers::{number, text};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The instance the reference's environment variables describe when the file does not settle it.
@@ -56,8 +60,10 @@ pub struct Instance {
     pub name: String,
     pub operator: Option<Operator>,
     pub app_url: Option<String>,
-    pub git: GitHost,
-    pub orchestrator: Orchestrator,
+    /// Where commit statuses go (`hosts::HOSTS` lists the kinds).
+    pub git: Arc<dyn Host>,
+    /// Who is told of the end (`orchestrators::ORCHESTRATORS` lists the kinds).
+    pub orchestrator: Arc<dyn Orchestrator>,
     pub subscribers: Vec<Subscriber>,
     pub require: Vec<String>,
     pub allow_http: bool,
@@ -84,53 +90,6 @@ pub struct WorkloadIdentity {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GitHost {
-    GitHub(GitHubRepo),
-    Azure(AzureRepo),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitHubRepo {
-    /// `https://api.github.com` or `https://HOST/api/v3`, no trailing slash.
-    pub api: String,
-    pub owner: String,
-    pub repo: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AzureRepo {
-    /// `https://dev.azure.com/ORG/PROJECT`, no trailing slash.
-    pub org_url: String,
-    pub repo: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Orchestrator {
-    GitHubActions(GitHubActions),
-    AzurePipelines(AzurePipelines),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitHubActions {
-    /// Where the manifests commit (and its merge message) is read.
-    pub manifests: GitHubRepo,
-    /// Where `repository_dispatch` goes.
-    pub actions_repo: String,
-    pub dispatch_event: String,
-    pub failure_dispatch_event: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AzurePipelines {
-    /// The manifests repository: its commit comment names the PR.
-    pub manifests: AzureRepo,
-    /// The repository whose PRs carry `callback-task-id`.
-    pub pr_repo: String,
-    /// Origins (`https://host[:port]`) besides the organisation's that a `planurl` may use.
-    pub callback_origins: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscriber {
     pub name: String,
     pub url: String,
@@ -140,8 +99,8 @@ impl Instance {
     /// An instance with no secrets that posts to `git` and dispatches to GitHub Actions
     /// (`o/m` → `o/a`): what the pure tests, property tests and the fuzz target plan against.
     #[doc(hidden)]
-    pub fn sample(name: &str, git: GitHost) -> Instance {
-        let manifests = GitHubRepo {
+    pub fn sample(name: &str, git: Arc<dyn Host>) -> Instance {
+        let manifests = crate::hosts::github::Repo {
             api: "https://api.github.com".into(),
             owner: "o".into(),
             repo: "m".into(),
@@ -151,7 +110,7 @@ impl Instance {
             operator: None,
             app_url: None,
             git,
-            orchestrator: Orchestrator::GitHubActions(GitHubActions {
+            orchestrator: Arc::new(crate::orchestrators::github_actions::Actions {
                 manifests,
                 actions_repo: "a".into(),
                 dispatch_event: "sync-success".into(),

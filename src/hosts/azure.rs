@@ -1,20 +1,106 @@
-//! Azure Repos commit statuses.
+//! Azure Repos: commit statuses, the conventions of Azure DevOps' API, and the settings that
+//! name the organisation and the manifests repository (Azure Pipelines reads them too).
 
-use crate::config::AzureRepo;
+use super::{Host, HostKind};
+use crate::config::keys::{key, Key, Kind};
+use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
 use crate::report::{CommitStatus, Unknown};
-use crate::request::{Request, Target};
+use crate::request::{Api, Credential, Request, Scheme, Target, TargetKind};
 use crate::url::encode;
 use serde_json::json;
+use std::sync::Arc;
 
 pub const GIT_API_VERSION: &str = "6.0";
+
+pub static API: Api = Api {
+    name: "Azure DevOps",
+    headers: &[
+        ("Accept", "application/json"),
+        // Without it a bad token gets a 302 to a sign-in page instead of a 401.
+        ("X-TFS-FedAuthRedirect", "Suppress"),
+    ],
+    auth: Some(Scheme::BasicPassword),
+    sign_in_page: true,
+    secondary_rate_limit: false,
+    repos_path: Some("/_apis/git/"),
+    entra: true,
+};
+
+pub static STATUSES: TargetKind = TargetKind {
+    key: "azure-repos",
+    api: &API,
+    credential: Credential::GitHost,
+    settings: "azdo_org_url (AZDO_ORG_URL) and azdo_manifests_repo (AZDO_GITOPS_REPO_NAME)",
+    scopes: "it needs the Code (status) scope",
+};
+
+/// The keys that name the organisation and the manifests repository.
+pub const KEYS: &[Key] = &[
+    key(
+        "azdo_org_url",
+        Some("AZDO_ORG_URL"),
+        Kind::Url,
+        "https://dev.azure.com/ORG/PROJECT",
+    ),
+    key(
+        "azdo_manifests_repo",
+        Some("AZDO_GITOPS_REPO_NAME"),
+        Kind::Text,
+        "Azure Repos repository the operator deploys from",
+    ),
+];
+
+pub static HOST: HostKind = HostKind {
+    names: &["azdo", "azure"],
+    keys: KEYS,
+    target: &STATUSES,
+    build: |settings| {
+        let repo = Repo::from_settings(settings, "when git_host is azdo")?;
+        Ok(Arc::new(Statuses { repo }))
+    },
+};
+
+/// An Azure Repos repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    /// `https://dev.azure.com/ORG/PROJECT`, no trailing slash.
+    pub org_url: String,
+    pub repo: String,
+}
+
+impl Repo {
+    /// The manifests repository: `azdo_org_url` and `azdo_manifests_repo`.
+    pub fn from_settings(settings: &Settings, why: &str) -> Result<Repo, ConfigError> {
+        let org_url = settings.required_url("azdo_org_url", "for Azure DevOps")?;
+        let repo = settings.required("azdo_manifests_repo", why)?;
+        Ok(Repo { org_url, repo })
+    }
+}
+
+/// Commit statuses on one Azure Repos repository.
+#[derive(Debug)]
+pub struct Statuses {
+    pub repo: Repo,
+}
+
+impl Host for Statuses {
+    fn status_request(
+        &self,
+        commit: &CommitId,
+        status: &CommitStatus,
+        app_url: Option<&str>,
+    ) -> Request {
+        status_request(&self.repo, commit, status, app_url)
+    }
+}
 
 pub fn repo_url(org_url: &str, repo: &str) -> String {
     format!("{org_url}/_apis/git/repositories/{}", encode(repo))
 }
 
 pub fn status_request(
-    repo: &AzureRepo,
+    repo: &Repo,
     commit: &CommitId,
     status: &CommitStatus,
     app_url: Option<&str>,
@@ -30,7 +116,7 @@ pub fn status_request(
         body["targetUrl"] = json!(format!("{url}{separator}noop={}", encode(&status.name)));
     }
     Request::post(
-        Target::AzureRepos,
+        Target::Kind(&STATUSES),
         format!(
             "{}/commits/{commit}/statuses?api-version={GIT_API_VERSION}",
             repo_url(&repo.org_url, &repo.repo)

@@ -1,16 +1,153 @@
-//! GitHub commit statuses and combined status.
+//! GitHub: commit statuses and the combined status, its API's conventions, and the settings
+//! that name its repositories (the GitHub Actions orchestrator reads them too).
 
-use crate::config::GitHubRepo;
+use super::{Host, HostKind};
+use crate::config::keys::{key, Key, Kind};
+use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
 use crate::report::{CommitStatus, Outcome, Unknown};
-use crate::request::{Request, Target};
+use crate::request::{Api, Credential, Request, Scheme, Target, TargetKind};
 use crate::url::encode;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// GitHub answers 422 to a longer description; the limit counts characters, not bytes.
 pub const MAX_DESCRIPTION_CHARS: usize = 140;
 
-pub fn repo_url(repo: &GitHubRepo) -> String {
+pub static API: Api = Api {
+    name: "GitHub",
+    headers: &[
+        ("Accept", "application/vnd.github+json"),
+        ("X-GitHub-Api-Version", "2022-11-28"),
+    ],
+    auth: Some(Scheme::Token),
+    sign_in_page: false,
+    secondary_rate_limit: true,
+    // Every URL we send to GitHub names a repository the configuration gave.
+    repos_path: Some(""),
+    entra: false,
+};
+
+/// The settings that name GitHub repositories, for messages.
+pub const SETTINGS: &str = "github_org_url (GITHUB_ORG_URL) or github_api_url and github_owner, \
+                            and github_manifests_repo (GITHUB_GITOPS_MANIFEST_REPO_NAME)";
+
+pub static STATUSES: TargetKind = TargetKind {
+    key: "github",
+    api: &API,
+    credential: Credential::GitHost,
+    settings: SETTINGS,
+    scopes: "it needs the repo:status scope (classic) or Commit statuses: write (fine-grained)",
+};
+
+/// The keys that name GitHub repositories, shared with the GitHub Actions orchestrator.
+pub const KEYS: &[Key] = &[
+    key(
+        "github_org_url",
+        Some("GITHUB_ORG_URL"),
+        Kind::Url,
+        "https://api.github.com/repos/OWNER (API base and owner in one, as the reference had it)",
+    ),
+    key(
+        "github_api_url",
+        None,
+        Kind::Url,
+        "GitHub API base: https://api.github.com or https://HOST/api/v3",
+    ),
+    key(
+        "github_owner",
+        None,
+        Kind::Text,
+        "GitHub user or organisation that owns the repositories",
+    ),
+    key(
+        "github_manifests_repo",
+        Some("GITHUB_GITOPS_MANIFEST_REPO_NAME"),
+        Kind::Text,
+        "GitHub repository the operator deploys from",
+    ),
+];
+
+pub static HOST: HostKind = HostKind {
+    names: &["github"],
+    keys: KEYS,
+    target: &STATUSES,
+    build: |settings| {
+        let repo = Repo::from_settings(settings, "when git_host is github")?;
+        Ok(Arc::new(Statuses { repo }))
+    },
+};
+
+/// A GitHub repository and the API that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    /// `https://api.github.com` or `https://HOST/api/v3`, no trailing slash.
+    pub api: String,
+    pub owner: String,
+    pub repo: String,
+}
+
+impl Repo {
+    /// The manifests repository: the API base and owner from `github_org_url`, or from
+    /// `github_api_url` and `github_owner`; the name from `github_manifests_repo`.
+    pub fn from_settings(settings: &Settings, why: &str) -> Result<Repo, ConfigError> {
+        let (api, owner) = api_and_owner(settings)?;
+        let repo = settings.required("github_manifests_repo", why)?;
+        Ok(Repo { api, owner, repo })
+    }
+}
+
+/// GitHub's API base and owner: from `github_org_url`, or `github_api_url` and `github_owner`.
+pub fn api_and_owner(settings: &Settings) -> Result<(String, String), ConfigError> {
+    if let Some(org_url) = settings.text("github_org_url") {
+        settings.check_url("github_org_url", org_url)?;
+        // `https://api.github.com/repos/OWNER` (or `https://HOST/api/v3/repos/OWNER`).
+        return match org_url.trim_end_matches('/').rsplit_once("/repos/") {
+            Some((api, owner)) if !owner.is_empty() && !owner.contains('/') => {
+                Ok((api.to_string(), owner.to_string()))
+            }
+            _ => Err(settings.error(&format!(
+                "github_org_url {org_url:?} must look like https://api.github.com/repos/OWNER"
+            ))),
+        };
+    }
+    let api = settings
+        .url("github_api_url")?
+        .unwrap_or_else(|| "https://api.github.com".into());
+    let owner = settings.required("github_owner", "for GitHub (or github_org_url)")?;
+    Ok((api, owner))
+}
+
+/// Commit statuses on one GitHub repository.
+#[derive(Debug)]
+pub struct Statuses {
+    pub repo: Repo,
+}
+
+impl Host for Statuses {
+    fn status_request(
+        &self,
+        commit: &CommitId,
+        status: &CommitStatus,
+        app_url: Option<&str>,
+    ) -> Request {
+        status_request(&self.repo, commit, status, app_url)
+    }
+
+    fn ended_request(&self, commit: &CommitId) -> Option<Request> {
+        Some(combined_status_request(
+            Target::Kind(&STATUSES),
+            &self.repo,
+            commit,
+        ))
+    }
+
+    fn ended_outcome(&self, answer: &Value) -> Option<Outcome> {
+        combined_outcome(answer)
+    }
+}
+
+pub fn repo_url(repo: &Repo) -> String {
     format!(
         "{}/repos/{}/{}",
         repo.api,
@@ -20,7 +157,7 @@ pub fn repo_url(repo: &GitHubRepo) -> String {
 }
 
 pub fn status_request(
-    repo: &GitHubRepo,
+    repo: &Repo,
     commit: &CommitId,
     status: &CommitStatus,
     app_url: Option<&str>,
@@ -34,7 +171,7 @@ pub fn status_request(
         body["target_url"] = json!(url);
     }
     Request::post(
-        Target::Github,
+        Target::Kind(&STATUSES),
         format!("{}/statuses/{commit}", repo_url(repo)),
         body,
     )
@@ -76,7 +213,7 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
 }
 
 /// The combined status, read when the local record of a commit is missing.
-pub fn combined_status_request(target: Target, repo: &GitHubRepo, commit: &CommitId) -> Request {
+pub fn combined_status_request(target: Target, repo: &Repo, commit: &CommitId) -> Request {
     Request::get(
         target,
         format!("{}/commits/{commit}/status", repo_url(repo)),

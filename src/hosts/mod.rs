@@ -1,6 +1,113 @@
 //! Git hosts and subscribers: what each wants for one commit status (PROTOCOL §2, §4).
 //! Pure: URLs, bodies, state maps, and the parsing of their answers.
+//!
+//! A Git host is one file here: its settings, its [`TargetKind`], a [`Host`] that builds its
+//! requests, and a [`HostKind`] that reads it from the configuration; then one line in [`HOSTS`].
 
 pub mod azure;
 pub mod github;
 pub mod subscribers;
+
+use crate::config::keys::Key;
+use crate::config::{ConfigError, Settings};
+use crate::event::CommitId;
+use crate::report::{CommitStatus, Outcome};
+use crate::request::{Request, TargetKind};
+use serde_json::Value;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// Every Git host the configuration may name in `git_host`.
+pub const HOSTS: &[&HostKind] = &[&github::HOST, &azure::HOST];
+
+/// A Git host as the configuration knows it.
+pub struct HostKind {
+    /// The words `git_host` accepts for it, the first one shown in messages.
+    pub names: &'static [&'static str],
+    /// Its keys, beside the keys every instance has.
+    pub keys: &'static [Key],
+    pub target: &'static TargetKind,
+    pub build: fn(&Settings) -> Result<Arc<dyn Host>, ConfigError>,
+}
+
+/// One configured Git host: builds the requests for a commit's statuses.
+pub trait Host: Debug + Send + Sync {
+    fn status_request(
+        &self,
+        commit: &CommitId,
+        status: &CommitStatus,
+        app_url: Option<&str>,
+    ) -> Request;
+
+    /// The host's own word on whether a commit has ended, read when the local record of it is
+    /// missing (so that a connector that lost its state does not notify twice); `None` when the
+    /// host keeps no such summary.
+    fn ended_request(&self, _commit: &CommitId) -> Option<Request> {
+        None
+    }
+
+    /// What [`Host::ended_request`]'s answer says: `Some` only when the commit has ended.
+    fn ended_outcome(&self, _answer: &Value) -> Option<Outcome> {
+        None
+    }
+}
+
+/// The registered host `name` (case-insensitive) names.
+pub fn kind(name: &str) -> Option<&'static HostKind> {
+    HOSTS
+        .iter()
+        .copied()
+        .find(|kind| kind.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+}
+
+/// `github, azdo`: for messages.
+pub fn names() -> String {
+    HOSTS
+        .iter()
+        .map(|k| k.names[0])
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::keys::instance_keys;
+    use crate::request::Target;
+    use std::collections::HashSet;
+
+    /// Registration is one line per kind; these are what that line must not break: every stored
+    /// target key reads back as itself, and no name or key is claimed twice.
+    #[test]
+    fn the_registries_are_consistent() {
+        let hosts = super::HOSTS.iter().map(|h| (h.target, h.names));
+        let orchestrators = crate::orchestrators::ORCHESTRATORS
+            .iter()
+            .map(|o| (o.target, o.names));
+        let mut targets = HashSet::new();
+        for (target, names) in hosts.chain(orchestrators) {
+            assert!(targets.insert(target.key), "target {} twice", target.key);
+            assert!(!names.is_empty(), "{} has no name", target.key);
+            assert_eq!(
+                Target::from_key(target.key),
+                Some(Target::Kind(target)),
+                "{}",
+                target.key
+            );
+        }
+        let mut keys = HashSet::new();
+        for key in instance_keys() {
+            assert!(keys.insert(key.name), "key {} declared twice", key.name);
+        }
+        let host_names: Vec<&str> = super::HOSTS
+            .iter()
+            .flat_map(|h| h.names.iter().copied())
+            .collect();
+        let unique: HashSet<&str> = host_names.iter().copied().collect();
+        assert_eq!(unique.len(), host_names.len(), "{host_names:?}");
+        assert_eq!(
+            Target::from_key("subscriber:s"),
+            Some(Target::Subscriber("s".into()))
+        );
+        assert_eq!(Target::from_key("gitlab"), None);
+    }
+}

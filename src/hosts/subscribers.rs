@@ -3,8 +3,20 @@
 use crate::config::Subscriber;
 use crate::event::{CommitId, Operator};
 use crate::report::CommitStatus;
-use crate::request::{Request, Target};
+use crate::request::{Api, Request, Target};
 use serde_json::json;
+
+/// Plain JSON, no token: a subscriber's answer is delivered or retried, never a configuration
+/// problem of ours.
+pub static API: Api = Api {
+    name: "subscriber",
+    headers: &[("Accept", "application/json")],
+    auth: None,
+    sign_in_page: false,
+    secondary_rate_limit: false,
+    repos_path: None,
+    entra: false,
+};
 
 pub fn status_request(
     subscriber: &Subscriber,

@@ -56,21 +56,7 @@ pub fn token_settings(target: &Target) -> &'static str {
 /// The settings that decide where a target's requests go.
 fn location_settings(target: &Target) -> String {
     match target {
-        Target::Github => {
-            "github_org_url (GITHUB_ORG_URL) or github_api_url and github_owner, and \
-                           github_manifests_repo (GITHUB_GITOPS_MANIFEST_REPO_NAME)"
-                .into()
-        }
-        Target::GithubActions => "github_org_url (GITHUB_ORG_URL), github_manifests_repo \
-                                  (GITHUB_GITOPS_MANIFEST_REPO_NAME) and github_actions_repo \
-                                  (GITHUB_GITOPS_REPO_NAME)"
-            .into(),
-        Target::AzureRepos => {
-            "azdo_org_url (AZDO_ORG_URL) and azdo_manifests_repo (AZDO_GITOPS_REPO_NAME)".into()
-        }
-        Target::AzurePipelines => "azdo_org_url (AZDO_ORG_URL), azdo_manifests_repo \
-                                   (AZDO_GITOPS_REPO_NAME) and azdo_pr_repo (AZDO_PR_REPO_NAME)"
-            .into(),
+        Target::Kind(kind) => kind.settings.to_string(),
         Target::Subscriber(name) => format!("subscribers.{name} (or its file in subscribers_dir)"),
     }
 }
@@ -78,15 +64,7 @@ fn location_settings(target: &Target) -> String {
 /// What a token needs for a target's requests.
 fn scope_hint(target: &Target) -> &'static str {
     match target {
-        Target::Github => {
-            "it needs the repo:status scope (classic) or Commit statuses: write (fine-grained)"
-        }
-        Target::GithubActions => {
-            "it needs the repo scope (classic), or Contents: write on the actions repository and \
-             Contents: read and Pull requests: read on the manifests repository (fine-grained)"
-        }
-        Target::AzureRepos => "it needs the Code (status) scope",
-        Target::AzurePipelines => "it needs the Code (read) and Build (read & execute) scopes",
+        Target::Kind(kind) => kind.scopes,
         Target::Subscriber(_) => "subscribers get no token",
     }
 }

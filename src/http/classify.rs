@@ -68,18 +68,18 @@ impl Meta {
 /// configuration names (always for GitHub; `/_apis/git/` for Azure DevOps), where a 404 means a
 /// wrong or invisible repository rather than a plan that is gone. `now`: seconds since the epoch.
 pub fn classify(
-    api: Api,
+    api: &Api,
     repos_api: bool,
     status: u16,
     meta: &Meta,
     body: &str,
     now: u64,
 ) -> Sorted {
-    let azure = api == Api::AzureDevOps;
-    let host = api != Api::Plain;
+    let sign_in_page = api.sign_in_page;
+    let host = api.takes_token();
     match status {
-        203 if azure => Sorted::Config(Fix::Token),
-        200..=299 if azure && meta.content_type.starts_with("text/html") => {
+        203 if sign_in_page => Sorted::Config(Fix::Token),
+        200..=299 if sign_in_page && meta.content_type.starts_with("text/html") => {
             Sorted::Config(Fix::Token)
         }
         200..=299 => Sorted::Delivered,
@@ -90,7 +90,7 @@ pub fn classify(
                 .map(|reset| Duration::from_secs(reset.saturating_sub(now).max(1))),
             limit: Some(Limit::Primary),
         },
-        403 if api == Api::GitHub
+        403 if api.secondary_rate_limit
             && (meta.retry_after.is_some()
                 || body.to_ascii_lowercase().contains("secondary rate limit")) =>
         {
@@ -128,7 +128,9 @@ mod tests {
     #[test]
     #[allow(clippy::too_many_lines)] // one table row per case
     fn every_kind_of_answer_is_sorted() {
-        use Api::{AzureDevOps as Az, GitHub as Gh, Plain};
+        const GH: &Api = &crate::hosts::github::API;
+        const AZ: &Api = &crate::hosts::azure::API;
+        const PLAIN: &Api = &crate::hosts::subscribers::API;
         let none = Meta::default();
         let html = Meta {
             content_type: "text/html; charset=utf-8".into(),
@@ -148,24 +150,24 @@ mod tests {
             after: after.map(Duration::from_secs),
             limit,
         };
-        let cases: [(Api, bool, u16, &Meta, &str, Sorted); 22] = [
-            (Gh, true, 201, &none, "", Sorted::Delivered),
-            (Gh, true, 204, &none, "", Sorted::Delivered),
-            (Az, true, 200, &none, "{}", Sorted::Delivered),
-            (Plain, false, 200, &html, "<html>", Sorted::Delivered),
-            (Gh, true, 301, &none, "", Sorted::Config(Fix::Redirect)),
+        let cases: [(&Api, bool, u16, &Meta, &str, Sorted); 22] = [
+            (GH, true, 201, &none, "", Sorted::Delivered),
+            (GH, true, 204, &none, "", Sorted::Delivered),
+            (AZ, true, 200, &none, "{}", Sorted::Delivered),
+            (PLAIN, false, 200, &html, "<html>", Sorted::Delivered),
+            (GH, true, 301, &none, "", Sorted::Config(Fix::Redirect)),
             (
-                Gh,
+                GH,
                 true,
                 401,
                 &none,
                 "Bad credentials",
                 Sorted::Config(Fix::Token),
             ),
-            (Az, true, 203, &none, "<html>", Sorted::Config(Fix::Token)),
-            (Az, true, 200, &html, "<html>", Sorted::Config(Fix::Token)),
+            (AZ, true, 203, &none, "<html>", Sorted::Config(Fix::Token)),
+            (AZ, true, 200, &html, "<html>", Sorted::Config(Fix::Token)),
             (
-                Gh,
+                GH,
                 true,
                 403,
                 &exhausted,
@@ -173,7 +175,7 @@ mod tests {
                 retry(Some(30), Some(Limit::Primary)),
             ),
             (
-                Gh,
+                GH,
                 true,
                 429,
                 &exhausted,
@@ -181,7 +183,7 @@ mod tests {
                 retry(Some(30), Some(Limit::Primary)),
             ),
             (
-                Gh,
+                GH,
                 true,
                 403,
                 &retry_after,
@@ -189,7 +191,7 @@ mod tests {
                 retry(Some(7), Some(Limit::Secondary)),
             ),
             (
-                Gh,
+                GH,
                 true,
                 403,
                 &none,
@@ -197,16 +199,16 @@ mod tests {
                 retry(Some(60), Some(Limit::Secondary)),
             ),
             (
-                Gh,
+                GH,
                 true,
                 403,
                 &none,
                 "Resource not accessible by integration",
                 Sorted::Config(Fix::Permission),
             ),
-            (Az, true, 403, &none, "", Sorted::Config(Fix::Permission)),
+            (AZ, true, 403, &none, "", Sorted::Config(Fix::Permission)),
             (
-                Gh,
+                GH,
                 true,
                 404,
                 &none,
@@ -214,31 +216,32 @@ mod tests {
                 Sorted::Config(Fix::NotFound),
             ),
             (
-                Az,
+                AZ,
                 true,
                 404,
                 &none,
                 "TF401019",
                 Sorted::Config(Fix::NotFound),
             ),
-            (Az, false, 404, &none, "plan gone", Sorted::Final),
-            (Gh, true, 422, &none, "Validation Failed", Sorted::Final),
-            (Gh, true, 429, &retry_after, "", retry(Some(7), None)),
-            (Az, true, 429, &none, "", retry(None, None)),
-            (Gh, true, 503, &retry_after, "", retry(Some(7), None)),
-            (Gh, true, 501, &none, "", Sorted::Final),
+            (AZ, false, 404, &none, "plan gone", Sorted::Final),
+            (GH, true, 422, &none, "Validation Failed", Sorted::Final),
+            (GH, true, 429, &retry_after, "", retry(Some(7), None)),
+            (AZ, true, 429, &none, "", retry(None, None)),
+            (GH, true, 503, &retry_after, "", retry(Some(7), None)),
+            (GH, true, 501, &none, "", Sorted::Final),
         ];
         for (api, repos, status, meta, body, expected) in cases {
             assert_eq!(
                 classify(api, repos, status, meta, body, now),
                 expected,
-                "{api:?} {status} {body:?}"
+                "{} {status} {body:?}",
+                api.name
             );
         }
         // A subscriber gets no token: its 401/403/404 are final, not configuration.
         for status in [401, 403, 404] {
             assert_eq!(
-                classify(Plain, false, status, &none, "", now),
+                classify(PLAIN, false, status, &none, "", now),
                 Sorted::Final
             );
         }

@@ -9,7 +9,7 @@ pub mod entra;
 pub use classify::{classify, retry_after, Fix, Limit, Meta, Sorted};
 
 use crate::config::{Instance, Secret};
-use crate::request::{Api, Credential, Method, Request, Target};
+use crate::request::{Api, Credential, Method, Request, Scheme, Target};
 use crate::url;
 use serde_json::Value;
 use std::io::Read;
@@ -209,11 +209,7 @@ impl Client {
                 answer: Some(response.status().as_u16()),
             })
         })?;
-        let repos_api = match api {
-            Api::GitHub => true,
-            Api::AzureDevOps => request.url.contains("/_apis/git/"),
-            Api::Plain => false,
-        };
+        let repos_api = api.is_repos_api(&request.url);
         let answer = Some(status);
         let said = format!("{place} answered {status}{}", host_message(&body));
         match classify(api, repos_api, status, &meta, &body, unix_now()) {
@@ -356,8 +352,8 @@ impl Client {
         timeout: Duration,
         fresh: bool,
     ) -> Result<Auth, Failure> {
-        let azure = target.api() == Api::AzureDevOps;
-        if let Some(identity) = credentials.azure.as_ref().filter(|_| azure) {
+        let entra = target.api().entra;
+        if let Some(identity) = credentials.azure.as_ref().filter(|_| entra) {
             let (token, fetched) = self.entra_token(identity, timeout, fresh)?;
             return Ok(Auth {
                 secret: Some(token),
@@ -514,7 +510,7 @@ fn refuse_before_sending(
             answer: None,
         });
     }
-    if target.api() != Api::Plain && !has_token {
+    if target.api().takes_token() && !has_token {
         return Err(Failure::Config {
             why: format!(
                 "no token is configured for the {}: set {}",
@@ -528,32 +524,24 @@ fn refuse_before_sending(
 }
 
 /// The headers each API wants, with the token in its scheme (`bearer`: an Entra token).
-fn headers(api: Api, secret: Option<&Secret>, bearer: bool) -> Vec<(&'static str, String)> {
-    let mut headers: Vec<(&str, String)> = Vec::new();
-    match api {
-        Api::GitHub => {
-            headers.push(("Accept", "application/vnd.github+json".into()));
-            headers.push(("X-GitHub-Api-Version", "2022-11-28".into()));
-            if let Some(token) = secret {
-                headers.push(("Authorization", format!("token {}", token.expose())));
-            }
-        }
-        Api::AzureDevOps => {
-            headers.push(("Accept", "application/json".into()));
-            // Without it a bad token gets a 302 to a sign-in page instead of a 401.
-            headers.push(("X-TFS-FedAuthRedirect", "Suppress".into()));
-            match secret {
-                Some(token) if bearer => {
-                    headers.push(("Authorization", format!("Bearer {}", token.expose())));
-                }
-                Some(token) => headers.push((
-                    "Authorization",
-                    format!("Basic {}", base64(&format!(":{}", token.expose()))),
-                )),
-                None => {}
-            }
-        }
-        Api::Plain => headers.push(("Accept", "application/json".into())),
+fn headers(api: &Api, secret: Option<&Secret>, bearer: bool) -> Vec<(&'static str, String)> {
+    let mut headers: Vec<(&str, String)> = api
+        .headers
+        .iter()
+        .map(|(name, value)| (*name, (*value).to_string()))
+        .collect();
+    let scheme = if bearer {
+        Some(Scheme::Bearer)
+    } else {
+        api.auth
+    };
+    if let (Some(token), Some(scheme)) = (secret, scheme) {
+        let value = match scheme {
+            Scheme::Token => format!("token {}", token.expose()),
+            Scheme::Bearer => format!("Bearer {}", token.expose()),
+            Scheme::BasicPassword => format!("Basic {}", base64(&format!(":{}", token.expose()))),
+        };
+        headers.push(("Authorization", value));
     }
     headers
 }

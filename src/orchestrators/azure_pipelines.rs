@@ -5,15 +5,96 @@
 //! The callback's `planurl` comes from a PR property anyone who can edit the PR can set, and the
 //! request carries the token: it is sent only to the organisation's origin or a configured one.
 
-use super::{Flow, FlowError, Step};
-use crate::config::AzurePipelines;
+use super::{Flow, FlowError, Job, Orchestrator, OrchestratorKind, Step};
+use crate::config::keys::{key, Key, Kind};
 use crate::event::CommitId;
-use crate::hosts::azure::{repo_url, GIT_API_VERSION};
+use crate::hosts::azure::{self, repo_url, Repo, GIT_API_VERSION};
 use crate::report::Outcome;
-use crate::request::{Request, Target};
+use crate::request::{Credential, Request, Target, TargetKind};
 use crate::url::{encode, Origin};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub static TARGET: TargetKind = TargetKind {
+    key: "azure-pipelines",
+    api: &azure::API,
+    credential: Credential::Orchestrator,
+    settings: "azdo_org_url (AZDO_ORG_URL), azdo_manifests_repo (AZDO_GITOPS_REPO_NAME) and \
+               azdo_pr_repo (AZDO_PR_REPO_NAME)",
+    scopes: "it needs the Code (read) and Build (read & execute) scopes",
+};
+
+/// Its own keys; the organisation and manifests repository are named by Azure Repos' keys.
+const KEYS: &[Key] = &[
+    key(
+        "azdo_pr_repo",
+        Some("AZDO_PR_REPO_NAME"),
+        Kind::Text,
+        "repository whose PRs carry callback-task-id (default: the manifests repo)",
+    ),
+    key(
+        "callback_origins",
+        None,
+        Kind::Urls,
+        "extra origins (https://host[:port]) an Azure Pipelines planurl may point to",
+    ),
+];
+
+pub static ORCHESTRATOR: OrchestratorKind = OrchestratorKind {
+    names: &["azdo", "azure"],
+    keys: KEYS,
+    target: &TARGET,
+    build: |settings| {
+        let manifests = Repo::from_settings(settings, "to read the merge comment")?;
+        let pr_repo = settings
+            .text("azdo_pr_repo")
+            .map_or_else(|| manifests.repo.clone(), str::to_string);
+        let callback_origins = settings.list("callback_origins");
+        for origin in &callback_origins {
+            settings.check_url("callback_origins", origin)?;
+        }
+        Ok(Arc::new(Pipelines {
+            manifests,
+            pr_repo,
+            callback_origins,
+        }))
+    },
+};
+
+/// Azure Pipelines as configured: where the PRs that carry the waiting task live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipelines {
+    /// The manifests repository: its commit comment names the PR.
+    pub manifests: Repo,
+    /// The repository whose PRs carry `callback-task-id`.
+    pub pr_repo: String,
+    /// Origins (`https://host[:port]`) besides the organisation's that a `planurl` may use.
+    pub callback_origins: Vec<String>,
+}
+
+impl Orchestrator for Pipelines {
+    fn target(&self) -> Target {
+        Target::Kind(&TARGET)
+    }
+
+    fn flow(&self, job: &Job, commit: Option<CommitId>) -> Result<Box<dyn Flow>, FlowError> {
+        let start = match (job.pr, commit) {
+            (Some(pr), _) => Start::Pr(pr),
+            (None, Some(commit)) => Start::Commit(commit),
+            (None, None) => {
+                return Err(FlowError::Malformed(
+                    "an Azure Pipelines notification needs a commit or a PR".into(),
+                ))
+            }
+        };
+        Ok(Box::new(Callback::new(self.clone(), start, job.outcome)))
+    }
+
+    fn waits_on_prs(&self) -> Option<&Pipelines> {
+        Some(self)
+    }
+}
 
 pub const PROPERTIES_API_VERSION: &str = "7.1-preview.1";
 pub const TASK_API_VERSION: &str = "2.0-preview.1";
@@ -63,14 +144,14 @@ enum Stage {
 }
 
 pub struct Callback {
-    pipelines: AzurePipelines,
+    pipelines: Pipelines,
     outcome: Outcome,
     start: Option<Start>,
     stage: Stage,
 }
 
 impl Callback {
-    pub fn new(pipelines: AzurePipelines, start: Start, outcome: Outcome) -> Callback {
+    pub fn new(pipelines: Pipelines, start: Start, outcome: Outcome) -> Callback {
         Callback {
             pipelines,
             outcome,
@@ -81,7 +162,7 @@ impl Callback {
 
     fn properties(&self, pr: u64) -> Request {
         Request::get(
-            Target::AzurePipelines,
+            Target::Kind(&TARGET),
             format!(
                 "{}/pullRequests/{pr}/properties?api-version={PROPERTIES_API_VERSION}",
                 repo_url(&self.pipelines.manifests.org_url, &self.pipelines.pr_repo)
@@ -128,7 +209,7 @@ impl Flow for Callback {
             Stage::Start => match self.start.take() {
                 Some(Start::Commit(commit)) => {
                     let query = Request::post(
-                        Target::AzurePipelines,
+                        Target::Kind(&TARGET),
                         format!(
                             "{}/pullrequestquery?api-version={QUERY_API_VERSION}",
                             repo_url(&self.pipelines.manifests.org_url, &self.pipelines.pr_repo)
@@ -152,7 +233,7 @@ impl Flow for Callback {
                 // No PR merged it by the API's account: the merge comment may still name one.
                 self.stage = Stage::AskedCommit;
                 Ok(Step::Read(Request::get(
-                    Target::AzurePipelines,
+                    Target::Kind(&TARGET),
                     format!(
                         "{}/commits/{commit}?api-version={GIT_API_VERSION}",
                         repo_url(
@@ -185,7 +266,7 @@ impl Flow for Callback {
                 Ok(Some(cb)) => {
                     self.trusted(&cb.planurl, "planurl")?;
                     let read = Request::get(
-                        Target::AzurePipelines,
+                        Target::Kind(&TARGET),
                         format!("{}?api-version={TASK_API_VERSION}", plan_base(&cb)),
                     );
                     self.stage = Stage::AskedPlan(cb);
@@ -209,7 +290,7 @@ impl Flow for Callback {
                         let timeline = format!("{}/timeline", owner.trim_end_matches('/'));
                         self.trusted(&timeline, "the plan's timeline URL")?;
                         self.stage = Stage::AskedTimeline(cb);
-                        Ok(Step::Read(Request::get(Target::AzurePipelines, timeline)))
+                        Ok(Step::Read(Request::get(Target::Kind(&TARGET), timeline)))
                     }
                     // No owner link to read the job from: the plan check is all we can do.
                     None => Ok(self.completion(&cb)),
@@ -241,7 +322,7 @@ impl Flow for Callback {
 impl Callback {
     fn completion(&self, cb: &TaskCallback) -> Step {
         Step::Send(Request::post(
-            Target::AzurePipelines,
+            Target::Kind(&TARGET),
             format!("{}/events?api-version={TASK_API_VERSION}", plan_base(cb)),
             json!({
                 "name": "TaskCompleted",
@@ -288,13 +369,12 @@ pub fn task_callback(properties: &Value) -> Result<Option<TaskCallback>, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::AzureRepo;
 
     const ORG: &str = "https://dev.azure.com/org/proj";
 
-    fn pipelines() -> AzurePipelines {
-        AzurePipelines {
-            manifests: AzureRepo {
+    fn pipelines() -> Pipelines {
+        Pipelines {
+            manifests: Repo {
                 org_url: ORG.into(),
                 repo: "manifests".into(),
             },

@@ -3,17 +3,95 @@
 //! PR that GitHub says merged the manifests commit (`GET …/commits/{sha}/pulls`), so squash merges
 //! and edited messages work; the merge message is the fallback when GitHub knows no such PR.
 
-use super::{Flow, FlowError, Step};
-use crate::config::GitHubActions;
+use super::{Flow, FlowError, Job, Orchestrator, OrchestratorKind, Step};
+use crate::config::keys::{key, Key, Kind};
 use crate::event::CommitId;
-use crate::hosts::github::repo_url;
+use crate::hosts::github::{self, repo_url, Repo};
 use crate::report::Outcome;
-use crate::request::{Request, Target};
+use crate::request::{Credential, Request, Target, TargetKind};
 use crate::url::encode;
 use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub static TARGET: TargetKind = TargetKind {
+    key: "github-actions",
+    api: &github::API,
+    credential: Credential::Orchestrator,
+    settings:
+        "github_org_url (GITHUB_ORG_URL), github_manifests_repo \
+               (GITHUB_GITOPS_MANIFEST_REPO_NAME) and github_actions_repo (GITHUB_GITOPS_REPO_NAME)",
+    scopes: "it needs the repo scope (classic), or Contents: write on the actions repository and \
+             Contents: read and Pull requests: read on the manifests repository (fine-grained)",
+};
+
+/// Its own keys; the manifests repository is named by the GitHub host's keys.
+const KEYS: &[Key] = &[
+    key(
+        "github_actions_repo",
+        Some("GITHUB_GITOPS_REPO_NAME"),
+        Kind::Text,
+        "GitHub repository that receives repository_dispatch",
+    ),
+    key(
+        "dispatch_event",
+        Some("GITOPS_CONNECTOR_DISPATCH_EVENT"),
+        Kind::Text,
+        "event_type of the success dispatch (default sync-success)",
+    ),
+    key(
+        "failure_dispatch_event",
+        Some("GITOPS_CONNECTOR_FAILURE_DISPATCH_EVENT"),
+        Kind::Text,
+        "event_type of a failure dispatch; unset: no dispatch on failure",
+    ),
+];
+
+pub static ORCHESTRATOR: OrchestratorKind = OrchestratorKind {
+    names: &["github"],
+    keys: KEYS,
+    target: &TARGET,
+    build: |settings| {
+        Ok(Arc::new(Actions {
+            manifests: Repo::from_settings(settings, "to read the merge message")?,
+            actions_repo: settings
+                .required("github_actions_repo", "when orchestrator is github")?,
+            dispatch_event: settings
+                .text("dispatch_event")
+                .unwrap_or("sync-success")
+                .to_string(),
+            failure_dispatch_event: settings.text("failure_dispatch_event").map(str::to_string),
+        }))
+    },
+};
+
+/// GitHub Actions as configured: where the dispatch goes and what it is called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actions {
+    /// Where the manifests commit (and its merge message) is read.
+    pub manifests: Repo,
+    /// Where `repository_dispatch` goes.
+    pub actions_repo: String,
+    pub dispatch_event: String,
+    pub failure_dispatch_event: Option<String>,
+}
+
+impl Orchestrator for Actions {
+    fn target(&self) -> Target {
+        Target::Kind(&TARGET)
+    }
+
+    fn flow(&self, job: &Job, commit: Option<CommitId>) -> Result<Box<dyn Flow>, FlowError> {
+        match commit {
+            Some(commit) => Ok(Box::new(Dispatch::new(self.clone(), commit, job.outcome))),
+            None => Err(FlowError::Malformed(
+                "a GitHub Actions notification needs a commit".into(),
+            )),
+        }
+    }
+}
 
 pub struct Dispatch {
-    actions: GitHubActions,
+    actions: Actions,
     commit: CommitId,
     outcome: Outcome,
     stage: Stage,
@@ -27,7 +105,7 @@ enum Stage {
 }
 
 impl Dispatch {
-    pub fn new(actions: GitHubActions, commit: CommitId, outcome: Outcome) -> Dispatch {
+    pub fn new(actions: Actions, commit: CommitId, outcome: Outcome) -> Dispatch {
         Dispatch {
             actions,
             commit,
@@ -55,7 +133,7 @@ impl Flow for Dispatch {
             Stage::Start => {
                 self.stage = Stage::AskedCommit;
                 Ok(Step::Read(Request::get(
-                    Target::GithubActions,
+                    Target::Kind(&TARGET),
                     format!(
                         "{}/commits/{}",
                         repo_url(&self.actions.manifests),
@@ -72,7 +150,7 @@ impl Flow for Dispatch {
                     })?;
                 self.stage = Stage::AskedPulls(message.to_string());
                 Ok(Step::Read(Request::get(
-                    Target::GithubActions,
+                    Target::Kind(&TARGET),
                     format!(
                         "{}/commits/{}/pulls",
                         repo_url(&self.actions.manifests),
@@ -92,7 +170,7 @@ impl Flow for Dispatch {
                     encode(&self.actions.actions_repo)
                 );
                 Ok(Step::Send(Request::post(
-                    Target::GithubActions,
+                    Target::Kind(&TARGET),
                     url,
                     json!({
                         "event_type": event_type,
@@ -136,11 +214,10 @@ pub fn deploy_branch(message: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::GitHubRepo;
 
-    fn actions(failure: Option<&str>) -> GitHubActions {
-        GitHubActions {
-            manifests: GitHubRepo {
+    fn actions(failure: Option<&str>) -> Actions {
+        Actions {
+            manifests: Repo {
                 api: "https://api.github.com".into(),
                 owner: "org".into(),
                 repo: "manifests".into(),

@@ -3,16 +3,71 @@
 //! Each flow is a small state machine over the hosts' answers: it asks for a read, then another,
 //! and ends with the one request that notifies, or with the reason there is nothing to notify.
 //! No I/O here: the outbox drives a flow with real answers, tests with canned ones.
+//!
+//! An orchestrator is one file here: its settings, its [`TargetKind`], an [`Orchestrator`] that
+//! starts a flow per job, and an [`OrchestratorKind`] that reads it from the configuration; then
+//! one line in [`ORCHESTRATORS`].
 
 pub mod azure_pipelines;
 pub mod github_actions;
 
-use crate::config::{Instance, Orchestrator};
+use crate::config::keys::Key;
+use crate::config::{ConfigError, Instance, Settings};
 use crate::event::CommitId;
 use crate::report::Outcome;
-use crate::request::Request;
+use crate::request::{Request, Target, TargetKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// Every orchestrator the configuration may name in `orchestrator`.
+pub const ORCHESTRATORS: &[&OrchestratorKind] = &[
+    &github_actions::ORCHESTRATOR,
+    &azure_pipelines::ORCHESTRATOR,
+];
+
+/// An orchestrator as the configuration knows it.
+pub struct OrchestratorKind {
+    /// The words `orchestrator` accepts for it, the first one shown in messages.
+    pub names: &'static [&'static str],
+    /// Its keys, beside the keys every instance has.
+    pub keys: &'static [Key],
+    pub target: &'static TargetKind,
+    pub build: fn(&Settings) -> Result<Arc<dyn Orchestrator>, ConfigError>,
+}
+
+/// One configured orchestrator: how a queued notification is delivered to it.
+pub trait Orchestrator: Debug + Send + Sync {
+    /// The target of its reads and its notification (its token, its API's conventions).
+    fn target(&self) -> Target;
+
+    /// The flow that delivers `job`; `commit` is the job's commit, checked.
+    fn flow(&self, job: &Job, commit: Option<CommitId>) -> Result<Box<dyn Flow>, FlowError>;
+
+    /// Azure Pipelines' agentless tasks wait on PRs, and `poll-prs` fails those of abandoned
+    /// ones; an orchestrator whose runs do not wait on PRs has nothing to poll.
+    fn waits_on_prs(&self) -> Option<&azure_pipelines::Pipelines> {
+        None
+    }
+}
+
+/// The registered orchestrator `name` (case-insensitive) names.
+pub fn kind(name: &str) -> Option<&'static OrchestratorKind> {
+    ORCHESTRATORS
+        .iter()
+        .copied()
+        .find(|kind| kind.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+}
+
+/// `github, azdo`: for messages.
+pub fn names() -> String {
+    ORCHESTRATORS
+        .iter()
+        .map(|k| k.names[0])
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -64,32 +119,5 @@ pub fn flow(instance: &Instance, job: &Job) -> Result<Box<dyn Flow>, FlowError> 
         ),
         None => None,
     };
-    match &instance.orchestrator {
-        Orchestrator::GitHubActions(actions) => match commit {
-            Some(commit) => Ok(Box::new(github_actions::Dispatch::new(
-                actions.clone(),
-                commit,
-                job.outcome,
-            ))),
-            None => Err(FlowError::Malformed(
-                "a GitHub Actions notification needs a commit".into(),
-            )),
-        },
-        Orchestrator::AzurePipelines(pipelines) => {
-            let start = match (job.pr, commit) {
-                (Some(pr), _) => azure_pipelines::Start::Pr(pr),
-                (None, Some(commit)) => azure_pipelines::Start::Commit(commit),
-                (None, None) => {
-                    return Err(FlowError::Malformed(
-                        "an Azure Pipelines notification needs a commit or a PR".into(),
-                    ))
-                }
-            };
-            Ok(Box::new(azure_pipelines::Callback::new(
-                pipelines.clone(),
-                start,
-                job.outcome,
-            )))
-        }
-    }
+    instance.orchestrator.flow(job, commit)
 }

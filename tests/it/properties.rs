@@ -1,13 +1,15 @@
 //! Property tests over parsing and planning: whatever the operator sends, no panic, and nothing
 //! a host would refuse (or that could reach a URL unchecked) comes out.
 
-use gitops_connector::config::{AzureRepo, GitHost, GitHubRepo, Instance, Subscriber};
+use gitops_connector::config::{Instance, Subscriber};
 use gitops_connector::event::{parse, Parsed};
+use gitops_connector::hosts::{azure, github, Host};
 use gitops_connector::{plan, report};
 use proptest::prelude::*;
 use serde_json::json;
+use std::sync::Arc;
 
-fn instance(git: GitHost) -> Instance {
+fn instance(git: Arc<dyn Host>) -> Instance {
     Instance {
         app_url: Some("https://app.example/x".into()),
         subscribers: vec![Subscriber {
@@ -20,14 +22,18 @@ fn instance(git: GitHost) -> Instance {
 
 fn hosts() -> [Instance; 2] {
     [
-        instance(GitHost::GitHub(GitHubRepo {
-            api: "https://api.github.com".into(),
-            owner: "o".into(),
-            repo: "m".into(),
+        instance(Arc::new(github::Statuses {
+            repo: github::Repo {
+                api: "https://api.github.com".into(),
+                owner: "o".into(),
+                repo: "m".into(),
+            },
         })),
-        instance(GitHost::Azure(AzureRepo {
-            org_url: "https://dev.azure.com/o/p".into(),
-            repo: "m".into(),
+        instance(Arc::new(azure::Statuses {
+            repo: azure::Repo {
+                org_url: "https://dev.azure.com/o/p".into(),
+                repo: "m".into(),
+            },
         })),
     ]
 }

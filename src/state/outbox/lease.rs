@@ -213,14 +213,18 @@ mod tests {
     use crate::state::temp_state;
 
     fn add(conn: &Connection, commit: &str, url: &str) -> i64 {
-        let request = Request::post(Target::Github, url.into(), serde_json::json!({}));
+        let request = Request::post(
+            Target::Kind(&crate::hosts::github::STATUSES),
+            url.into(),
+            serde_json::json!({}),
+        );
         enqueue(
             conn,
             &NewRow {
                 event_id: None,
                 instance: "i",
                 commit: Some(commit),
-                target: &Target::Github,
+                target: &Target::Kind(&crate::hosts::github::STATUSES),
                 kind: Kind::Request,
                 context: None,
                 request: Some(&request),
@@ -293,7 +297,11 @@ mod tests {
         ));
         conn.execute("UPDATE outbox SET lease_until = 1", [])
             .unwrap();
-        let queue = queue_of("i", Some("a"), &Target::Github);
+        let queue = queue_of(
+            "i",
+            Some("a"),
+            &Target::Kind(&crate::hosts::github::STATUSES),
+        );
         let Claim::Row(row) =
             claim_next(conn, &Scope::Queues(vec![queue]), 1000, None, None).unwrap()
         else {
