@@ -20,6 +20,7 @@ pub mod log;
 pub mod orchestrators;
 pub mod output;
 pub mod plan;
+pub mod release;
 pub mod report;
 pub mod request;
 pub mod signature;

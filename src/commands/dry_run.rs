@@ -47,11 +47,7 @@ pub fn event(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
     }
     let notification = match (mode.notifies(), report.end) {
         (true, Some(outcome)) => {
-            let job = Job {
-                outcome,
-                commit: Some(report.commit.to_string()),
-                pr: None,
-            };
+            let job = Job::of_commit(report.commit.as_str(), outcome);
             let first = orchestrators::flow(instance, &job).and_then(|mut f| f.next(None));
             Some(match first {
                 Ok(Step::Read(read)) => {

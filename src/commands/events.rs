@@ -47,7 +47,10 @@ pub fn run(ctx: &Ctx, args: &EventsArgs) -> Result<Code> {
                     e.commit_id
                         .as_deref()
                         .map_or("-", |c| &c[..c.len().min(12)]),
-                    e.why.as_deref().unwrap_or("")
+                    match (&e.why, &e.released) {
+                        (Some(why), Some(released)) => format!("{why}; {released}"),
+                        (why, released) => why.clone().or(released.clone()).unwrap_or_default(),
+                    }
                 );
             }
         }
@@ -114,6 +117,9 @@ fn print_event(
         event.reason.as_deref().unwrap_or("-")
     );
     crate::outln!("commit: {}", event.commit_id.as_deref().unwrap_or("-"));
+    if let Some(released) = &event.released {
+        crate::outln!("skipped commits: {released}");
+    }
     crate::outln!("sha256: {} ({} bytes)", event.sha256, event.size);
     crate::outln!("body:\n{body_text}");
     crate::outln!("requests:");

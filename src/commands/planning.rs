@@ -4,7 +4,9 @@
 
 use crate::config::Instance;
 use crate::decide::{self, Decided, Known, Reconciled};
+use crate::event::CommitId;
 use crate::plan;
+use crate::release;
 use crate::request::Target;
 use crate::state::journal::{self, Facts, Verdict};
 use crate::state::outbox::{self, Kind, NewRow, Row};
@@ -83,6 +85,7 @@ fn store(
     }
     if let Some(outcome) = decided.notify {
         rows.notification(tx, input, event.id, outcome)?;
+        rows.release(tx, input, event.id, outcome)?;
     }
     if decided.retry_owed {
         // Retry what the commit still owes: the first copy's rows, or a notification.
@@ -150,15 +153,54 @@ impl Rows {
             commits::claim_notify(tx, name, commit)?,
             "the notification of {commit} was claimed in the same transaction: a bug"
         );
-        let job = crate::orchestrators::Job {
-            outcome,
-            commit: Some(commit.to_string()),
-            pr: None,
-        };
+        let job = crate::orchestrators::Job::of_commit(commit, outcome);
         let target = orchestrator_target(input.instance);
         let row = NewRow {
             job: Some(serde_json::to_string(&job)?),
             ..row_of(input, event_id, &target, Kind::Notify)
+        };
+        self.add(tx, &row)
+    }
+
+    /// Queues the release of the commits skipped since the last end, when the instance wants it,
+    /// an earlier end is known and the Git host can list the commits between.
+    fn release(
+        &mut self,
+        tx: &Connection,
+        input: &Input,
+        event_id: i64,
+        outcome: crate::report::Outcome,
+    ) -> Result<()> {
+        if !input.instance.release_superseded {
+            return Ok(());
+        }
+        let (name, head) = (input.instance.name.as_str(), &input.report.commit);
+        let Some(base) = commits::last_ended(tx, name, head.as_str())?
+            .as_deref()
+            .and_then(CommitId::parse)
+        else {
+            return Ok(());
+        };
+        let Some(request) = input.instance.git.between_request(&base, head) else {
+            return Ok(());
+        };
+        let operator = input.event.header.operator;
+        let job = release::Job {
+            base: base.to_string(),
+            head: head.to_string(),
+            outcome,
+            operator: operator.wire_name().into(),
+            genre: input
+                .report
+                .statuses
+                .first()
+                .map_or_else(|| operator.wire_name().into(), |s| s.genre.clone()),
+            environment: input.event.header.environment.clone(),
+        };
+        let row = NewRow {
+            request: Some(&request),
+            job: Some(serde_json::to_string(&job)?),
+            ..row_of(input, event_id, &request.target, Kind::Release)
         };
         self.add(tx, &row)
     }
@@ -243,7 +285,7 @@ fn replay(
         rows.queues.extend(
             family
                 .iter()
-                .filter(|r| r.kind == Kind::Notify && r.state.is_open())
+                .filter(|r| matches!(r.kind, Kind::Notify | Kind::Release) && r.state.is_open())
                 .map(|r| r.queue.clone()),
         );
     }

@@ -151,6 +151,7 @@ fn queue_callbacks(
                 outcome: Outcome::Failure,
                 commit: None,
                 pr: Some(*pr),
+                superseded_by: None,
             };
             let commit = format!("pr-{pr}");
             rows.push(outbox::enqueue(

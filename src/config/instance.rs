@@ -278,6 +278,10 @@ pub fn build(
         hmac_key: hmac_key.map(|(key, _)| key),
         azure_identity,
         environment,
+        release_superseded: values
+            .get("release_superseded")
+            .and_then(|s| s.value.as_bool())
+            .unwrap_or(true),
     };
     Ok((instance, secrets))
 }

@@ -69,6 +69,12 @@ const COMMON_KEYS: &[Key] = &[
         "Kustomizations (namespace/name or name) or Argo CD applications that must all succeed",
     ),
     key(
+        "release_superseded",
+        Some("GITOPS_CONNECTOR_RELEASE_SUPERSEDED"),
+        Kind::Bool,
+        "when a commit ends, conclude the commits the operator skipped since the last end (default true)",
+    ),
+    key(
         "allow_http",
         Some("GITOPS_CONNECTOR_ALLOW_HTTP"),
         Kind::Bool,

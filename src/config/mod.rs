@@ -76,6 +76,9 @@ pub struct Instance {
     pub azure_identity: Option<WorkloadIdentity>,
     /// The environment of events that name none.
     pub environment: Option<String>,
+    /// When a commit ends, the commits between the last end and it that never ended are
+    /// concluded as superseded by it.
+    pub release_superseded: bool,
 }
 
 /// An AKS workload identity, as the workload-identity webhook describes it to the pod.
@@ -126,6 +129,7 @@ impl Instance {
             hmac_key: None,
             azure_identity: None,
             environment: None,
+            release_superseded: true,
         }
     }
 }

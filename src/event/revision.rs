@@ -22,6 +22,11 @@ impl CommitId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The first 7 characters, as Git abbreviates it.
+    pub fn short(&self) -> &str {
+        &self.0[..7]
+    }
 }
 
 impl fmt::Display for CommitId {

@@ -1,14 +1,14 @@
 //! Azure Repos: commit statuses, the conventions of Azure DevOps' API, and the settings that
 //! name the organisation and the manifests repository (Azure Pipelines reads them too).
 
-use super::{Host, HostKind};
+use super::{Between, Host, HostKind, MAX_BETWEEN};
 use crate::config::keys::{key, Key, Kind};
 use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
 use crate::report::{CommitStatus, Unknown};
 use crate::request::{Api, Credential, Request, Scheme, Target, TargetKind};
 use crate::url::encode;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub const GIT_API_VERSION: &str = "6.0";
@@ -92,6 +92,32 @@ impl Host for Statuses {
         app_url: Option<&str>,
     ) -> Request {
         status_request(&self.repo, commit, status, app_url)
+    }
+
+    /// The commits API walks the history of `head` (newest first, `head` included) down to
+    /// `base`; one more than the bound tells whether commits were left.
+    fn between_request(&self, base: &CommitId, head: &CommitId) -> Option<Request> {
+        Some(Request::get(
+            Target::Kind(&STATUSES),
+            format!(
+                "{}/commits?searchCriteria.itemVersion.version={head}\
+                 &searchCriteria.itemVersion.versionType=commit\
+                 &searchCriteria.compareVersion.version={base}\
+                 &searchCriteria.compareVersion.versionType=commit\
+                 &searchCriteria.$top={}&api-version={GIT_API_VERSION}",
+                repo_url(&self.repo.org_url, &self.repo.repo),
+                MAX_BETWEEN + 2
+            ),
+        ))
+    }
+
+    fn between(&self, answer: &Value, base: &CommitId, head: &CommitId) -> Option<Between> {
+        let ids = answer
+            .get("value")?
+            .as_array()?
+            .iter()
+            .filter_map(|c| c.get("commitId").and_then(Value::as_str));
+        Some(Between::from_ids(ids, true, base, head, None))
     }
 }
 

@@ -1,7 +1,7 @@
 //! GitHub: commit statuses and the combined status, its API's conventions, and the settings
 //! that name its repositories (the GitHub Actions orchestrator reads them too).
 
-use super::{Host, HostKind};
+use super::{Between, Host, HostKind, MAX_BETWEEN};
 use crate::config::keys::{key, Key, Kind};
 use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
@@ -144,6 +144,33 @@ impl Host for Statuses {
 
     fn ended_outcome(&self, answer: &Value) -> Option<Outcome> {
         combined_outcome(answer)
+    }
+
+    /// The compare API: commits reachable from `head` and not from `base`, oldest first; the
+    /// first page holds the oldest [`MAX_BETWEEN`] and `head` itself.
+    fn between_request(&self, base: &CommitId, head: &CommitId) -> Option<Request> {
+        Some(Request::get(
+            Target::Kind(&STATUSES),
+            format!(
+                "{}/compare/{base}...{head}?per_page={}",
+                repo_url(&self.repo),
+                MAX_BETWEEN + 1
+            ),
+        ))
+    }
+
+    /// `total_commits` counts `head`, which is one of them.
+    fn between(&self, answer: &Value, base: &CommitId, head: &CommitId) -> Option<Between> {
+        let commits = answer.get("commits")?.as_array()?;
+        let total = answer
+            .get("total_commits")
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+            .map(|n| n.saturating_sub(1));
+        let ids = commits
+            .iter()
+            .filter_map(|c| c.get("sha").and_then(Value::as_str));
+        Some(Between::from_ids(ids, false, base, head, total))
     }
 }
 

@@ -50,6 +50,53 @@ pub trait Host: Debug + Send + Sync {
     fn ended_outcome(&self, _answer: &Value) -> Option<Outcome> {
         None
     }
+
+    /// The read that lists the commits after `base` up to `head` (at most [`MAX_BETWEEN`] + 1),
+    /// so that the commits an operator skipped can be released; `None` when the host cannot.
+    fn between_request(&self, _base: &CommitId, _head: &CommitId) -> Option<Request> {
+        None
+    }
+
+    /// What [`Host::between_request`]'s answer lists, without `base` and `head`.
+    fn between(&self, _answer: &Value, _base: &CommitId, _head: &CommitId) -> Option<Between> {
+        None
+    }
+}
+
+/// How many skipped commits one release concludes; the rest are left, with a journal note.
+pub const MAX_BETWEEN: usize = 100;
+
+/// The commits between two, as a host lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Between {
+    /// Oldest first, at most [`MAX_BETWEEN`].
+    pub commits: Vec<CommitId>,
+    /// How many commits there are in all, as far as the host said (at least `commits.len()`).
+    pub total: usize,
+}
+
+impl Between {
+    /// From a list of commit ids as a host gave them (`newest_first` or not): the ones that are
+    /// neither `base` nor `head`, the first [`MAX_BETWEEN`] the host listed, oldest first.
+    /// `total`: the host's count of commits between, when it gave one.
+    pub fn from_ids<'a>(
+        ids: impl Iterator<Item = &'a str>,
+        newest_first: bool,
+        base: &CommitId,
+        head: &CommitId,
+        total: Option<usize>,
+    ) -> Between {
+        let mut commits: Vec<CommitId> = ids
+            .filter_map(CommitId::parse)
+            .filter(|c| c != base && c != head)
+            .collect();
+        let total = total.unwrap_or(commits.len()).max(commits.len());
+        commits.truncate(MAX_BETWEEN);
+        if newest_first {
+            commits.reverse();
+        }
+        Between { commits, total }
+    }
 }
 
 /// The registered host `name` (case-insensitive) names.

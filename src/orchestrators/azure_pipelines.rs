@@ -88,7 +88,9 @@ impl Orchestrator for Pipelines {
                 ))
             }
         };
-        Ok(Box::new(Callback::new(self.clone(), start, job.outcome)))
+        let mut callback = Callback::new(self.clone(), start, job.outcome);
+        callback.superseded_by.clone_from(&job.superseded_by);
+        Ok(Box::new(callback))
     }
 
     fn waits_on_prs(&self) -> Option<&Pipelines> {
@@ -146,6 +148,8 @@ enum Stage {
 pub struct Callback {
     pipelines: Pipelines,
     outcome: Outcome,
+    /// A skipped commit concluded with this newer one's end (said in the completion event).
+    superseded_by: Option<String>,
     start: Option<Start>,
     stage: Stage,
 }
@@ -155,6 +159,7 @@ impl Callback {
         Callback {
             pipelines,
             outcome,
+            superseded_by: None,
             start: Some(start),
             stage: Stage::Start,
         }
@@ -321,15 +326,19 @@ impl Flow for Callback {
 
 impl Callback {
     fn completion(&self, cb: &TaskCallback) -> Step {
+        let mut event = json!({
+            "name": "TaskCompleted",
+            "taskId": cb.taskid,
+            "jobId": cb.jobid,
+            "result": match self.outcome { Outcome::Success => "succeeded", Outcome::Failure => "failed" },
+        });
+        if let Some(newer) = &self.superseded_by {
+            event["superseded_by"] = json!(newer);
+        }
         Step::Send(Request::post(
             Target::Kind(&TARGET),
             format!("{}/events?api-version={TASK_API_VERSION}", plan_base(cb)),
-            json!({
-                "name": "TaskCompleted",
-                "taskId": cb.taskid,
-                "jobId": cb.jobid,
-                "result": match self.outcome { Outcome::Success => "succeeded", Outcome::Failure => "failed" },
-            }),
+            event,
         ))
     }
 }

@@ -82,7 +82,11 @@ impl Orchestrator for Actions {
 
     fn flow(&self, job: &Job, commit: Option<CommitId>) -> Result<Box<dyn Flow>, FlowError> {
         match commit {
-            Some(commit) => Ok(Box::new(Dispatch::new(self.clone(), commit, job.outcome))),
+            Some(commit) => {
+                let mut dispatch = Dispatch::new(self.clone(), commit, job.outcome);
+                dispatch.superseded_by.clone_from(&job.superseded_by);
+                Ok(Box::new(dispatch))
+            }
             None => Err(FlowError::Malformed(
                 "a GitHub Actions notification needs a commit".into(),
             )),
@@ -94,6 +98,8 @@ pub struct Dispatch {
     actions: Actions,
     commit: CommitId,
     outcome: Outcome,
+    /// A skipped commit concluded with this newer one's end (`client_payload.superseded_by`).
+    superseded_by: Option<String>,
     stage: Stage,
 }
 
@@ -110,6 +116,7 @@ impl Dispatch {
             actions,
             commit,
             outcome,
+            superseded_by: None,
             stage: Stage::Start,
         }
     }
@@ -169,13 +176,14 @@ impl Flow for Dispatch {
                     encode(&self.actions.manifests.owner),
                     encode(&self.actions.actions_repo)
                 );
+                let mut payload = json!({ "sha": sha, "runid": run_id, "commitmessage": message });
+                if let Some(newer) = &self.superseded_by {
+                    payload["superseded_by"] = json!(newer);
+                }
                 Ok(Step::Send(Request::post(
                     Target::Kind(&TARGET),
                     url,
-                    json!({
-                        "event_type": event_type,
-                        "client_payload": { "sha": sha, "runid": run_id, "commitmessage": message },
-                    }),
+                    json!({ "event_type": event_type, "client_payload": payload }),
                 )))
             }
         }

@@ -103,6 +103,10 @@ pub struct Job {
     /// Set when the PR is already known (abandoned PRs, `poll-prs`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub pr: Option<u64>,
+    /// The commit was skipped by the operator and is concluded with the end of this newer one,
+    /// which contains it: the notification says so.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub superseded_by: Option<String>,
 }
 
 pub trait Flow {
@@ -120,4 +124,16 @@ pub fn flow(instance: &Instance, job: &Job) -> Result<Box<dyn Flow>, FlowError> 
         None => None,
     };
     instance.orchestrator.flow(job, commit)
+}
+
+impl Job {
+    /// The notification of a commit's own end.
+    pub fn of_commit(commit: &str, outcome: Outcome) -> Job {
+        Job {
+            outcome,
+            commit: Some(commit.to_string()),
+            pr: None,
+            superseded_by: None,
+        }
+    }
 }

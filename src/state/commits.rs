@@ -71,6 +71,41 @@ pub fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
     Ok(())
 }
 
+/// The commit whose own end was recorded last, other than `except` (released commits do not
+/// count): where the release of the commits skipped before `except` starts.
+pub fn last_ended(conn: &Connection, instance: &str, except: &str) -> Result<Option<String>> {
+    Ok(one(
+        conn,
+        "SELECT commit_id FROM commits
+         WHERE instance = ?1 AND commit_id != ?2 AND outcome IS NOT NULL AND superseded_by IS NULL
+         ORDER BY outcome_ms DESC LIMIT 1",
+        params![instance, except],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// Concludes a skipped commit as superseded by `head`: its outcome, and its notification
+/// claimed. `false` when it ended or was claimed meanwhile (then nothing changes).
+pub fn release(
+    conn: &Connection,
+    instance: &str,
+    commit: &str,
+    outcome: Outcome,
+    head: &str,
+    event: Option<i64>,
+) -> Result<bool> {
+    let changed = exec(conn,
+        "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms, notify, notify_ms, superseded_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'owed', ?5, ?6)
+         ON CONFLICT (instance, commit_id) DO UPDATE
+            SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5, notify = 'owed', notify_ms = ?5, superseded_by = ?6
+            WHERE commits.outcome IS NULL AND commits.notify IS NULL",
+        params![instance, commit, outcome, event, now_ms(), head],
+    )?;
+    Ok(changed == 1)
+}
+
 /// Claims the one notification of this commit. `true` for exactly one caller, ever (but see
 /// `reopen_notify`).
 pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {

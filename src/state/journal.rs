@@ -61,6 +61,9 @@ pub struct EventRow {
     pub outcome: Verdict,
     pub why: Option<String>,
     pub replay_of: Option<i64>,
+    /// What the release of the commits skipped before this event's commit concluded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released: Option<String>,
 }
 
 /// First thing every invocation does: the body is safe before anything can fail.
@@ -139,6 +142,17 @@ pub fn note(conn: &Connection, id: i64, why: &str) -> Result<()> {
     Ok(())
 }
 
+/// What the release queued by this event concluded (its own column: `why` tells of the event's
+/// own commit).
+pub fn note_release(conn: &Connection, id: i64, summary: &str) -> Result<()> {
+    exec(
+        conn,
+        "UPDATE events SET released = ?2 WHERE id = ?1",
+        params![id, summary],
+    )?;
+    Ok(())
+}
+
 pub fn body(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
     Ok(one(
         conn,
@@ -150,7 +164,7 @@ pub fn body(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
 }
 
 const COLUMNS: &str =
-    "id, received_ms, command, sha256, size, instance, operator, kind, source, reason, commit_id, outcome, why, replay_of";
+    "id, received_ms, command, sha256, size, instance, operator, kind, source, reason, commit_id, outcome, why, replay_of, released";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
@@ -168,6 +182,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
         outcome: r.get(11)?,
         why: r.get(12)?,
         replay_of: r.get(13)?,
+        released: r.get(14)?,
     })
 }
 

@@ -38,21 +38,22 @@ pub(crate) fn one<T>(
 
 /// What became of a notification, recorded where each reader looks: the commit's record (or the
 /// abandoned PR's), and the why of the event that planned it, so that `events` says "told" only
-/// once it was.
+/// once it was. A skipped commit's notification is its own: the why of the event that released
+/// it tells of that event's commit, and stays.
 pub fn record_told(
     conn: &Connection,
     row: &outbox::Row,
-    pr: Option<u64>,
-    outcome: crate::report::Outcome,
+    job: &crate::orchestrators::Job,
     told: values::Notified,
     why: &str,
 ) -> Result<()> {
-    match (pr, &row.commit_id) {
+    let outcome = job.outcome;
+    match (job.pr, &row.commit_id) {
         (Some(pr), _) => prs::mark(conn, &row.instance, pr, told.into(), None)?,
         (None, Some(commit)) => commits::set_notify(conn, &row.instance, commit, told)?,
         _ => {}
     }
-    if let Some(event) = row.event_id {
+    if let Some(event) = row.event_id.filter(|_| job.superseded_by.is_none()) {
         journal::note(
             conn,
             event,

@@ -195,4 +195,41 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TABLE prs;
     ALTER TABLE prs2 RENAME TO prs;
     ",
+    // 3: releases of skipped commits (`release` rows), which commit superseded one, and what an
+    // event's release concluded.
+    r"
+    CREATE TABLE outbox3 (
+        id          INTEGER PRIMARY KEY,
+        event_id    INTEGER,
+        instance    TEXT NOT NULL,
+        commit_id   TEXT,
+        queue       TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('request', 'notify', 'release')),
+        context     TEXT,
+        method      TEXT CHECK (method IN ('GET', 'POST')),
+        url         TEXT,
+        body        TEXT,
+        job         TEXT,
+        state       TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'sending', 'done', 'failed', 'nothing', 'refused', 'replaced')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        not_before  INTEGER NOT NULL DEFAULT 0,
+        host_wait   INTEGER NOT NULL DEFAULT 0 CHECK (host_wait IN (0, 1)),
+        blocked     INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        answer      INTEGER,
+        last_error  TEXT,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+    );
+    INSERT INTO outbox3 SELECT * FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox3 RENAME TO outbox;
+    CREATE INDEX outbox_open ON outbox (state, queue, id);
+    CREATE INDEX outbox_by_event ON outbox (event_id);
+
+    ALTER TABLE commits ADD COLUMN superseded_by TEXT;
+    ALTER TABLE events ADD COLUMN released TEXT;
+    ",
 ];

@@ -64,7 +64,8 @@ fn every_hostile_input_is_answered_fast_without_a_panic_or_a_stray_request() {
                 let commit = r.path().rsplit('/').find(|s| s.len() == 40);
                 assert!(
                     commit.is_some_and(|c| c.bytes().all(|b| b.is_ascii_hexdigit()))
-                        || r.path().ends_with("/dispatches"),
+                        || r.path().ends_with("/dispatches")
+                        || is_compare(r.path()),
                     "{name}: {}",
                     r.url
                 );
@@ -304,4 +305,15 @@ fn hostile_sizes_plan_a_bounded_number_of_requests() {
             "{kind}: the subscriber gets the same statuses"
         );
     }
+}
+
+/// `…/compare/BASE...HEAD`, both 40 hex: the release of skipped commits.
+fn is_compare(path: &str) -> bool {
+    path.rsplit_once("/compare/")
+        .and_then(|(_, range)| range.split_once("..."))
+        .is_some_and(|(base, head)| {
+            [base, head]
+                .iter()
+                .all(|c| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
 }

@@ -24,5 +24,6 @@ mod poll_prs;
 mod properties;
 mod relay;
 mod signature;
+mod skipped;
 mod status;
 mod workload_identity;

@@ -175,8 +175,9 @@ fn many_invocations_share_one_token_sent_as_bearer() {
     let auth = entra.azure_auth();
     assert_eq!(
         auth.len(),
-        8 * 8 + 1,
-        "3 statuses and 5 callback requests per event, and the PR list"
+        8 * 8 + 7 + 1,
+        "3 statuses and 5 callback requests per event, the commits between each end and the \
+         one before (7), and the PR list"
     );
     assert!(auth.iter().all(|a| a == "Bearer entra-token-1"), "{auth:?}");
 

@@ -149,7 +149,8 @@ pub fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
     Ok(())
 }
 
-fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
+/// Records how a send ended, inside the caller's transaction.
+pub fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
     let now = now_ms();
     let (state, answer, why, not_before, attempt) = match finish {
         Finish::Done { answer } => (RowState::Done, Some(*answer), None, 0, true),

@@ -18,11 +18,15 @@ pub enum Kind {
     Request,
     /// An orchestrator flow (`job`): reads, then the notification.
     Notify,
+    /// A release of skipped commits (`job`): the Git host lists the commits between two, then
+    /// the ones that never ended are concluded, their rows queued.
+    Release,
 }
 
 crate::stored_words!(Kind {
     Request => "request",
     Notify => "notify",
+    Release => "release",
 });
 
 pub struct NewRow<'a> {
@@ -96,7 +100,7 @@ macro_rules! columns {
 // After `columns!`, which it uses.
 mod lease;
 
-pub use lease::{claim_next, finish, Claim, Finish, Scope};
+pub use lease::{claim_next, finish, record, Claim, Finish, Scope};
 
 /// Reads a row by column name, so that a statement may select more columns after these.
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {

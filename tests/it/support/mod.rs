@@ -211,6 +211,20 @@ pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
         _ if path.ends_with("/status") => {
             Reply::json(200, json!({"state": "pending", "statuses": []}))
         }
+        // Nothing skipped: the history between two ends holds only the newer one.
+        _ if path.contains("/compare/") => {
+            let head = path.rsplit("...").next().unwrap_or_default();
+            Reply::json(200, json!({"total_commits": 1, "commits": [{"sha": head}]}))
+        }
+        _ if path.ends_with("/_apis/git/repositories/manifests/commits") => {
+            let head = r
+                .url
+                .split("itemVersion.version=")
+                .nth(1)
+                .and_then(|rest| rest.split('&').next())
+                .unwrap_or_default();
+            Reply::json(200, json!({"count": 1, "value": [{"commitId": head}]}))
+        }
         // The merged PR of a GitHub commit, from the deploy branch convention.
         _ if path.ends_with("/pulls") => Reply::json(
             200,

@@ -1,5 +1,8 @@
 //! planned requests → sent requests. Drains the outbox: claims the head of each queue, sends it
-//! (running an orchestrator flow for notifications), and records how it went, within a time budget.
+//! (running an orchestrator flow for notifications, a release for skipped commits), and records
+//! how it went, within a time budget.
+
+mod release;
 
 use crate::config::{Config, Instance};
 use crate::http::{Client, Credentials, Failure};
@@ -138,6 +141,8 @@ impl<'a> Sender<'a> {
 
     /// Sends what `scope` holds until it is empty or the budget is spent.
     pub fn drain(&self, state: &mut State, scope: &Scope) -> Result<Vec<Delivery>> {
+        // A release queues rows for the commits it concludes: they are sent in this drain too.
+        let mut scope = scope.clone();
         // Every request ends by the deadline (its timeout is capped by what remains), so a live
         // process never holds a row much past it; a dead one's rows are free soon after.
         let lease_ms = millis(self.remaining() + LEASE_MARGIN);
@@ -151,7 +156,7 @@ impl<'a> Sender<'a> {
             }
             let record = unrecorded.as_ref().map(|(id, f)| (*id, f));
             let claim =
-                outbox::claim_next(&mut state.conn, scope, lease_ms, self.retry_from, record)?;
+                outbox::claim_next(&mut state.conn, &scope, lease_ms, self.retry_from, record)?;
             unrecorded = None;
             match claim {
                 Claim::Empty => break,
@@ -165,9 +170,12 @@ impl<'a> Sender<'a> {
                 // Another process is sending the head of a queue we want; it finishes within its budget.
                 Claim::Busy => std::thread::sleep(Duration::from_millis(20)),
                 Claim::Row(row) => {
-                    let (delivery, finish) = self.send_row(state, &row)?;
+                    let (delivery, finish, released) = self.send_row(state, &row)?;
                     remember(&mut done, delivery);
                     unrecorded = finish.map(|f| (row.id, f));
+                    if let Scope::Queues(queues) = &mut scope {
+                        queues.extend(released);
+                    }
                 }
             }
         }
@@ -178,8 +186,13 @@ impl<'a> Sender<'a> {
     }
 
     /// Sends one row. Returns its result still to be recorded (`None` when recorded already: a
-    /// notification is recorded at once, to keep the window in which it could repeat small).
-    fn send_row(&self, state: &mut State, row: &outbox::Row) -> Result<(Delivery, Option<Finish>)> {
+    /// notification is recorded at once, to keep the window in which it could repeat small), and
+    /// the queues a release filled.
+    fn send_row(
+        &self,
+        state: &mut State,
+        row: &outbox::Row,
+    ) -> Result<(Delivery, Option<Finish>, Vec<String>)> {
         let notification = row.kind == Kind::Notify;
         let mut delivery = Delivery {
             row: row.id,
@@ -205,26 +218,28 @@ impl<'a> Sender<'a> {
             );
             let finish = self.failure(Failure::Config { why, answer: None }, row.attempts);
             (delivery.ok, delivery.result) = describe(&finish);
-            return Ok((delivery, Some(finish)));
+            return Ok((delivery, Some(finish), Vec::new()));
         };
         let credentials = Credentials::of(instance);
-        let finish = if notification {
-            self.run_flow(state, row, instance, &credentials, &mut delivery)?
-        } else {
-            match &row.request {
+        let finish = match row.kind {
+            Kind::Notify => self.run_flow(state, row, instance, &credentials, &mut delivery)?,
+            Kind::Release => {
+                return self.run_release(state, row, instance, &credentials, delivery);
+            }
+            Kind::Request => match &row.request {
                 Some(request) => self.outcome_of(self.send(request, &credentials), row.attempts),
                 None => Finish::Failed {
                     why: "the stored request is unreadable".into(),
                     answer: None,
                 },
-            }
+            },
         };
         (delivery.ok, delivery.result) = describe(&finish);
         if notification {
             outbox::finish(&state.conn, row.id, &finish)?;
-            return Ok((delivery, None));
+            return Ok((delivery, None, Vec::new()));
         }
-        Ok((delivery, Some(finish)))
+        Ok((delivery, Some(finish), Vec::new()))
     }
 
     fn send(
@@ -351,7 +366,7 @@ impl<'a> Sender<'a> {
             _ => None,
         };
         if let Some((told, why)) = told {
-            crate::state::record_told(&state.conn, row, job.pr, job.outcome, told, &why)?;
+            crate::state::record_told(&state.conn, row, &job, told, &why)?;
         }
         Ok(finish)
     }

@@ -1,0 +1,205 @@
+//! Skipped commits: two merges inside one Flux interval, Flux deploys only the newer one. When
+//! the newer commit C ends, the older B (never deployed on its own) is concluded as superseded
+//! by C: its pipeline is told once, with C's outcome, and it gets a `Superseded` status.
+
+use crate::support::*;
+use serde_json::{json, Value};
+
+const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
+const FAILED: &str = "flux/kustomization-health-check-failed-single-flux-v2.json";
+const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const C: &str = "cccccccccccccccccccccccccccccccccccccccc";
+
+/// A Flux event of `fixture` for `commit`.
+fn flux(fixture_name: &str, commit: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&fixture(fixture_name)).unwrap();
+    v["metadata"]["revision"] = json!(format!("main@sha1:{commit}"));
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// GitHub's compare and Azure's commits API, as the hosts list B between A and C; the rest
+/// as everything is fine.
+fn host_with_history() -> MockHost {
+    MockHost::with(|r| {
+        let path = r.path();
+        if path.ends_with(&format!("/compare/{A}...{C}")) {
+            return Some(Reply::json(
+                200,
+                json!({"status": "ahead", "ahead_by": 2, "total_commits": 2,
+                       "commits": [{"sha": B}, {"sha": C}]}),
+            ));
+        }
+        if path.ends_with("/_apis/git/repositories/manifests/commits")
+            && r.url.contains(&format!("itemVersion.version={C}"))
+            && r.url.contains(&format!("compareVersion.version={A}"))
+        {
+            return Some(Reply::json(
+                200,
+                json!({"count": 2, "value": [{"commitId": C}, {"commitId": B}]}),
+            ));
+        }
+        None
+    })
+}
+
+fn posts_to(host: &MockHost, suffix: &str) -> Vec<Recorded> {
+    host.posts()
+        .into_iter()
+        .filter(|p| p.path().ends_with(suffix))
+        .collect()
+}
+
+fn status_posts(host: &MockHost, commit: &str) -> Vec<Value> {
+    host.posts()
+        .iter()
+        .filter(|p| {
+            p.path().contains(&format!("/{commit}/statuses"))
+                || p.path().ends_with(&format!("/statuses/{commit}"))
+        })
+        .map(Recorded::json)
+        .collect()
+}
+
+#[test]
+fn a_newer_commits_success_releases_the_skipped_one_once_on_github() {
+    let host = host_with_history();
+    let dir = TempDir::new("skipped-github");
+    let env = github_env(&host, &dir);
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, A))).code,
+        0
+    );
+    assert_eq!(posts_to(&host, "/dispatches").len(), 1);
+
+    let run = connector(&["handle"], &env, Some(&flux(SUCCESS, C)));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("released 1 skipped commit as superseded by ccccccc (success): bbbbbbb"),
+        "{}",
+        run.stdout
+    );
+    let dispatches: Vec<Value> = posts_to(&host, "/dispatches")
+        .iter()
+        .map(Recorded::json)
+        .collect();
+    assert_eq!(dispatches.len(), 3, "A, C, and B released: {dispatches:?}");
+    let released: Vec<&Value> = dispatches
+        .iter()
+        .filter(|d| d["client_payload"].get("superseded_by").is_some())
+        .collect();
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0]["event_type"], "sync-success");
+    assert_eq!(released[0]["client_payload"]["superseded_by"], C);
+    // B's pipeline is found from B's own PR.
+    assert!(host
+        .read_urls()
+        .iter()
+        .any(|u| u.contains(&format!("/commits/{B}/pulls"))));
+    let on_b = status_posts(&host, B);
+    assert_eq!(on_b.len(), 1, "{on_b:?}");
+    assert_eq!(on_b[0]["context"], "Superseded");
+    assert_eq!(on_b[0]["state"], "success");
+    assert_eq!(
+        on_b[0]["description"],
+        "superseded by ccccccc, whose deployment succeeded"
+    );
+
+    // Flux repeats C's success; B's own events arrive late: nothing is told again.
+    let reads = host.read_urls().len();
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, C))).code,
+        0
+    );
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, B))).code,
+        0
+    );
+    assert_eq!(posts_to(&host, "/dispatches").len(), 3);
+    assert!(
+        !host.read_urls()[reads..]
+            .iter()
+            .any(|u| u.contains("/compare/")),
+        "a release is planned once, with the commit's end"
+    );
+
+    // The journal says what the release did, on C's event.
+    let listed: Value = serde_json::from_str(
+        &connector(&["events", "--commit", C, "--output", "json"], &env, None).stdout,
+    )
+    .unwrap();
+    let first = listed.as_array().unwrap().last().unwrap();
+    assert!(
+        first["released"]
+            .as_str()
+            .unwrap()
+            .starts_with("released 1 skipped commit"),
+        "{first}"
+    );
+    let id = first["id"].as_i64().unwrap().to_string();
+    let shown = connector(&["events", "show", &id], &env, None);
+    assert!(
+        shown.stdout.contains("skipped commits: released 1"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains(&format!("/statuses/{B}")),
+        "{}",
+        shown.stdout
+    );
+}
+
+#[test]
+fn a_newer_commits_failure_releases_the_skipped_one_as_failed_on_azure() {
+    let host = host_with_history();
+    let dir = TempDir::new("skipped-azure");
+    let env = azure_env(&host, &dir);
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, A))).code,
+        0
+    );
+    assert_eq!(posts_to(&host, "/events").len(), 1);
+
+    let run = connector(&["handle"], &env, Some(&flux(FAILED, C)));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let callbacks: Vec<Value> = posts_to(&host, "/events")
+        .iter()
+        .map(Recorded::json)
+        .collect();
+    assert_eq!(callbacks.len(), 3, "{callbacks:?}");
+    let released: Vec<&Value> = callbacks
+        .iter()
+        .filter(|c| c.get("superseded_by").is_some())
+        .collect();
+    assert_eq!(released.len(), 1, "{callbacks:?}");
+    assert_eq!(released[0]["superseded_by"], C);
+    assert_eq!(released[0]["result"], "failed", "C's outcome");
+    let on_b = status_posts(&host, B);
+    assert_eq!(on_b.len(), 1, "{on_b:?}");
+    assert_eq!(on_b[0]["state"], "failed");
+    assert_eq!(on_b[0]["context"]["name"], "Superseded");
+
+    assert_eq!(connector(&["handle"], &env, Some(&flux(FAILED, C))).code, 0);
+    assert_eq!(posts_to(&host, "/events").len(), 3, "told once");
+}
+
+#[test]
+fn release_superseded_false_leaves_skipped_commits_alone() {
+    let host = host_with_history();
+    let dir = TempDir::new("skipped-off");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_RELEASE_SUPERSEDED", "false")],
+    );
+    for commit in [A, C] {
+        assert_eq!(
+            connector(&["handle"], &env, Some(&flux(SUCCESS, commit))).code,
+            0
+        );
+    }
+    assert_eq!(posts_to(&host, "/dispatches").len(), 2);
+    assert!(!host.read_urls().iter().any(|u| u.contains("/compare/")));
+    assert!(status_posts(&host, B).is_empty());
+}
