@@ -14,6 +14,14 @@ use crate::state::outbox::{self, Finish, Kind, NewRow};
 use crate::state::State;
 use anyhow::Result;
 
+/// What a host's listing came to, once it answered.
+enum Listed {
+    /// The commits between, and the answer's status.
+    Commits(Between, u16),
+    /// The host knows no history from base to head: why, for the journal.
+    NoHistory(String),
+}
+
 impl Sender<'_> {
     /// Reads the commits between the release's base and head, then concludes the skipped ones in
     /// one transaction with the release's own result: their outcome and claim, a `Superseded`
@@ -30,52 +38,63 @@ impl Sender<'_> {
             .job
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok());
-        let ends = job
-            .as_ref()
-            .and_then(|job| Some((CommitId::parse(&job.base)?, CommitId::parse(&job.head)?)));
-        let (Some(job), Some((base, head)), Some(request)) = (job, ends, &row.request) else {
-            let finish = Finish::Failed {
-                why: "the stored release is unreadable".into(),
-                answer: None,
-            };
+        let listed = match (&job, &row.request) {
+            (Some(job), Some(request)) => self.list(job, request, instance, credentials, row),
+            _ => Err(unreadable()),
+        };
+        let (Some(job), Ok(listed)) = (job, &listed) else {
+            let finish = listed.err().unwrap_or_else(unreadable);
             (delivery.ok, delivery.result) = describe(&finish);
             return Ok((delivery, Some(finish), Vec::new()));
         };
-        // What the host lists, or why it lists nothing.
-        let listed: Result<(Between, u16), String> = match self.send(request, credentials) {
+        let (summary, queues) = state.immediate(|tx| store(tx, row, instance, &job, listed))?;
+        delivery.ok = true;
+        delivery.result = summary;
+        Ok((delivery, None, queues))
+    }
+
+    /// The host's list of the commits between base and head; `Err`: the row's result when the
+    /// read did not get through or the answer is unusable.
+    fn list(
+        &self,
+        job: &release::Job,
+        request: &crate::request::Request,
+        instance: &Instance,
+        credentials: &Credentials,
+        row: &outbox::Row,
+    ) -> Result<Listed, Finish> {
+        let (Some(base), Some(head)) = (CommitId::parse(&job.base), CommitId::parse(&job.head))
+        else {
+            return Err(unreadable());
+        };
+        match self.send(request, credentials) {
             Ok(answer) => match answer
                 .json()
                 .map(|json| instance.git.between(&json, &base, &head))
             {
-                Some(Some(between)) => Ok((between, answer.status)),
+                Some(Some(between)) => Ok(Listed::Commits(between, answer.status)),
                 // A 2xx that is not JSON is a host having a bad moment: worth another try.
-                None => {
-                    let retry = Failure::Retry {
+                None => Err(self.failure(
+                    Failure::Retry {
                         why: format!(
                             "{} answered {} with a body that is not JSON",
                             request.target, answer.status
                         ),
                         after: None,
                         answer: Some(answer.status),
-                    };
-                    let finish = self.failure(retry, row.attempts);
-                    (delivery.ok, delivery.result) = describe(&finish);
-                    return Ok((delivery, Some(finish), Vec::new()));
-                }
-                Some(None) => {
-                    let finish = Finish::Failed {
-                        why: format!(
-                            "{} answered {} without a list of commits",
-                            request.target, answer.status
-                        ),
-                        answer: Some(answer.status),
-                    };
-                    (delivery.ok, delivery.result) = describe(&finish);
-                    return Ok((delivery, Some(finish), Vec::new()));
-                }
+                    },
+                    row.attempts,
+                )),
+                Some(None) => Err(Finish::Failed {
+                    why: format!(
+                        "{} answered {} without a list of commits",
+                        request.target, answer.status
+                    ),
+                    answer: Some(answer.status),
+                }),
             },
-            // The host knows no history from base to head (a force-push dropped the base, or the
-            // deployment went back): nothing to release, and nothing to fix.
+            // A force-push dropped the base, or the deployment went back: nothing to release,
+            // and nothing to fix.
             Err(
                 Failure::Config {
                     answer: Some(status @ (404 | 422)),
@@ -85,49 +104,58 @@ impl Sender<'_> {
                     answer: Some(status @ (404 | 422)),
                     ..
                 },
-            ) => Err(format!(
+            ) => Ok(Listed::NoHistory(format!(
                 "the Git host lists no commits from {} to {} ({status}): skipped commits, if any, \
                  are left as they are",
                 base.short(),
                 head.short()
-            )),
-            Err(failure) => {
-                let finish = self.failure(failure, row.attempts);
-                (delivery.ok, delivery.result) = describe(&finish);
-                return Ok((delivery, Some(finish), Vec::new()));
+            ))),
+            Err(failure) => Err(self.failure(failure, row.attempts)),
+        }
+    }
+}
+
+/// Concludes what `listed` says, records the release's result and notes it in the journal, in
+/// the caller's transaction. Returns the journal's words and the queues filled.
+fn store(
+    tx: &rusqlite::Connection,
+    row: &outbox::Row,
+    instance: &Instance,
+    job: &release::Job,
+    listed: &Listed,
+) -> Result<(String, Vec<String>)> {
+    let (summary, queues, finish) = match listed {
+        Listed::Commits(between, status) => {
+            let records = between
+                .commits
+                .iter()
+                .map(|c| commits::get(tx, &row.instance, c.as_str()))
+                .collect::<Result<Vec<_>>>()?;
+            let plan = release::plan(between, &records);
+            let mut queues = Vec::new();
+            for commit in &plan.release {
+                queues.extend(conclude_superseded(tx, row, instance, job, commit)?);
             }
-        };
-        let (summary, queues) = state.immediate(|tx| {
-            let (summary, queues, finish) = match &listed {
-                Ok((between, status)) => {
-                    let records = between
-                        .commits
-                        .iter()
-                        .map(|c| commits::get(tx, &row.instance, c.as_str()))
-                        .collect::<Result<Vec<_>>>()?;
-                    let plan = release::plan(between, &records);
-                    let mut queues = Vec::new();
-                    for commit in &plan.release {
-                        queues.extend(conclude_superseded(tx, row, instance, &job, commit)?);
-                    }
-                    let summary = release::summary(&plan, &job);
-                    (summary, queues, Finish::Done { answer: *status })
-                }
-                Err(why) => (
-                    why.clone(),
-                    Vec::new(),
-                    Finish::Nothing { why: why.clone() },
-                ),
-            };
-            if let Some(event) = row.event_id {
-                crate::state::journal::note_release(tx, event, &summary)?;
-            }
-            outbox::record(tx, row.id, &finish)?;
-            Ok((summary, queues))
-        })?;
-        delivery.ok = true;
-        delivery.result = summary;
-        Ok((delivery, None, queues))
+            let summary = release::summary(&plan, job);
+            (summary, queues, Finish::Done { answer: *status })
+        }
+        Listed::NoHistory(why) => (
+            why.clone(),
+            Vec::new(),
+            Finish::Nothing { why: why.clone() },
+        ),
+    };
+    if let Some(event) = row.event_id {
+        crate::state::journal::note_release(tx, event, &summary)?;
+    }
+    outbox::record(tx, row.id, &finish)?;
+    Ok((summary, queues))
+}
+
+fn unreadable() -> Finish {
+    Finish::Failed {
+        why: "the stored release is unreadable".into(),
+        answer: None,
     }
 }
 
