@@ -92,6 +92,20 @@ fn readme_shows_the_hooks_file_the_relay_test_runs() {
     );
 }
 
+/// Every key the configuration reads (the common ones, each registered Git host's and
+/// orchestrator's) has its row in README's tables, with its environment variable.
+#[test]
+fn readme_documents_every_configuration_key() {
+    use gitops_connector::config::keys::{instance_keys, GLOBAL_KEYS};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for key in instance_keys().chain(GLOBAL_KEYS) {
+        let env = key.env.map_or("—".to_string(), |v| format!("`{v}`"));
+        let row = format!("| `{}` | {env} |", key.name);
+        assert!(readme.contains(&row), "README lacks the row {row}");
+    }
+}
+
 #[test]
 fn readme_quickstart_runs_on_the_bundled_sample_without_credentials() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
