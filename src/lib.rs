@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod decide;
 pub mod deliver;
+pub mod deployment;
 pub mod ending;
 pub mod event;
 pub mod exit;

@@ -113,7 +113,9 @@ impl Target {
         if let Some(name) = key.strip_prefix("subscriber:") {
             return Some(Target::Subscriber(name.to_string()));
         }
-        let hosts = crate::hosts::HOSTS.iter().map(|h| h.target);
+        let hosts = crate::hosts::HOSTS
+            .iter()
+            .flat_map(|h| h.targets.iter().copied());
         let orchestrators = crate::orchestrators::ORCHESTRATORS.iter().map(|o| o.target);
         hosts
             .chain(orchestrators)

@@ -128,7 +128,10 @@ fn print_event(
     }
     for (row, attempts) in requests {
         let what = row.request.as_ref().map_or_else(
-            || format!("{} notification", row.target),
+            || match row.kind {
+                outbox::Kind::Deployment => "deployment (not created yet)".to_string(),
+                _ => "notification".to_string(),
+            },
             std::string::ToString::to_string,
         );
         crate::outln!(

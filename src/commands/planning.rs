@@ -4,13 +4,14 @@
 
 use crate::config::Instance;
 use crate::decide::{self, Decided, Known, Reconciled};
+use crate::deployment;
 use crate::event::CommitId;
 use crate::plan;
 use crate::release;
 use crate::request::Target;
 use crate::state::journal::{self, Facts, Verdict};
 use crate::state::outbox::{self, Kind, NewRow, Row};
-use crate::state::{commits, now_ms, State};
+use crate::state::{commits, deployments, now_ms, State};
 use anyhow::Result;
 use rusqlite::Connection;
 
@@ -77,6 +78,9 @@ fn store(
     }
     let mut rows = Rows::default();
     rows.statuses(tx, input, event.id, &decided.statuses, known.time)?;
+    if !decided.statuses.is_empty() {
+        rows.deployment(tx, input, event.id)?;
+    }
     if let Some(outcome) = decided.new_outcome {
         commits::set_outcome(tx, name, commit, outcome, Some(event.id))?;
     }
@@ -160,6 +164,34 @@ impl Rows {
             ..row_of(input, event_id, &target, Kind::Notify)
         };
         self.add(tx, &row)
+    }
+
+    /// Plans the state of the commit's deployment in the event's environment, when the instance
+    /// keeps deployments and the state changes (see `deployment::after`).
+    fn deployment(&mut self, tx: &Connection, input: &Input, event_id: i64) -> Result<()> {
+        if !input.instance.deployments {
+            return Ok(());
+        }
+        let (name, commit) = (input.instance.name.as_str(), input.commit());
+        let environment = deployment::environment(input.event.header.environment.as_deref());
+        let prior = deployments::get(tx, name, commit, environment)?.map(|d| d.planned);
+        let Some(state) = deployment::after(prior, input.report.end) else {
+            return Ok(());
+        };
+        let description = input
+            .report
+            .statuses
+            .first()
+            .map_or_else(|| state.to_string(), |s| s.message.clone());
+        let job = deployment::Job {
+            environment: environment.to_string(),
+            state,
+            description,
+        };
+        if let Some(queue) = deployments::queue(tx, input.instance, commit, &job, Some(event_id))? {
+            self.queues.push(queue);
+        }
+        Ok(())
     }
 
     /// Queues the release of the commits skipped since the last end, when the instance wants it,

@@ -255,10 +255,14 @@ pub fn build(
     let (git_token, git_token_from) = git_token.unzip();
     let (orchestrator_token, orchestrator_token_from) = orchestrator_token.unzip();
 
-    let allow_http = values
-        .get("allow_http")
-        .and_then(|s| s.value.as_bool())
-        .unwrap_or(false);
+    let flag = |key: &str| values.get(key).and_then(|s| s.value.as_bool());
+    let allow_http = flag("allow_http").unwrap_or(false);
+    let deployments = flag("github_deployments").unwrap_or(false);
+    if deployments && git.deployments().is_none() {
+        return Err(reader.error(
+            "github_deployments = true needs a Git host that keeps deployments: git_host = github",
+        ));
+    }
     if !allow_http {
         refuse_plain_http(name, values, &subscribers)?;
     }
@@ -278,10 +282,8 @@ pub fn build(
         hmac_key: hmac_key.map(|(key, _)| key),
         azure_identity,
         environment,
-        release_superseded: values
-            .get("release_superseded")
-            .and_then(|s| s.value.as_bool())
-            .unwrap_or(true),
+        release_superseded: flag("release_superseded").unwrap_or(true),
+        deployments,
     };
     Ok((instance, secrets))
 }

@@ -75,6 +75,12 @@ const COMMON_KEYS: &[Key] = &[
         "when a commit ends, conclude the commits the operator skipped since the last end (default true)",
     ),
     key(
+        "github_deployments",
+        Some("GITOPS_CONNECTOR_GITHUB_DEPLOYMENTS"),
+        Kind::Bool,
+        "also keep one GitHub deployment per commit and environment, with its statuses (default false)",
+    ),
+    key(
         "allow_http",
         Some("GITOPS_CONNECTOR_ALLOW_HTTP"),
         Kind::Bool,

@@ -79,6 +79,8 @@ pub struct Instance {
     /// When a commit ends, the commits between the last end and it that never ended are
     /// concluded as superseded by it.
     pub release_superseded: bool,
+    /// Also keep one deployment per (commit, environment) on the Git host, with its statuses.
+    pub deployments: bool,
 }
 
 /// An AKS workload identity, as the workload-identity webhook describes it to the pod.
@@ -130,6 +132,7 @@ impl Instance {
             azure_identity: None,
             environment: None,
             release_superseded: true,
+            deployments: false,
         }
     }
 }

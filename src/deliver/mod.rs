@@ -2,6 +2,7 @@
 //! (running an orchestrator flow for notifications, a release for skipped commits), and records
 //! how it went, within a time budget.
 
+mod deployment;
 mod release;
 
 use crate::config::{Config, Instance};
@@ -225,6 +226,9 @@ impl<'a> Sender<'a> {
             Kind::Notify => self.run_flow(state, row, instance, &credentials, &mut delivery)?,
             Kind::Release => {
                 return self.run_release(state, row, instance, &credentials, delivery);
+            }
+            Kind::Deployment => {
+                self.run_deployment(state, row, instance, &credentials, &mut delivery)?
             }
             Kind::Request => match &row.request {
                 Some(request) => self.outcome_of(self.send(request, &credentials), row.attempts),

@@ -9,9 +9,9 @@ use crate::http::{Credentials, Failure};
 use crate::orchestrators::Job;
 use crate::plan;
 use crate::release;
-use crate::state::commits;
 use crate::state::outbox::{self, Finish, Kind, NewRow};
 use crate::state::State;
+use crate::state::{commits, deployments};
 use anyhow::Result;
 
 /// What a host's listing came to, once it answered.
@@ -206,5 +206,22 @@ fn conclude_superseded(
         request: None,
         job: Some(serde_json::to_string(&notification)?),
     })?;
+    // Its deployment, if the operator had started one, is superseded.
+    let environment = crate::deployment::environment(job.environment.as_deref());
+    let prior = deployments::get(tx, name, sha, environment)?.map(|d| d.planned);
+    if let Some(state) = crate::deployment::superseded(prior) {
+        let inactive = crate::deployment::Job {
+            environment: environment.to_string(),
+            state,
+            description: format!("superseded by {}", &job.head[..7]),
+        };
+        queues.extend(deployments::queue(
+            tx,
+            instance,
+            sha,
+            &inactive,
+            release_row.event_id,
+        )?);
+    }
     Ok(queues)
 }

@@ -54,7 +54,7 @@ pub const KEYS: &[Key] = &[
 pub static HOST: HostKind = HostKind {
     names: &["azdo", "azure"],
     keys: KEYS,
-    target: &STATUSES,
+    targets: &[&STATUSES],
     build: |settings| {
         let repo = Repo::from_settings(settings, "when git_host is azdo")?;
         Ok(Arc::new(Statuses { repo }))

@@ -1,7 +1,7 @@
 //! GitHub: commit statuses and the combined status, its API's conventions, and the settings
 //! that name its repositories (the GitHub Actions orchestrator reads them too).
 
-use super::{Between, Host, HostKind, MAX_BETWEEN};
+use super::{Between, DeploymentState, Host, HostKind, MAX_BETWEEN};
 use crate::config::keys::{key, Key, Kind};
 use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
@@ -40,6 +40,15 @@ pub static STATUSES: TargetKind = TargetKind {
     scopes: "it needs the repo:status scope (classic) or Commit statuses: write (fine-grained)",
 };
 
+/// Deployments and their statuses (`github_deployments = true`), with the Git host's token.
+pub static DEPLOYMENTS: TargetKind = TargetKind {
+    key: "github-deployments",
+    api: &API,
+    credential: Credential::GitHost,
+    settings: SETTINGS,
+    scopes: "it needs the repo_deployment scope (classic) or Deployments: write (fine-grained)",
+};
+
 /// The keys that name GitHub repositories, shared with the GitHub Actions orchestrator.
 pub const KEYS: &[Key] = &[
     key(
@@ -71,7 +80,7 @@ pub const KEYS: &[Key] = &[
 pub static HOST: HostKind = HostKind {
     names: &["github"],
     keys: KEYS,
-    target: &STATUSES,
+    targets: &[&STATUSES, &DEPLOYMENTS],
     build: |settings| {
         let repo = Repo::from_settings(settings, "when git_host is github")?;
         Ok(Arc::new(Statuses { repo }))
@@ -171,6 +180,51 @@ impl Host for Statuses {
             .iter()
             .filter_map(|c| c.get("sha").and_then(Value::as_str));
         Some(Between::from_ids(ids, false, base, head, total))
+    }
+
+    fn deployments(&self) -> Option<Target> {
+        Some(Target::Kind(&DEPLOYMENTS))
+    }
+
+    /// Never merges (`auto_merge: false`) and never waits on other checks (`required_contexts:
+    /// []`): it records a deployment that happened, it does not ask for one.
+    fn deployment_request(&self, commit: &CommitId, environment: &str) -> Option<Request> {
+        Some(Request::post(
+            Target::Kind(&DEPLOYMENTS),
+            format!("{}/deployments", repo_url(&self.repo)),
+            json!({
+                "ref": commit.as_str(),
+                "environment": environment,
+                "auto_merge": false,
+                "required_contexts": [],
+                "description": "deployed by the GitOps operator, reported by gitops-connector",
+            }),
+        ))
+    }
+
+    fn deployment_id(&self, answer: &Value) -> Option<u64> {
+        answer.get("id")?.as_u64()
+    }
+
+    fn deployment_status_request(
+        &self,
+        id: u64,
+        state: DeploymentState,
+        description: &str,
+        app_url: Option<&str>,
+    ) -> Option<Request> {
+        let mut body = json!({
+            "state": state.as_str(),
+            "description": truncate(description, MAX_DESCRIPTION_CHARS),
+        });
+        if let Some(url) = app_url {
+            body["environment_url"] = json!(url);
+        }
+        Some(Request::post(
+            Target::Kind(&DEPLOYMENTS),
+            format!("{}/deployments/{id}/statuses", repo_url(&self.repo)),
+            body,
+        ))
     }
 }
 

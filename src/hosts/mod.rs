@@ -12,7 +12,7 @@ use crate::config::keys::Key;
 use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
 use crate::report::{CommitStatus, Outcome};
-use crate::request::{Request, TargetKind};
+use crate::request::{Request, Target, TargetKind};
 use serde_json::Value;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -26,7 +26,8 @@ pub struct HostKind {
     pub names: &'static [&'static str],
     /// Its keys, beside the keys every instance has.
     pub keys: &'static [Key],
-    pub target: &'static TargetKind,
+    /// Its targets: its statuses first, then any other API it serves (GitHub's deployments).
+    pub targets: &'static [&'static TargetKind],
     pub build: fn(&Settings) -> Result<Arc<dyn Host>, ConfigError>,
 }
 
@@ -61,7 +62,52 @@ pub trait Host: Debug + Send + Sync {
     fn between(&self, _answer: &Value, _base: &CommitId, _head: &CommitId) -> Option<Between> {
         None
     }
+
+    /// Where its deployments go, when it keeps any ([`Host::deployment_request`] and the two
+    /// below).
+    fn deployments(&self) -> Option<Target> {
+        None
+    }
+
+    /// Creates the deployment of `commit` to `environment`.
+    fn deployment_request(&self, _commit: &CommitId, _environment: &str) -> Option<Request> {
+        None
+    }
+
+    /// The id of the deployment [`Host::deployment_request`]'s answer created.
+    fn deployment_id(&self, _answer: &Value) -> Option<u64> {
+        None
+    }
+
+    /// A new status of deployment `id`.
+    fn deployment_status_request(
+        &self,
+        _id: u64,
+        _state: DeploymentState,
+        _description: &str,
+        _app_url: Option<&str>,
+    ) -> Option<Request> {
+        None
+    }
 }
+
+/// A deployment's state, as planned (a deployment of a commit to an environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentState {
+    InProgress,
+    Success,
+    Failure,
+    /// Superseded by a newer commit's deployment.
+    Inactive,
+}
+
+crate::stored_words!(DeploymentState {
+    InProgress => "in_progress",
+    Success => "success",
+    Failure => "failure",
+    Inactive => "inactive",
+});
 
 /// How many skipped commits one release concludes; the rest are left, with a journal note.
 pub const MAX_BETWEEN: usize = 100;
@@ -126,7 +172,9 @@ mod tests {
     /// target key reads back as itself, and no name or key is claimed twice.
     #[test]
     fn the_registries_are_consistent() {
-        let hosts = super::HOSTS.iter().map(|h| (h.target, h.names));
+        let hosts = super::HOSTS
+            .iter()
+            .flat_map(|h| h.targets.iter().map(|t| (*t, h.names)));
         let orchestrators = crate::orchestrators::ORCHESTRATORS
             .iter()
             .map(|o| (o.target, o.names));

@@ -3,6 +3,7 @@
 //! processes cannot both claim the same notification. Never a token in it.
 
 pub mod commits;
+pub mod deployments;
 pub mod journal;
 pub mod outbox;
 pub mod prs;

@@ -196,7 +196,8 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE prs2 RENAME TO prs;
     ",
     // 3: releases of skipped commits (`release` rows), which commit superseded one, and what an
-    // event's release concluded.
+    // event's release concluded; deployments on the Git host (`deployment` rows), one per commit
+    // and environment, with the host's id and the last state planned.
     r"
     CREATE TABLE outbox3 (
         id          INTEGER PRIMARY KEY,
@@ -205,7 +206,7 @@ pub const MIGRATIONS: &[&str] = &[
         commit_id   TEXT,
         queue       TEXT NOT NULL,
         target      TEXT NOT NULL,
-        kind        TEXT NOT NULL CHECK (kind IN ('request', 'notify', 'release')),
+        kind        TEXT NOT NULL CHECK (kind IN ('request', 'notify', 'release', 'deployment')),
         context     TEXT,
         method      TEXT CHECK (method IN ('GET', 'POST')),
         url         TEXT,
@@ -231,5 +232,14 @@ pub const MIGRATIONS: &[&str] = &[
 
     ALTER TABLE commits ADD COLUMN superseded_by TEXT;
     ALTER TABLE events ADD COLUMN released TEXT;
+
+    CREATE TABLE deployments (
+        instance      TEXT NOT NULL,
+        commit_id     TEXT NOT NULL,
+        environment   TEXT NOT NULL,
+        deployment_id INTEGER,
+        planned       TEXT NOT NULL CHECK (planned IN ('in_progress', 'success', 'failure', 'inactive')),
+        PRIMARY KEY (instance, commit_id, environment)
+    ) WITHOUT ROWID;
     ",
 ];

@@ -10,6 +10,7 @@ mod support;
 mod cli;
 mod completions;
 mod deploy;
+mod deployments;
 mod environments;
 mod faults;
 mod generated;

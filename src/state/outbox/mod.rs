@@ -21,12 +21,16 @@ pub enum Kind {
     /// A release of skipped commits (`job`): the Git host lists the commits between two, then
     /// the ones that never ended are concluded, their rows queued.
     Release,
+    /// A deployment status (`job`): the deployment of the commit to the environment is created
+    /// first when the host has none yet.
+    Deployment,
 }
 
 crate::stored_words!(Kind {
     Request => "request",
     Notify => "notify",
     Release => "release",
+    Deployment => "deployment",
 });
 
 pub struct NewRow<'a> {

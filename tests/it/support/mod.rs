@@ -201,6 +201,15 @@ pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
         "POST" if path.ends_with("/dispatches") => Reply::status(204),
         "POST" if path.contains("/statuses") => Reply::json(201, json!({"id": 1})),
         "POST" if path.ends_with("/events") => Reply::status(200),
+        // A deployment's id tells its environment apart: 1 for `production`, 2 for others.
+        "POST" if path.ends_with("/deployments") => {
+            let id = if r.json()["environment"] == "production" {
+                1
+            } else {
+                2
+            };
+            Reply::json(201, json!({"id": id}))
+        }
         // The PR that made the merge commit: PR 42, whatever the commit.
         "POST" if path.ends_with("/pullrequestquery") => {
             let commit = r.json()["queries"][0]["items"][0].clone();

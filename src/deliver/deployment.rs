@@ -1,0 +1,106 @@
+//! A deployment row: the deployment of the commit to the environment is created on the Git
+//! host when it has none yet (its id kept at once, so a retry does not create a second), then
+//! the state is posted as its new status.
+
+use super::{describe, Delivery, Sender};
+use crate::config::Instance;
+use crate::deployment::Job;
+use crate::event::CommitId;
+use crate::http::Credentials;
+use crate::state::outbox::{self, Finish};
+use crate::state::{deployments, State};
+use anyhow::Result;
+
+impl Sender<'_> {
+    pub(super) fn run_deployment(
+        &self,
+        state: &mut State,
+        row: &outbox::Row,
+        instance: &Instance,
+        credentials: &Credentials,
+        delivery: &mut Delivery,
+    ) -> Result<Finish> {
+        let job: Option<Job> = row
+            .job
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok());
+        let commit = row.commit_id.as_deref().and_then(CommitId::parse);
+        let (Some(job), Some(commit)) = (job, commit) else {
+            return Ok(Finish::Failed {
+                why: "the stored deployment is unreadable".into(),
+                answer: None,
+            });
+        };
+        let known = deployments::get(
+            &state.conn,
+            &row.instance,
+            commit.as_str(),
+            &job.environment,
+        )?
+        .and_then(|d| d.id);
+        let id = match known {
+            Some(id) => id,
+            None => match self.create(instance, &commit, &job, credentials, row) {
+                Ok(id) => {
+                    deployments::set_id(
+                        &state.conn,
+                        &row.instance,
+                        commit.as_str(),
+                        &job.environment,
+                        id,
+                    )?;
+                    id
+                }
+                Err(finish) => return Ok(finish),
+            },
+        };
+        let Some(request) = instance.git.deployment_status_request(
+            id,
+            job.state,
+            &job.description,
+            instance.app_url.as_deref(),
+        ) else {
+            return Ok(no_deployments());
+        };
+        outbox::set_request(&state.conn, row.id, &request)?;
+        delivery.request = Some(request.clone());
+        let finish = self.outcome_of(self.send(&request, credentials), row.attempts);
+        (delivery.ok, delivery.result) = describe(&finish);
+        Ok(finish)
+    }
+
+    /// Creates the deployment; `Err`: the row's result when that did not work.
+    fn create(
+        &self,
+        instance: &Instance,
+        commit: &CommitId,
+        job: &Job,
+        credentials: &Credentials,
+        row: &outbox::Row,
+    ) -> Result<u64, Finish> {
+        let Some(request) = instance.git.deployment_request(commit, &job.environment) else {
+            return Err(no_deployments());
+        };
+        match self.send(&request, credentials) {
+            Ok(answer) => match answer.json().and_then(|a| instance.git.deployment_id(&a)) {
+                Some(id) => Ok(id),
+                None => Err(Finish::Failed {
+                    why: format!(
+                        "{} answered {} to {request} without a deployment id",
+                        request.target, answer.status
+                    ),
+                    answer: Some(answer.status),
+                }),
+            },
+            Err(failure) => Err(self.failure(failure, row.attempts)),
+        }
+    }
+}
+
+fn no_deployments() -> Finish {
+    Finish::Failed {
+        why: "the Git host keeps no deployments (github_deployments needs git_host = github)"
+            .into(),
+        answer: None,
+    }
+}

@@ -1,0 +1,183 @@
+//! GitHub Deployments (`github_deployments = true`): one deployment per commit and environment,
+//! created never to merge nor wait on checks, and a status per change of state, each once.
+
+use crate::support::*;
+use serde_json::{json, Value};
+
+const PROGRESSING: &str = "flux/kustomization-progressing-ssa-changeset-flux-v2.json";
+const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
+const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const C: &str = "cccccccccccccccccccccccccccccccccccccccc";
+
+fn flux(fixture_name: &str, commit: &str, environment: Option<&str>) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&fixture(fixture_name)).unwrap();
+    v["metadata"]["revision"] = json!(format!("main@sha1:{commit}"));
+    if let Some(env) = environment {
+        v["metadata"]["environment"] = json!(env);
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// A deployment id per (commit letter, region letter: `e` for prod-eu, `u` for prod-us).
+fn id_of(commit: &str, region: &str) -> u64 {
+    let digit = |s: &str| u64::from(s.as_bytes()[0]);
+    digit(commit) * 1000 + digit(region)
+}
+
+fn deployments_env(host: &MockHost, dir: &TempDir) -> Vec<(String, String)> {
+    with(
+        &github_env(host, dir),
+        &[("GITOPS_CONNECTOR_GITHUB_DEPLOYMENTS", "true")],
+    )
+}
+
+fn created(host: &MockHost) -> Vec<Value> {
+    host.posts()
+        .iter()
+        .filter(|p| p.path().ends_with("/deployments"))
+        .map(Recorded::json)
+        .collect()
+}
+
+/// (deployment id, state) of every deployment status posted, in order.
+fn states(host: &MockHost) -> Vec<(String, String)> {
+    host.posts()
+        .iter()
+        .filter(|p| p.path().contains("/deployments/"))
+        .map(|p| {
+            let id = p.path().split('/').rev().nth(1).unwrap().to_string();
+            (id, p.json()["state"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn one_deployment_per_commit_with_a_status_per_change_of_state() {
+    let host = MockHost::start();
+    let dir = TempDir::new("deploy-one");
+    let env = deployments_env(&host, &dir);
+    for event in [PROGRESSING, PROGRESSING, SUCCESS, SUCCESS] {
+        let run = connector(&["handle"], &env, Some(&flux(event, A, None)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let created = created(&host);
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(
+        created[0],
+        json!({"ref": A, "environment": "production", "auto_merge": false, "required_contexts": [],
+               "description": "deployed by the GitOps operator, reported by gitops-connector"})
+    );
+    assert_eq!(
+        states(&host),
+        [
+            ("1".into(), "in_progress".into()),
+            ("1".into(), "success".into())
+        ]
+    );
+    let status = host
+        .posts()
+        .into_iter()
+        .find(|p| p.path().ends_with("/deployments/1/statuses"))
+        .unwrap();
+    assert_eq!(
+        status.json()["environment_url"],
+        "https://app.example/commit"
+    );
+    // The commit statuses are still posted as before.
+    assert!(host
+        .posts()
+        .iter()
+        .any(|p| p.path().ends_with(&format!("/statuses/{A}"))));
+}
+
+#[test]
+fn environments_get_their_own_deployment_and_a_superseded_one_turns_inactive() {
+    // Each deployment's id: the first letter of its commit and of its environment's region.
+    let host = MockHost::with(|r| {
+        if r.method == "POST" && r.path().ends_with("/deployments") {
+            let body = r.json();
+            let commit = &body["ref"].as_str().unwrap()[..1];
+            let region = &body["environment"].as_str().unwrap()[5..6];
+            return Some(Reply::json(201, json!({"id": id_of(commit, region)})));
+        }
+        r.path().ends_with(&format!("/compare/{A}...{C}")).then(|| {
+            Reply::json(
+                200,
+                json!({"total_commits": 2, "commits": [{"sha": B}, {"sha": C}]}),
+            )
+        })
+    });
+    let dir = TempDir::new("deploy-envs");
+    let env = deployments_env(&host, &dir);
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, A, Some("prod-eu")))).code,
+        0
+    );
+    // B starts in prod-eu, but Flux moves on to C before B ends.
+    assert_eq!(
+        connector(
+            &["handle"],
+            &env,
+            Some(&flux(PROGRESSING, B, Some("prod-eu")))
+        )
+        .code,
+        0
+    );
+    let run = connector(&["handle"], &env, Some(&flux(SUCCESS, C, Some("prod-eu"))));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let environments: Vec<(Value, Value)> = created(&host)
+        .into_iter()
+        .map(|d| (d["ref"].clone(), d["environment"].clone()))
+        .collect();
+    assert_eq!(
+        environments,
+        [
+            (json!(A), json!("prod-eu")),
+            (json!(B), json!("prod-eu")),
+            (json!(C), json!("prod-eu"))
+        ]
+    );
+    let of = |id: u64| -> Vec<String> {
+        states(&host)
+            .into_iter()
+            .filter(|(d, _)| *d == id.to_string())
+            .map(|(_, state)| state)
+            .collect()
+    };
+    assert_eq!(of(id_of("a", "e")), ["success"]);
+    assert_eq!(of(id_of("b", "e")), ["in_progress", "inactive"]);
+    assert_eq!(of(id_of("c", "e")), ["success"]);
+    let inactive = host
+        .posts()
+        .into_iter()
+        .filter(|p| p.path().contains("/deployments/") && p.json()["state"] == "inactive")
+        .collect::<Vec<_>>();
+    assert_eq!(inactive.len(), 1);
+    assert_eq!(inactive[0].json()["description"], "superseded by ccccccc");
+    // Another environment of C: a deployment of its own.
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, C, Some("prod-us")))).code,
+        0
+    );
+    assert_eq!(created(&host).len(), 4);
+}
+
+#[test]
+fn github_deployments_on_azure_repos_is_a_configuration_error() {
+    let host = MockHost::start();
+    let dir = TempDir::new("deploy-azure");
+    let env = with(
+        &azure_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_GITHUB_DEPLOYMENTS", "true")],
+    );
+    let run = connector(&["handle"], &env, Some(&flux(SUCCESS, A, None)));
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("github_deployments = true needs a Git host that keeps deployments"),
+        "{}",
+        run.stderr
+    );
+    assert!(host.requests().is_empty());
+}
