@@ -203,3 +203,57 @@ fn release_superseded_false_leaves_skipped_commits_alone() {
     assert!(!host.read_urls().iter().any(|u| u.contains("/compare/")));
     assert!(status_posts(&host, B).is_empty());
 }
+
+#[test]
+fn parallel_copies_and_a_replay_release_the_skipped_commit_once() {
+    let host = host_with_history();
+    let dir = TempDir::new("skipped-parallel");
+    let env = github_env(&host, &dir);
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, A))).code,
+        0
+    );
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let env = env.clone();
+            // Different bytes (the message), same commit: the relay may send each event twice.
+            std::thread::spawn(move || {
+                let mut v: Value = serde_json::from_slice(&flux(SUCCESS, C)).unwrap();
+                v["message"] = json!(format!("copy {i}"));
+                connector(&["handle"], &env, Some(&serde_json::to_vec(&v).unwrap())).code
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 0);
+    }
+    let replay = connector(&["replay", "--failed"], &env, None);
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    let listed: Value = serde_json::from_str(
+        &connector(&["events", "--commit", C, "--output", "json"], &env, None).stdout,
+    )
+    .unwrap();
+    let released = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("released").is_some())
+        .collect::<Vec<_>>();
+    assert_eq!(released.len(), 1, "one event released: {listed}");
+    let id = released[0]["id"].to_string();
+    let again = connector(&["replay", &id], &env, None);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let superseded: Vec<Value> = posts_to(&host, "/dispatches")
+        .iter()
+        .map(Recorded::json)
+        .filter(|d| d["client_payload"].get("superseded_by").is_some())
+        .collect();
+    assert_eq!(superseded.len(), 1, "{superseded:?}");
+    assert_eq!(status_posts(&host, B).len(), 1);
+    let compares = host
+        .read_urls()
+        .iter()
+        .filter(|u| u.contains("/compare/"))
+        .count();
+    assert_eq!(compares, 1, "one release for one end");
+}
