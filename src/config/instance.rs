@@ -91,36 +91,43 @@ impl Settings<'_> {
 
     /// Where commit statuses go: the registered Git host `git_host` names.
     fn git_host(&self) -> Result<Arc<dyn Host>, ConfigError> {
-        let Some(name) = self.choice("git_host") else {
-            return Err(self.error(&format!(
-                "`git_host` (env GIT_REPOSITORY_TYPE) is required: {}",
-                hosts::names()
-            )));
-        };
-        match hosts::kind(&name) {
-            Some(kind) => (kind.build)(self),
-            None => Err(self.error(&format!(
-                "git_host {name:?} is not {}",
-                or_list(&hosts::names())
-            ))),
-        }
+        let kind = self.registered("git_host", "GIT_REPOSITORY_TYPE", hosts::HOSTS, |k| k.names)?;
+        (kind.build)(self)
     }
 
     /// Who is told of the end: the registered orchestrator `orchestrator` names.
     fn orchestrator(&self) -> Result<Arc<dyn Orchestrator>, ConfigError> {
-        let Some(name) = self.choice("orchestrator") else {
-            return Err(self.error(&format!(
-                "`orchestrator` (env CICD_ORCHESTRATOR_TYPE) is required: {}",
-                orchestrators::names()
-            )));
+        let kind = self.registered(
+            "orchestrator",
+            "CICD_ORCHESTRATOR_TYPE",
+            orchestrators::ORCHESTRATORS,
+            |k| k.names,
+        )?;
+        (kind.build)(self)
+    }
+
+    /// The kind among `kinds` whose names (case-insensitive) hold `key`'s value; the error
+    /// lists the first name of each.
+    fn registered<K>(
+        &self,
+        key: &str,
+        env: &str,
+        kinds: &[&'static K],
+        names: impl Fn(&K) -> &'static [&'static str],
+    ) -> Result<&'static K, ConfigError> {
+        let listed: Vec<&str> = kinds.iter().map(|k| names(k)[0]).collect();
+        let choices = match listed.split_last() {
+            Some((last, head)) if !head.is_empty() => format!("{} or {last}", head.join(", ")),
+            _ => listed.join(""),
         };
-        match orchestrators::kind(&name) {
-            Some(kind) => (kind.build)(self),
-            None => Err(self.error(&format!(
-                "orchestrator {name:?} is not {}",
-                or_list(&orchestrators::names())
-            ))),
-        }
+        let Some(value) = self.choice(key) else {
+            return Err(self.error(&format!("`{key}` (env {env}) is required: {choices}")));
+        };
+        kinds
+            .iter()
+            .copied()
+            .find(|k| names(k).iter().any(|n| n.eq_ignore_ascii_case(&value)))
+            .ok_or_else(|| self.error(&format!("{key} {value:?} is not {choices}")))
     }
 
     /// `[subscribers]` and the files of `subscribers_dir`, each URL checked.
@@ -318,14 +325,6 @@ fn refuse_plain_http(
         }
     }
     Ok(())
-}
-
-/// `github, azdo` → `github or azdo`.
-fn or_list(names: &str) -> String {
-    match names.rsplit_once(", ") {
-        Some((head, last)) => format!("{head} or {last}"),
-        None => names.to_string(),
-    }
 }
 
 fn check_url(instance: &str, key: &str, url: &str) -> Result<(), ConfigError> {

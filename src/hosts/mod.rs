@@ -145,23 +145,6 @@ impl Between {
     }
 }
 
-/// The registered host `name` (case-insensitive) names.
-pub fn kind(name: &str) -> Option<&'static HostKind> {
-    HOSTS
-        .iter()
-        .copied()
-        .find(|kind| kind.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
-}
-
-/// `github, azdo`: for messages.
-pub fn names() -> String {
-    HOSTS
-        .iter()
-        .map(|k| k.names[0])
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use crate::config::keys::instance_keys;

@@ -52,23 +52,6 @@ pub trait Orchestrator: Debug + Send + Sync {
     }
 }
 
-/// The registered orchestrator `name` (case-insensitive) names.
-pub fn kind(name: &str) -> Option<&'static OrchestratorKind> {
-    ORCHESTRATORS
-        .iter()
-        .copied()
-        .find(|kind| kind.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
-}
-
-/// `github, azdo`: for messages.
-pub fn names() -> String {
-    ORCHESTRATORS
-        .iter()
-        .map(|k| k.names[0])
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// Read this and pass the answer to the next call.
