@@ -1,8 +1,10 @@
 //! `--dry-run` of an event: what a fresh state would send for it. Reads no state, writes none,
-//! sends nothing; a notification shows its first step (its later steps need the hosts' answers).
+//! sends nothing; a notification shows its first step (its later steps need the hosts' answers),
+//! a deployment its creation. The release of skipped commits needs a state: it is not shown.
 
 use super::{print_json, Ctx};
 use crate::cli::Output;
+use crate::deployment;
 use crate::event::{self, Parsed};
 use crate::exit::Code;
 use crate::orchestrators::{self, Job, Step};
@@ -45,6 +47,17 @@ pub fn event(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
             .map(|p| p.request),
         );
     }
+    // A fresh state has no deployment yet: it would be created, then given its first state.
+    let deployment = (mode.posts_statuses() && instance.deployments)
+        .then(|| {
+            let environment = deployment::environment(event.header.environment.as_deref());
+            let state = deployment::after(None, report.end)?;
+            let create = instance
+                .git
+                .deployment_request(&report.commit, environment)?;
+            Some(json!({"create": create, "then": format!("deployment status {state}")}))
+        })
+        .flatten();
     let notification = match (mode.notifies(), report.end) {
         (true, Some(outcome)) => {
             let job = Job::of_commit(report.commit.as_str(), outcome);
@@ -68,6 +81,7 @@ pub fn event(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
             "commit": report.commit.as_str(),
             "ends": report.end,
             "requests": requests,
+            "deployment": deployment,
             "notification": notification,
         })),
         Output::Text => {
@@ -76,6 +90,9 @@ pub fn event(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
                 if let Some(body) = &r.body {
                     crate::outln!("  {body}");
                 }
+            }
+            if let Some(d) = deployment {
+                crate::outln!("deployment: {d}");
             }
             if let Some(n) = notification {
                 crate::outln!("notification: {n}");

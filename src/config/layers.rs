@@ -234,6 +234,20 @@ fn check_kind(
     if ok {
         return Ok(());
     }
+    // A key written under `[subscribers]` belongs to that table: say so, rather than "must be a
+    // table", since the mistake is usually where the key was put.
+    if let (Kind::Table, Some((name, _))) = (
+        spec.kind,
+        value
+            .as_table()
+            .and_then(|t| t.iter().find(|(_, v)| !v.is_str())),
+    ) {
+        return err(format!(
+            "{}: `{at}.{name}` must be a URL string; keys written after the [{at}] header belong \
+             to that table: put instance keys above it",
+            path.display()
+        ));
+    }
     let expected = match spec.kind {
         Kind::Text => "a string",
         Kind::Url => "a URL string",

@@ -129,6 +129,8 @@ fn invalid_values_name_the_key_and_what_is_valid() {
         ("git_host = 1", "`git_host` must be a string"),
         ("git_host = \"github\"\norchestrator = \"github\"\ngithub_org_url = \"https://api.github.com/org\"", "must look like https://api.github.com/repos/OWNER"),
         ("git_host = \"azdo\"\norchestrator = \"azdo\"\nazdo_org_url = \"ftp://x\"", "`azdo_org_url` \"ftp://x\" is not an http(s) URL"),
+        ("[subscribers]\ns = \"https://s.example\"\ngithub_deployments = true", "`subscribers.github_deployments` must be a URL string; keys written after the [subscribers] header belong to that table"),
+        ("git_host = \"azdo\"\norchestrator = \"azdo\"\nazdo_org_url = \"https://dev.azure.com/o/p\"\nazdo_manifests_repo = \"m\"\ngithub_deployments = true", "github_deployments = true needs a Git host that keeps deployments: git_host = github"),
     ];
     for (toml, expected) in cases {
         let e = resolve(file(toml), &BTreeMap::new(), &Flags::default()).unwrap_err();

@@ -181,3 +181,24 @@ fn github_deployments_on_azure_repos_is_a_configuration_error() {
     );
     assert!(host.requests().is_empty());
 }
+
+#[test]
+fn a_dry_run_shows_the_deployment_it_would_create() {
+    let host = MockHost::start();
+    let dir = TempDir::new("deploy-dry");
+    let env = deployments_env(&host, &dir);
+    let run = connector(
+        &["handle", "--dry-run", "--output", "json"],
+        &env,
+        Some(&flux(SUCCESS, A, Some("prod-eu"))),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        out["deployment"]["create"]["body"]["environment"],
+        "prod-eu"
+    );
+    assert_eq!(out["deployment"]["create"]["body"]["auto_merge"], false);
+    assert_eq!(out["deployment"]["then"], "deployment status success");
+    assert!(host.requests().is_empty(), "a dry run sends nothing");
+}
