@@ -4,12 +4,14 @@
 
 use super::{print_json, Ctx};
 use crate::cli::Output;
+use crate::config::Instance;
 use crate::deployment;
+use crate::event::Event;
 use crate::event::{self, Parsed};
 use crate::exit::Code;
 use crate::orchestrators::{self, Job, Step};
 use crate::plan::{self, Mode};
-use crate::report;
+use crate::report::{self, Report};
 use crate::request::Request;
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -47,33 +49,8 @@ pub fn event(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
             .map(|p| p.request),
         );
     }
-    // A fresh state has no deployment yet: it would be created, then given its first state.
-    let deployment = (mode.posts_statuses() && instance.deployments)
-        .then(|| {
-            let environment = deployment::environment(event.header.environment.as_deref());
-            let state = deployment::after(None, report.end)?;
-            let create = instance
-                .git
-                .deployment_request(&report.commit, environment)?;
-            Some(json!({"create": create, "then": format!("deployment status {state}")}))
-        })
-        .flatten();
-    let notification = match (mode.notifies(), report.end) {
-        (true, Some(outcome)) => {
-            let job = Job::of_commit(report.commit.as_str(), outcome);
-            let first = orchestrators::flow(instance, &job).and_then(|mut f| f.next(None));
-            Some(match first {
-                Ok(Step::Read(read)) => {
-                    json!({"outcome": outcome, "first_read": read, "then": "the notification built from the answers"})
-                }
-                Ok(Step::Send(send)) => json!({"outcome": outcome, "send": send}),
-                Ok(Step::Nothing(why)) => json!({"outcome": outcome, "nothing": why}),
-                Err(e) => json!({"outcome": outcome, "error": e.to_string()}),
-            })
-        }
-        (true, None) => Some(json!({"nothing": "this event does not end the deployment"})),
-        (false, _) => None,
-    };
+    let deployment = first_deployment(instance, &event, &report, mode);
+    let notification = notification(instance, &report, mode);
     match ctx.output {
         Output::Json => print_json(&json!({
             "dry_run": true,
@@ -100,4 +77,42 @@ pub fn event(ctx: &Ctx, bytes: &[u8], mode: Mode) -> Result<Code> {
         }
     }
     Ok(Code::Ok)
+}
+
+/// A fresh state has no deployment yet: it would be created, then given its first state.
+fn first_deployment(
+    instance: &Instance,
+    event: &Event,
+    report: &Report,
+    mode: Mode,
+) -> Option<serde_json::Value> {
+    if !(mode.posts_statuses() && instance.deployments) {
+        return None;
+    }
+    let environment = deployment::environment(event.header.environment.as_deref());
+    let state = deployment::after(None, report.end)?;
+    let create = instance
+        .git
+        .deployment_request(&report.commit, environment)?;
+    Some(json!({"create": create, "then": format!("deployment status {state}")}))
+}
+
+/// The notification's first step, when the event ends the deployment.
+fn notification(instance: &Instance, report: &Report, mode: Mode) -> Option<serde_json::Value> {
+    match (mode.notifies(), report.end) {
+        (true, Some(outcome)) => {
+            let job = Job::of_commit(report.commit.as_str(), outcome);
+            let first = orchestrators::flow(instance, &job).and_then(|mut f| f.next(None));
+            Some(match first {
+                Ok(Step::Read(read)) => {
+                    json!({"outcome": outcome, "first_read": read, "then": "the notification built from the answers"})
+                }
+                Ok(Step::Send(send)) => json!({"outcome": outcome, "send": send}),
+                Ok(Step::Nothing(why)) => json!({"outcome": outcome, "nothing": why}),
+                Err(e) => json!({"outcome": outcome, "error": e.to_string()}),
+            })
+        }
+        (true, None) => Some(json!({"nothing": "this event does not end the deployment"})),
+        (false, _) => None,
+    }
 }
