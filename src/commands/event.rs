@@ -16,9 +16,8 @@ use crate::log;
 use crate::plan::Mode;
 use crate::report::{self, Report};
 use crate::signature;
-use crate::state::journal::{self, Facts, Verdict};
-use crate::state::outbox;
-use crate::state::{commits, State};
+use crate::state::journal::{Facts, Verdict};
+use crate::state::State;
 use anyhow::Result;
 use serde_json::json;
 use std::io::{IsTerminal, Read};
@@ -94,11 +93,13 @@ pub fn process(
     } else {
         bytes
     };
-    let id = journal::record(state.conn(), kept, &sha, mode, replay_of)?;
+    let id = state
+        .store()
+        .journal()
+        .record(kept, &sha, mode, replay_of)?;
     let mut facts = Facts::default();
     let reject = |state: &State, facts: &Facts, error: anyhow::Error| -> Result<Code> {
-        journal::conclude(
-            state.conn(),
+        state.store().journal().conclude(
             id,
             Verdict::Rejected,
             Some(&format!("{error:#}")),
@@ -164,13 +165,10 @@ pub fn process(
 
     let event = match parsed {
         Parsed::Ignored(ignored) => {
-            journal::conclude(
-                state.conn(),
-                id,
-                Verdict::Ignored,
-                Some(&ignored.why),
-                &facts,
-            )?;
+            state
+                .store()
+                .journal()
+                .conclude(id, Verdict::Ignored, Some(&ignored.why), &facts)?;
             log::verbose(&format!("event {id} ignored: {}", ignored.why));
             finish_output(ctx, id, Verdict::Ignored, Some(&ignored.why), &facts, &[]);
             return Ok(Code::Ok);
@@ -238,7 +236,11 @@ fn assume_from_host_if_unknown(
         return Ok(());
     };
     if report.end.is_none()
-        || commits::get(state.conn(), &instance.name, report.commit.as_str())?.is_some()
+        || state
+            .store()
+            .commits()
+            .get(&instance.name, report.commit.as_str())?
+            .is_some()
     {
         return Ok(());
     }
@@ -257,8 +259,7 @@ fn assume_from_host_if_unknown(
                     "commit {} has no local record and GitHub says it already ended ({outcome}): not notifying again",
                     report.commit
                 ));
-                commits::assume_ended(
-                    state.conn(),
+                state.store().commits().assume_ended(
                     &instance.name,
                     report.commit.as_str(),
                     outcome,
@@ -299,7 +300,10 @@ fn deliver(
         .iter()
         .any(|d| d.notification && d.event == Some(id))
     {
-        journal::get(state.conn(), id)?
+        state
+            .store()
+            .journal()
+            .get(id)?
             .and_then(|e| e.why)
             .or_else(|| why.map(str::to_string))
     } else {
@@ -311,7 +315,7 @@ fn deliver(
         .copied()
         .chain(deliveries.iter().map(|d| d.row))
         .collect();
-    let (owed, failed, refused) = outbox::standing(state.conn(), &ids)?;
+    let (owed, failed, refused) = state.store().outbox().standing(&ids)?;
     Ok(Code::standing(owed, failed, refused))
 }
 

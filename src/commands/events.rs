@@ -21,7 +21,7 @@ pub fn run(ctx: &Ctx, args: &EventsArgs) -> Result<Code> {
         failed: args.failed,
         limit: args.limit,
     };
-    let events = journal::list(state.conn(), &filter)?;
+    let events = state.store().journal().list(&filter)?;
     match ctx.output {
         Output::Json => print_json(&json!(events)),
         Output::Text => {
@@ -59,19 +59,19 @@ pub fn run(ctx: &Ctx, args: &EventsArgs) -> Result<Code> {
 }
 
 fn show(ctx: &Ctx, state: &crate::state::State, id: i64) -> Result<Code> {
-    let Some(event) = journal::get(state.conn(), id)? else {
+    let Some(event) = state.store().journal().get(id)? else {
         return Err(InputError(format!(
             "there is no event {id} in {}; see `gitops-connector events`",
-            state.path().display()
+            state.location()
         ))
         .into());
     };
-    let body = journal::body(state.conn(), id)?.unwrap_or_default();
+    let body = state.store().journal().body(id)?.unwrap_or_default();
     let body_text = String::from_utf8_lossy(&body).to_string();
-    let rows = outbox::for_event(state.conn(), id)?;
+    let rows = state.store().outbox().for_event(id)?;
     let mut requests = Vec::new();
     for row in &rows {
-        requests.push((row, outbox::attempts(state.conn(), row.id)?));
+        requests.push((row, state.store().outbox().attempts(row.id)?));
     }
     match ctx.output {
         Output::Json => print_json(&json!({
@@ -169,7 +169,7 @@ pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<Code> {
         ctx.config.retention_days.saturating_mul(86_400),
     ));
     let before_ms = now_ms().saturating_sub(millis(age));
-    let pruned = journal::prune(state.conn(), before_ms)?;
+    let pruned = state.store().journal().prune(before_ms)?;
     match ctx.output {
         Output::Json => print_json(&json!(pruned)),
         Output::Text => crate::outln!(

@@ -9,11 +9,10 @@ use crate::event::CommitId;
 use crate::plan;
 use crate::release;
 use crate::request::Target;
-use crate::state::journal::{self, Facts, Verdict};
+use crate::state::journal::{Facts, Verdict};
 use crate::state::outbox::{self, Kind, NewRow, Row};
-use crate::state::{commits, deployments, now_ms, State};
+use crate::state::{now_ms, State, Store};
 use anyhow::Result;
-use rusqlite::Connection;
 
 pub use crate::decide::Input;
 
@@ -38,7 +37,7 @@ pub fn plan_event(state: &mut State, input: &Input, event: &Journaled) -> Result
         // A replay of an event that planned rows re-plans them; one that planned none (it was
         // rejected, say) is decided as if it arrived now.
         if let Some(original) = input.replay_of {
-            let family = outbox::for_event_family(tx, original)?;
+            let family = tx.outbox().for_event_family(original)?;
             if !family.is_empty() {
                 return replay(tx, input, event, original, &family);
             }
@@ -49,32 +48,34 @@ pub fn plan_event(state: &mut State, input: &Input, event: &Journaled) -> Result
     })
 }
 
-fn load(tx: &Connection, input: &Input, event: &Journaled) -> Result<Known> {
+fn load(tx: &dyn Store, input: &Input, event: &Journaled) -> Result<Known> {
     let (name, commit) = (input.instance.name.as_str(), input.commit());
     let first_copy = match (input.mode.posts_statuses(), input.replay_of) {
-        (true, None) => journal::earlier_status_copy(tx, event.sha, name, event.id)?,
+        (true, None) => tx
+            .journal()
+            .earlier_status_copy(event.sha, name, event.id)?,
         _ => None,
     };
     Ok(Known {
         first_copy,
-        commit: commits::get(tx, name, commit)?,
-        sources: commits::sources(tx, name, commit)?,
-        newest: commits::newest_contexts(tx, name, commit)?,
+        commit: tx.commits().get(name, commit)?,
+        sources: tx.commits().sources(name, commit)?,
+        newest: tx.commits().newest_contexts(name, commit)?,
         time: input.time(now_ms() / 1000),
     })
 }
 
 fn store(
-    tx: &Connection,
+    tx: &dyn Store,
     input: &Input,
     event: &Journaled,
     known: &Known,
     decided: Decided,
 ) -> Result<Planned> {
     let (name, commit) = (input.instance.name.as_str(), input.commit());
-    commits::seen(tx, name, commit)?;
+    tx.commits().seen(name, commit)?;
     if let Some((source, end)) = &decided.source_end {
-        commits::set_source(tx, name, commit, source, *end)?;
+        tx.commits().set_source(name, commit, source, *end)?;
     }
     let mut rows = Rows::default();
     rows.statuses(tx, input, event.id, &decided.statuses, known.time)?;
@@ -82,10 +83,11 @@ fn store(
         rows.deployment(tx, input, event.id)?;
     }
     if let Some(outcome) = decided.new_outcome {
-        commits::set_outcome(tx, name, commit, outcome, Some(event.id))?;
+        tx.commits()
+            .set_outcome(name, commit, outcome, Some(event.id))?;
     }
     if decided.end_statuses {
-        commits::mark_end_statuses(tx, name, commit)?;
+        tx.commits().mark_end_statuses(name, commit)?;
     }
     if let Some(outcome) = decided.notify {
         rows.notification(tx, input, event.id, outcome)?;
@@ -94,10 +96,9 @@ fn store(
     if decided.retry_owed {
         // Retry what the commit still owes: the first copy's rows, or a notification.
         rows.queues
-            .extend(outbox::open_queues_of_commit(tx, name, commit)?);
+            .extend(tx.outbox().open_queues_of_commit(name, commit)?);
     }
-    journal::conclude(
-        tx,
+    tx.journal().conclude(
         event.id,
         decided.verdict,
         decided.why.as_deref(),
@@ -114,17 +115,17 @@ struct Rows {
 }
 
 impl Rows {
-    fn add(&mut self, tx: &Connection, row: &NewRow) -> Result<()> {
+    fn add(&mut self, tx: &dyn Store, row: &NewRow) -> Result<()> {
         self.queues
             .push(outbox::queue_of(row.instance, row.commit, row.target));
-        self.ids.push(outbox::enqueue(tx, row)?);
+        self.ids.push(tx.outbox().enqueue(row)?);
         Ok(())
     }
 
     /// Queues status requests, each advancing its context to `time`.
     fn statuses(
         &mut self,
-        tx: &Connection,
+        tx: &dyn Store,
         input: &Input,
         event_id: i64,
         statuses: &[plan::Planned],
@@ -133,7 +134,8 @@ impl Rows {
         let (name, commit) = (input.instance.name.as_str(), input.commit());
         for planned in statuses {
             let target = planned.request.target.key();
-            commits::advance_context(tx, name, commit, &target, &planned.context, time)?;
+            tx.commits()
+                .advance_context(name, commit, &target, &planned.context, time)?;
             let row = NewRow {
                 context: Some(&planned.context),
                 request: Some(&planned.request),
@@ -147,14 +149,14 @@ impl Rows {
     /// Claims the commit's notification and queues it.
     fn notification(
         &mut self,
-        tx: &Connection,
+        tx: &dyn Store,
         input: &Input,
         event_id: i64,
         outcome: crate::report::Outcome,
     ) -> Result<()> {
         let (name, commit) = (input.instance.name.as_str(), input.commit());
         anyhow::ensure!(
-            commits::claim_notify(tx, name, commit)?,
+            tx.commits().claim_notify(name, commit)?,
             "the notification of {commit} was claimed in the same transaction: a bug"
         );
         let job = crate::orchestrators::Job::of_commit(commit, outcome);
@@ -168,13 +170,16 @@ impl Rows {
 
     /// Plans the state of the commit's deployment in the event's environment, when the instance
     /// keeps deployments and the state changes (see `deployment::after`).
-    fn deployment(&mut self, tx: &Connection, input: &Input, event_id: i64) -> Result<()> {
+    fn deployment(&mut self, tx: &dyn Store, input: &Input, event_id: i64) -> Result<()> {
         if !input.instance.deployments {
             return Ok(());
         }
         let (name, commit) = (input.instance.name.as_str(), input.commit());
         let environment = deployment::environment(input.event.header.environment.as_deref());
-        let prior = deployments::get(tx, name, commit, environment)?.map(|d| d.planned);
+        let prior = tx
+            .deployments()
+            .get(name, commit, environment)?
+            .map(|d| d.planned);
         let Some(state) = deployment::after(prior, input.report.end) else {
             return Ok(());
         };
@@ -188,7 +193,10 @@ impl Rows {
             state,
             description,
         };
-        if let Some(queue) = deployments::queue(tx, input.instance, commit, &job, Some(event_id))? {
+        if let Some(queue) = tx
+            .deployments()
+            .queue(input.instance, commit, &job, Some(event_id))?
+        {
             self.queues.push(queue);
         }
         Ok(())
@@ -198,7 +206,7 @@ impl Rows {
     /// an earlier end is known and the Git host can list the commits between.
     fn release(
         &mut self,
-        tx: &Connection,
+        tx: &dyn Store,
         input: &Input,
         event_id: i64,
         outcome: crate::report::Outcome,
@@ -207,7 +215,9 @@ impl Rows {
             return Ok(());
         }
         let (name, head) = (input.instance.name.as_str(), &input.report.commit);
-        let Some(base) = commits::last_ended(tx, name, head.as_str())?
+        let Some(base) = tx
+            .commits()
+            .last_ended(name, head.as_str())?
             .as_deref()
             .and_then(CommitId::parse)
         else {
@@ -269,7 +279,7 @@ pub fn orchestrator_target(instance: &Instance) -> Target {
 
 /// Applies what `reconcile` decided to an event's rows; new rows go under `event_id`.
 fn apply(
-    tx: &Connection,
+    tx: &dyn Store,
     input: &Input,
     event_id: i64,
     reconciled: &Reconciled,
@@ -277,10 +287,11 @@ fn apply(
     rows: &mut Rows,
 ) -> Result<()> {
     for (id, request) in &reconciled.replan {
-        outbox::replan(tx, *id, request)?;
+        tx.outbox().replan(*id, request)?;
     }
     for id in &reconciled.replace {
-        outbox::replace(tx, *id, "no longer planned with the current configuration")?;
+        tx.outbox()
+            .replace(*id, "no longer planned with the current configuration")?;
     }
     rows.queues.extend(reconciled.queues.iter().cloned());
     rows.statuses(tx, input, event_id, &reconciled.queue, time)
@@ -290,7 +301,7 @@ fn apply(
 /// configuration and matched with what it planned before; nothing delivered goes again. A
 /// notification that failed for good or found nothing is tried again; one that was sent never is.
 fn replay(
-    tx: &Connection,
+    tx: &dyn Store,
     input: &Input,
     event: &Journaled,
     original: i64,
@@ -301,15 +312,15 @@ fn replay(
     let mut rows = Rows::default();
     let mut changed = 0;
     if input.mode.posts_statuses() {
-        let newest = commits::newest_contexts(tx, name, commit)?;
+        let newest = tx.commits().newest_contexts(name, commit)?;
         let reconciled = decide::reconcile(input.statuses(), family, &newest, time);
         changed = reconciled.changes();
         apply(tx, input, event.id, &reconciled, time, &mut rows)?;
     }
-    let record = commits::get(tx, name, commit)?;
+    let record = tx.commits().get(name, commit)?;
     let notified = decide::replay_notification(input, record.as_ref());
     if let Some(outcome) = notified {
-        commits::reopen_notify(tx, name, commit)?;
+        tx.commits().reopen_notify(name, commit)?;
         rows.notification(tx, input, event.id, outcome)?;
     }
     if input.mode.notifies() {
@@ -339,7 +350,8 @@ fn replay(
             format!("replay of event {original}: {n} requests planned again with the current configuration"),
         ),
     };
-    journal::conclude(tx, event.id, verdict, Some(&why), event.facts)?;
+    tx.journal()
+        .conclude(event.id, verdict, Some(&why), event.facts)?;
     Ok(rows.planned(verdict, Some(why)))
 }
 
@@ -348,8 +360,8 @@ fn replay(
 pub fn replan_blocked(state: &mut State, input: &Input, event_id: i64) -> Result<usize> {
     state.immediate(|tx| {
         let (name, commit) = (input.instance.name.as_str(), input.commit());
-        let family = outbox::for_event_family(tx, event_id)?;
-        let newest = commits::newest_contexts(tx, name, commit)?;
+        let family = tx.outbox().for_event_family(event_id)?;
+        let newest = tx.commits().newest_contexts(name, commit)?;
         let time = input.time(now_ms() / 1000);
         let reconciled = decide::reconcile(input.statuses(), &family, &newest, time);
         apply(tx, input, event_id, &reconciled, time, &mut Rows::default())?;

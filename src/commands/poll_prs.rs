@@ -17,9 +17,9 @@ use crate::orchestrators::azure_pipelines::{self, Pipelines};
 use crate::orchestrators::Job;
 use crate::report::Outcome;
 use crate::request::{Request, Target};
+use crate::state::now_ms;
 use crate::state::outbox::{self, Kind, NewRow};
 use crate::state::values::PrState;
-use crate::state::{now_ms, prs};
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -154,21 +154,18 @@ fn queue_callbacks(
                 superseded_by: None,
             };
             let commit = format!("pr-{pr}");
-            rows.push(outbox::enqueue(
-                tx,
-                &NewRow {
-                    event_id: None,
-                    instance,
-                    commit: Some(&commit),
-                    target: &target,
-                    kind: Kind::Notify,
-                    context: None,
-                    request: None,
-                    job: Some(serde_json::to_string(&job)?),
-                },
-            )?);
+            rows.push(tx.outbox().enqueue(&NewRow {
+                event_id: None,
+                instance,
+                commit: Some(&commit),
+                target: &target,
+                kind: Kind::Notify,
+                context: None,
+                request: None,
+                job: Some(serde_json::to_string(&job)?),
+            })?);
             queues.push(outbox::queue_of(instance, Some(&commit), &target));
-            prs::mark(tx, instance, *pr, PrState::Queued, None)?;
+            tx.prs().mark(instance, *pr, PrState::Queued, None)?;
         }
         Ok((rows, queues))
     })
@@ -208,7 +205,7 @@ fn print_pass(
 /// `--dry-run`: which PRs' tasks a pass would fail; reads the state, writes nothing.
 fn dry_run(ctx: &Ctx, instance: &Instance, due: &[u64], mut summary: Summary) -> Result<Code> {
     let handled = match ctx.state_path() {
-        Ok(path) if path.exists() => prs::handled(ctx.open_state()?.conn(), &instance.name)?,
+        Ok(path) if path.exists() => ctx.open_state()?.store().prs().handled(&instance.name)?,
         _ => HashSet::default(),
     };
     let would: Vec<u64> = due
@@ -250,24 +247,27 @@ fn poll(ctx: &Ctx, args: &PollArgs, instance: &Instance, pipelines: &Pipelines) 
         return dry_run(ctx, instance, &due, summary);
     }
     let mut state = ctx.open_state()?;
-    let handled = prs::handled(state.conn(), &instance.name)?;
+    let handled = state.store().prs().handled(&instance.name)?;
     let fresh: Vec<u64> = due.into_iter().filter(|pr| !handled.contains(pr)).collect();
     summary.already_handled = summary.in_cutoff - fresh.len();
     let (rows, mut queues) = queue_callbacks(&mut state, &instance.name, &fresh)?;
     summary.queued = rows.len();
     // Callbacks that earlier passes left owed go again too: a pass reports on everything owed.
     let prefix = format!("{}/pr-", instance.name);
-    let earlier: Vec<String> = outbox::open_queues(state.conn())?
+    let earlier: Vec<String> = state
+        .store()
+        .outbox()
+        .open_queues()?
         .into_iter()
         .filter(|q| q.starts_with(&prefix))
         .collect();
     queues.extend(earlier);
     let deliveries =
         Sender::new(&client, &ctx.config, ctx.deadline()).drain_queues(&mut state, queues)?;
-    let nothing: HashSet<i64> = outbox::nothing_among(
-        state.conn(),
-        &deliveries.iter().map(|d| d.row).collect::<Vec<_>>(),
-    )?;
+    let nothing: HashSet<i64> = state
+        .store()
+        .outbox()
+        .nothing_among(&deliveries.iter().map(|d| d.row).collect::<Vec<_>>())?;
     for d in &deliveries {
         if nothing.contains(&d.row) {
             summary.nothing_to_do += 1;
@@ -283,8 +283,11 @@ fn poll(ctx: &Ctx, args: &PollArgs, instance: &Instance, pipelines: &Pipelines) 
         .collect();
     delivered_rows.sort_unstable();
     delivered_rows.dedup();
-    let (_, failed, refused) = outbox::standing(state.conn(), &delivered_rows)?;
-    let owed = outbox::open_queues(state.conn())?
+    let (_, failed, refused) = state.store().outbox().standing(&delivered_rows)?;
+    let owed = state
+        .store()
+        .outbox()
+        .open_queues()?
         .into_iter()
         .filter(|q| q.starts_with(&prefix))
         .count();

@@ -14,8 +14,8 @@ use crate::exit::{Code, InputError, Refused};
 
 use crate::log;
 use crate::report;
-use crate::state::journal::{self, EventRow, Verdict};
-use crate::state::outbox::{self, Scope};
+use crate::state::journal::{EventRow, Verdict};
+use crate::state::outbox::Scope;
 use crate::state::{now_ms, State};
 use anyhow::Result;
 use serde_json::json;
@@ -36,10 +36,10 @@ pub fn run(ctx: &Ctx, args: &ReplayArgs) -> Result<Code> {
 
 fn replay_one(ctx: &Ctx, id: i64) -> Result<Code> {
     let mut state = ctx.open_state()?;
-    let Some(event) = journal::get(state.conn(), id)? else {
+    let Some(event) = state.store().journal().get(id)? else {
         return Err(InputError(format!(
             "there is no event {id} in {}; see `gitops-connector events`",
-            state.path().display()
+            state.location()
         ))
         .into());
     };
@@ -57,7 +57,7 @@ fn replay_one(ctx: &Ctx, id: i64) -> Result<Code> {
     }
     // A replay of a replay is a replay of the event it replayed.
     let original = event.replay_of.unwrap_or(id);
-    let body = journal::body(state.conn(), id)?.unwrap_or_default();
+    let body = state.store().journal().body(id)?.unwrap_or_default();
     if ctx.dry_run {
         return super::dry_run::event(ctx, &body, event.command);
     }
@@ -74,7 +74,7 @@ fn replay_one(ctx: &Ctx, id: i64) -> Result<Code> {
 fn replay_failed(ctx: &Ctx) -> Result<Code> {
     let mut state = ctx.open_state()?;
     if ctx.dry_run {
-        let open = outbox::open_queues(state.conn())?;
+        let open = state.store().outbox().open_queues()?;
         crate::outln!(
             "{} queues hold requests still owed; nothing sent (--dry-run)",
             open.len()
@@ -83,7 +83,10 @@ fn replay_failed(ctx: &Ctx) -> Result<Code> {
     }
     // The CronJob that replays is also what keeps the journal small.
     let retention = Duration::from_secs(ctx.config.retention_days.saturating_mul(86_400));
-    let pruned = journal::prune(state.conn(), now_ms().saturating_sub(millis(retention)))?;
+    let pruned = state
+        .store()
+        .journal()
+        .prune(now_ms().saturating_sub(millis(retention)))?;
     if pruned.events > 0 {
         log::verbose(&format!("pruned {} events past retention", pruned.events));
     }
@@ -93,8 +96,8 @@ fn replay_failed(ctx: &Ctx) -> Result<Code> {
     let deliveries = sender.drain(&mut state, &Scope::All)?;
     deliver::warn_about(&deliveries);
     let ids: Vec<i64> = deliveries.iter().map(|d| d.row).collect();
-    let (_, failed, refused) = outbox::standing(state.conn(), &ids)?;
-    let owed = outbox::open_queues(state.conn())?.len();
+    let (_, failed, refused) = state.store().outbox().standing(&ids)?;
+    let owed = state.store().outbox().open_queues()?.len();
     match ctx.output {
         Output::Json => print_json(
             &json!({"deliveries": deliveries, "queues_still_owed": owed, "failed": failed, "refused": refused}),
@@ -115,11 +118,11 @@ fn replay_failed(ctx: &Ctx) -> Result<Code> {
 /// Status requests owed because configuration refused them are planned again from their
 /// journaled events, with the configuration of now: a fixed repository name takes effect.
 fn replan_blocked(ctx: &Ctx, state: &mut State) -> Result<()> {
-    for id in outbox::events_blocked_on_configuration(state.conn())? {
-        let Some(event) = journal::get(state.conn(), id)? else {
+    for id in state.store().outbox().events_blocked_on_configuration()? {
+        let Some(event) = state.store().journal().get(id)? else {
             continue;
         };
-        let body = journal::body(state.conn(), id)?.unwrap_or_default();
+        let body = state.store().journal().body(id)?.unwrap_or_default();
         match replan_event(ctx, state, &event, &body) {
             Ok(0) => {}
             Ok(n) => log::verbose(&format!(

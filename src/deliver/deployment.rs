@@ -8,7 +8,7 @@ use crate::deployment::Job;
 use crate::event::CommitId;
 use crate::http::Credentials;
 use crate::state::outbox::{self, Finish};
-use crate::state::{deployments, State};
+use crate::state::State;
 use anyhow::Result;
 
 impl Sender<'_> {
@@ -31,19 +31,16 @@ impl Sender<'_> {
                 answer: None,
             });
         };
-        let known = deployments::get(
-            &state.conn,
-            &row.instance,
-            commit.as_str(),
-            &job.environment,
-        )?
-        .and_then(|d| d.id);
+        let known = state
+            .store()
+            .deployments()
+            .get(&row.instance, commit.as_str(), &job.environment)?
+            .and_then(|d| d.id);
         let id = match known {
             Some(id) => id,
             None => match self.create(instance, &commit, &job, credentials, row) {
                 Ok(id) => {
-                    deployments::set_id(
-                        &state.conn,
+                    state.store().deployments().set_id(
                         &row.instance,
                         commit.as_str(),
                         &job.environment,
@@ -62,7 +59,7 @@ impl Sender<'_> {
         ) else {
             return Ok(no_deployments());
         };
-        outbox::set_request(&state.conn, row.id, &request)?;
+        state.store().outbox().set_request(row.id, &request)?;
         delivery.request = Some(request.clone());
         let finish = self.outcome_of(self.send(&request, credentials), row.attempts);
         (delivery.ok, delivery.result) = describe(&finish);

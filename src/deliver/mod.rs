@@ -156,8 +156,7 @@ impl<'a> Sender<'a> {
                 break;
             }
             let record = unrecorded.as_ref().map(|(id, f)| (*id, f));
-            let claim =
-                outbox::claim_next(&mut state.conn, &scope, lease_ms, self.retry_from, record)?;
+            let claim = state.claim_next(&scope, lease_ms, self.retry_from, record)?;
             unrecorded = None;
             match claim {
                 Claim::Empty => break,
@@ -181,7 +180,7 @@ impl<'a> Sender<'a> {
             }
         }
         if let Some((id, finish)) = unrecorded {
-            outbox::finish(&state.conn, id, &finish)?;
+            state.store().outbox().finish(id, &finish)?;
         }
         Ok(done)
     }
@@ -240,7 +239,7 @@ impl<'a> Sender<'a> {
         };
         (delivery.ok, delivery.result) = describe(&finish);
         if notification {
-            outbox::finish(&state.conn, row.id, &finish)?;
+            state.store().outbox().finish(row.id, &finish)?;
             return Ok((delivery, None, Vec::new()));
         }
         Ok((delivery, Some(finish), Vec::new()))
@@ -350,7 +349,7 @@ impl<'a> Sender<'a> {
                     Err(failure) => break self.failure(failure, row.attempts),
                 },
                 Ok(Step::Send(request)) => {
-                    outbox::set_request(&state.conn, row.id, &request)?;
+                    state.store().outbox().set_request(row.id, &request)?;
                     delivery.request = Some(request.clone());
                     break self.outcome_of(self.send(&request, credentials), row.attempts);
                 }
@@ -370,7 +369,7 @@ impl<'a> Sender<'a> {
             _ => None,
         };
         if let Some((told, why)) = told {
-            crate::state::record_told(&state.conn, row, &job, told, &why)?;
+            crate::state::record_told(state.store(), row, &job, told, &why)?;
         }
         Ok(finish)
     }

@@ -11,7 +11,7 @@ use crate::plan;
 use crate::release;
 use crate::state::outbox::{self, Finish, Kind, NewRow};
 use crate::state::State;
-use crate::state::{commits, deployments};
+use crate::state::Store;
 use anyhow::Result;
 
 /// What a host's listing came to, once it answered.
@@ -118,7 +118,7 @@ impl Sender<'_> {
 /// Concludes what `listed` says, records the release's result and notes it in the journal, in
 /// the caller's transaction. Returns the journal's words and the queues filled.
 fn store(
-    tx: &rusqlite::Connection,
+    tx: &dyn Store,
     row: &outbox::Row,
     instance: &Instance,
     job: &release::Job,
@@ -129,7 +129,7 @@ fn store(
             let records = between
                 .commits
                 .iter()
-                .map(|c| commits::get(tx, &row.instance, c.as_str()))
+                .map(|c| tx.commits().get(&row.instance, c.as_str()))
                 .collect::<Result<Vec<_>>>()?;
             let plan = release::plan(between, &records);
             let mut queues = Vec::new();
@@ -146,9 +146,9 @@ fn store(
         ),
     };
     if let Some(event) = row.event_id {
-        crate::state::journal::note_release(tx, event, &summary)?;
+        tx.journal().note_release(event, &summary)?;
     }
-    outbox::record(tx, row.id, &finish)?;
+    tx.outbox().record(row.id, &finish)?;
     Ok((summary, queues))
 }
 
@@ -163,20 +163,23 @@ fn unreadable() -> Finish {
 /// status requests and its notification, queued under the release's event. Returns their queues
 /// (none when the commit ended or was claimed meanwhile).
 fn conclude_superseded(
-    tx: &rusqlite::Connection,
+    tx: &dyn Store,
     release_row: &outbox::Row,
     instance: &Instance,
     job: &release::Job,
     commit: &CommitId,
 ) -> Result<Vec<String>> {
     let (name, sha) = (instance.name.as_str(), commit.as_str());
-    if !commits::release(tx, name, sha, job.outcome, &job.head, release_row.event_id)? {
+    if !tx
+        .commits()
+        .release(name, sha, job.outcome, &job.head, release_row.event_id)?
+    {
         return Ok(Vec::new());
     }
     let mut queues = Vec::new();
     let mut enqueue = |row: &NewRow| -> Result<()> {
         queues.push(outbox::queue_of(row.instance, row.commit, row.target));
-        outbox::enqueue(tx, row)?;
+        tx.outbox().enqueue(row)?;
         Ok(())
     };
     let statuses = [job.status()];
@@ -208,20 +211,20 @@ fn conclude_superseded(
     })?;
     // Its deployment, if the operator had started one, is superseded.
     let environment = crate::deployment::environment(job.environment.as_deref());
-    let prior = deployments::get(tx, name, sha, environment)?.map(|d| d.planned);
+    let prior = tx
+        .deployments()
+        .get(name, sha, environment)?
+        .map(|d| d.planned);
     if let Some(state) = crate::deployment::superseded(prior) {
         let inactive = crate::deployment::Job {
             environment: environment.to_string(),
             state,
             description: format!("superseded by {}", &job.head[..7]),
         };
-        queues.extend(deployments::queue(
-            tx,
-            instance,
-            sha,
-            &inactive,
-            release_row.event_id,
-        )?);
+        queues.extend(
+            tx.deployments()
+                .queue(instance, sha, &inactive, release_row.event_id)?,
+        );
     }
     Ok(queues)
 }

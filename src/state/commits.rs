@@ -18,7 +18,7 @@ pub struct Record {
     pub end_statuses: bool,
 }
 
-pub fn get(conn: &Connection, instance: &str, commit: &str) -> Result<Option<Record>> {
+pub(super) fn get(conn: &Connection, instance: &str, commit: &str) -> Result<Option<Record>> {
     Ok(one(
         conn,
         "SELECT outcome, notify, end_statuses FROM commits WHERE instance = ?1 AND commit_id = ?2",
@@ -36,7 +36,7 @@ pub fn get(conn: &Connection, instance: &str, commit: &str) -> Result<Option<Rec
 
 /// The statuses of the commit's end are planned: later events that do not change the outcome
 /// post nothing.
-pub fn mark_end_statuses(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
+pub(super) fn mark_end_statuses(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
     exec(
         conn,
         "UPDATE commits SET end_statuses = 1 WHERE instance = ?1 AND commit_id = ?2 AND outcome IS NOT NULL",
@@ -45,7 +45,7 @@ pub fn mark_end_statuses(conn: &Connection, instance: &str, commit: &str) -> Res
     Ok(())
 }
 
-pub fn set_outcome(
+pub(super) fn set_outcome(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -62,7 +62,7 @@ pub fn set_outcome(
 
 /// Remembers a commit at first sight, before it has an outcome: from then on its end is decided
 /// from local records alone, with no need to ask the host whether it had already ended.
-pub fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
+pub(super) fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
     exec(
         conn,
         "INSERT OR IGNORE INTO commits (instance, commit_id) VALUES (?1, ?2)",
@@ -73,7 +73,11 @@ pub fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
 
 /// The commit whose own end was recorded last, other than `except` (released commits do not
 /// count): where the release of the commits skipped before `except` starts.
-pub fn last_ended(conn: &Connection, instance: &str, except: &str) -> Result<Option<String>> {
+pub(super) fn last_ended(
+    conn: &Connection,
+    instance: &str,
+    except: &str,
+) -> Result<Option<String>> {
     Ok(one(
         conn,
         "SELECT commit_id FROM commits
@@ -87,7 +91,7 @@ pub fn last_ended(conn: &Connection, instance: &str, except: &str) -> Result<Opt
 
 /// Concludes a skipped commit as superseded by `head`: its outcome, and its notification
 /// claimed. `false` when it ended or was claimed meanwhile (then nothing changes).
-pub fn release(
+pub(super) fn release(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -108,7 +112,7 @@ pub fn release(
 
 /// Claims the one notification of this commit. `true` for exactly one caller, ever (but see
 /// `reopen_notify`).
-pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
+pub(super) fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
     let changed = exec(conn,
         "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
         params![instance, commit, now_ms()],
@@ -116,7 +120,12 @@ pub fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<b
     Ok(changed == 1)
 }
 
-pub fn set_notify(conn: &Connection, instance: &str, commit: &str, notify: Notified) -> Result<()> {
+pub(super) fn set_notify(
+    conn: &Connection,
+    instance: &str,
+    commit: &str,
+    notify: Notified,
+) -> Result<()> {
     exec(
         conn,
         "UPDATE commits SET notify = ?3, notify_ms = ?4 WHERE instance = ?1 AND commit_id = ?2",
@@ -127,7 +136,7 @@ pub fn set_notify(conn: &Connection, instance: &str, commit: &str, notify: Notif
 
 /// An explicit `replay ID` may try again a notification that failed for good or found nothing
 /// to notify (the configuration may have changed since); one that was sent never is.
-pub fn reopen_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
+pub(super) fn reopen_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
     let changed = exec(conn,
         "UPDATE commits SET notify = NULL WHERE instance = ?1 AND commit_id = ?2 AND notify IN ('failed', 'nothing')",
         params![instance, commit],
@@ -137,7 +146,7 @@ pub fn reopen_notify(conn: &Connection, instance: &str, commit: &str) -> Result<
 
 /// The host's combined status says the commit ended before our records began: take that as
 /// told, so a connector that lost its state does not notify again.
-pub fn assume_ended(
+pub(super) fn assume_ended(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -151,7 +160,11 @@ pub fn assume_ended(
     Ok(())
 }
 
-pub fn sources(conn: &Connection, instance: &str, commit: &str) -> Result<Vec<(String, Outcome)>> {
+pub(super) fn sources(
+    conn: &Connection,
+    instance: &str,
+    commit: &str,
+) -> Result<Vec<(String, Outcome)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT source, outcome FROM sources WHERE instance = ?1 AND commit_id = ?2",
     )?;
@@ -161,7 +174,7 @@ pub fn sources(conn: &Connection, instance: &str, commit: &str) -> Result<Vec<(S
     Ok(rows)
 }
 
-pub fn set_source(
+pub(super) fn set_source(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -178,7 +191,7 @@ pub fn set_source(
 }
 
 /// Records `time` as the newest posted on the context, unless a newer one is there already.
-pub fn advance_context(
+pub(super) fn advance_context(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -195,7 +208,7 @@ pub fn advance_context(
 }
 
 /// The newest event time posted per (target, context) of a commit.
-pub fn newest_contexts(conn: &Connection, instance: &str, commit: &str) -> Result<Newest> {
+pub(super) fn newest_contexts(conn: &Connection, instance: &str, commit: &str) -> Result<Newest> {
     let mut stmt = conn.prepare_cached(
         "SELECT target, context, event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2",
     )?;

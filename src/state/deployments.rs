@@ -17,7 +17,7 @@ pub struct Deployment {
     pub planned: DeploymentState,
 }
 
-pub fn get(
+pub(super) fn get(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -39,7 +39,7 @@ pub fn get(
 }
 
 /// Records the state now planned for the deployment (creating its record).
-pub fn plan(
+pub(super) fn plan(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -56,7 +56,7 @@ pub fn plan(
 }
 
 /// The host created the deployment: its id, for every later status.
-pub fn set_id(
+pub(super) fn set_id(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -73,7 +73,7 @@ pub fn set_id(
 
 /// Plans `job` for the deployment of `commit`: records its state and queues its row under
 /// `event`. Returns the row's queue; `None` when the instance keeps no deployments.
-pub fn queue(
+pub(super) fn queue(
     conn: &Connection,
     instance: &Instance,
     commit: &str,

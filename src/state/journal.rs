@@ -67,7 +67,7 @@ pub struct EventRow {
 }
 
 /// First thing every invocation does: the body is safe before anything can fail.
-pub fn record(
+pub(super) fn record(
     conn: &Connection,
     bytes: &[u8],
     sha256: &[u8],
@@ -86,7 +86,7 @@ pub fn record(
     Ok(conn.last_insert_rowid())
 }
 
-pub fn conclude(
+pub(super) fn conclude(
     conn: &Connection,
     id: i64,
     verdict: Verdict,
@@ -115,7 +115,7 @@ pub fn conclude(
 /// (by `status` or `handle`). Not "earlier by id": of two copies arriving at once, the one
 /// journaled second may plan first. A `notify` of the same bytes does not count: it planned no
 /// status, so `status` after `notify` still posts them.
-pub fn earlier_status_copy(
+pub(super) fn earlier_status_copy(
     conn: &Connection,
     sha256: &[u8],
     instance: &str,
@@ -133,7 +133,7 @@ pub fn earlier_status_copy(
 }
 
 /// Replaces an event's `why` once what it planned has happened (its notification was delivered).
-pub fn note(conn: &Connection, id: i64, why: &str) -> Result<()> {
+pub(super) fn note(conn: &Connection, id: i64, why: &str) -> Result<()> {
     exec(
         conn,
         "UPDATE events SET why = ?2 WHERE id = ?1",
@@ -144,7 +144,7 @@ pub fn note(conn: &Connection, id: i64, why: &str) -> Result<()> {
 
 /// What the release queued by this event concluded (its own column: `why` tells of the event's
 /// own commit).
-pub fn note_release(conn: &Connection, id: i64, summary: &str) -> Result<()> {
+pub(super) fn note_release(conn: &Connection, id: i64, summary: &str) -> Result<()> {
     exec(
         conn,
         "UPDATE events SET released = ?2 WHERE id = ?1",
@@ -153,7 +153,7 @@ pub fn note_release(conn: &Connection, id: i64, summary: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn body(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+pub(super) fn body(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
     Ok(one(
         conn,
         "SELECT b.bytes FROM events e JOIN bodies b ON b.sha256 = e.sha256 WHERE e.id = ?1",
@@ -186,7 +186,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
     })
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<EventRow>> {
+pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<EventRow>> {
     Ok(one(
         conn,
         &format!("SELECT {COLUMNS} FROM events WHERE id = ?1"),
@@ -206,7 +206,7 @@ pub struct Filter {
 }
 
 /// Newest first.
-pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<EventRow>> {
+pub(super) fn list(conn: &Connection, filter: &Filter) -> Result<Vec<EventRow>> {
     let mut sql = format!("SELECT {COLUMNS} FROM events e WHERE 1 = 1");
     if filter.commit.is_some() {
         // A prefix of lower-case hex (checked by the command line), as git takes it; a range
@@ -245,7 +245,7 @@ pub struct Pruned {
 
 /// Drops events older than `before_ms` and their finished requests. Requests still owed, and
 /// the events they belong to, are kept whatever their age: pruning never loses a delivery.
-pub fn prune(conn: &Connection, before_ms: i64) -> Result<Pruned> {
+pub(super) fn prune(conn: &Connection, before_ms: i64) -> Result<Pruned> {
     let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
         (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";
     exec(conn,

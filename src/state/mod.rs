@@ -1,6 +1,7 @@
-//! The local state: one SQLite file. WAL so readers never wait; a busy timeout so 32 parallel
-//! invocations queue instead of failing; decisions taken in `BEGIN IMMEDIATE` transactions so two
-//! processes cannot both claim the same notification. Never a token in it.
+//! The state: the journal, the outbox, and what is known of commits, PRs and deployments. The
+//! program sees it through the traits of [`store`]; a backend implements them and registers in
+//! [`BACKENDS`]. SQLite (`sqlite.rs`, with its SQL in the modules below) is the one there is.
+//! Never a token in it.
 
 pub mod commits;
 pub mod deployments;
@@ -8,14 +9,20 @@ pub mod journal;
 pub mod outbox;
 pub mod prs;
 mod schema;
+mod sqlite;
+pub mod store;
 pub mod values;
 
-use schema::MIGRATIONS;
+pub use store::{Backend, BackendKind, Store};
 
-use anyhow::{Context, Result};
-use rusqlite::{Connection, TransactionBehavior};
-use std::path::{Path, PathBuf};
+use anyhow::Result;
+use outbox::{Claim, Finish, Scope};
+use rusqlite::Connection;
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[cfg(test)]
+pub(crate) use sqlite::temp_state;
 
 /// Runs a statement through the connection's cache: SQLite parses each distinct SQL text once per
 /// process instead of once per call (parsing was half of an invocation's instructions).
@@ -42,7 +49,7 @@ pub(crate) fn one<T>(
 /// once it was. A skipped commit's notification is its own: the why of the event that released
 /// it tells of that event's commit, and stays.
 pub fn record_told(
-    conn: &Connection,
+    store: &dyn Store,
     row: &outbox::Row,
     job: &crate::orchestrators::Job,
     told: values::Notified,
@@ -50,23 +57,25 @@ pub fn record_told(
 ) -> Result<()> {
     let outcome = job.outcome;
     match (job.pr, &row.commit_id) {
-        (Some(pr), _) => prs::mark(conn, &row.instance, pr, told.into(), None)?,
-        (None, Some(commit)) => commits::set_notify(conn, &row.instance, commit, told)?,
+        (Some(pr), _) => store.prs().mark(&row.instance, pr, told.into(), None)?,
+        (None, Some(commit)) => store.commits().set_notify(&row.instance, commit, told)?,
         _ => {}
     }
     if let Some(event) = row.event_id.filter(|_| job.superseded_by.is_none()) {
-        journal::note(
-            conn,
-            event,
-            &format!("the deployment ended ({outcome}): {why}"),
-        )?;
+        store
+            .journal()
+            .note(event, &format!("the deployment ended ({outcome}): {why}"))?;
     }
     Ok(())
 }
 
+/// Every state backend `state` may name, tried in order: the first that accepts the location.
+pub const BACKENDS: &[&BackendKind] = &[&sqlite::BACKEND];
+
+/// The open state, whatever its backend.
 pub struct State {
-    pub(crate) conn: Connection,
-    path: PathBuf,
+    backend: Box<dyn Backend>,
+    location: String,
 }
 
 pub fn now_ms() -> i64 {
@@ -78,241 +87,52 @@ pub fn now_ms() -> i64 {
 }
 
 impl State {
-    /// Opens (creating with mode 0600) and migrates the state file. Parallel first invocations
-    /// on a fresh file queue for the set-up instead of failing: SQLite does not always call the
-    /// busy handler while it switches a new file to WAL, so that step is retried until `busy`.
-    pub fn open(path: &Path, busy: Duration) -> Result<State> {
-        if path.is_dir() {
-            anyhow::bail!(
-                "the state path {} is a directory: give a file path, e.g. {}",
-                path.display(),
-                path.join("state.db").display()
-            );
-        }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
-        }
-        create_private(path)?;
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open the state file {}", path.display()))?;
-        conn.busy_timeout(busy)?;
-        conn.set_prepared_statement_cache_capacity(64);
-        let until = std::time::Instant::now() + busy;
-        loop {
-            match conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
-            {
-                Ok(_) => break,
-                Err(e) if is_busy(&e) && std::time::Instant::now() < until => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) => {
-                    return Err(explain_open_error(e, path))
-                        .with_context(|| format!("cannot use WAL on {}", path.display()))
-                }
-            }
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut state = State {
-            conn,
-            path: path.to_path_buf(),
-        };
-        state
-            .migrate()
-            .map_err(|e| match e.downcast::<rusqlite::Error>() {
-                Ok(sql) => explain_open_error(sql, path),
-                Err(other) => other,
-            })
-            .with_context(|| format!("cannot migrate the state file {}", path.display()))?;
-        Ok(state)
+    /// Opens the state at `location` with the first backend that accepts it (creating and
+    /// migrating it as that backend does). `busy`: how long to wait for another process.
+    pub fn open(location: &Path, busy: Duration) -> Result<State> {
+        let location = location.display().to_string();
+        let kind = BACKENDS
+            .iter()
+            .find(|kind| (kind.accepts)(&location))
+            .ok_or_else(|| anyhow::anyhow!("no state backend accepts {location:?}"))?;
+        Ok(State {
+            backend: (kind.open)(&location, busy)?,
+            location,
+        })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the state is, for messages.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
-    fn migrate(&mut self) -> Result<()> {
-        // Read first, without a write lock: a current schema (every invocation but the first)
-        // costs one pragma.
-        if schema_version(&self.conn)? == MIGRATIONS.len() {
-            return Ok(());
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version = schema_version(&tx)?;
-        if version > MIGRATIONS.len() {
-            anyhow::bail!(
-                "the state file has schema version {version}, newer than this binary knows ({}); use a newer gitops-connector",
-                MIGRATIONS.len()
-            );
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i64::try_from(i + 1)?)?;
-        }
-        tx.commit()?;
-        Ok(())
+    /// Reads and writes outside a transaction.
+    pub fn store(&self) -> &dyn Store {
+        self.backend.store()
     }
 
-    /// Runs `f` inside `BEGIN IMMEDIATE`: the write lock is taken up front, so a read-then-write
-    /// decision cannot interleave with another process's.
-    pub fn immediate<T>(
-        &mut self,
-        f: impl FnOnce(&rusqlite::Transaction) -> Result<T>,
-    ) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
-    pub fn conn(&self) -> &Connection {
-        &self.conn
-    }
-}
-
-fn schema_version(conn: &Connection) -> Result<usize> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    Ok(usize::try_from(version).unwrap_or(usize::MAX))
-}
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-/// SQLite's own words for a read-only file or folder are terse; say what to do.
-fn explain_open_error(e: rusqlite::Error, path: &Path) -> anyhow::Error {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen) => anyhow::anyhow!(
-            "{e}: the state file {} (and its folder, for the WAL files) must be writable by this user",
-            path.display()
-        ),
-        _ => e.into(),
-    }
-}
-
-#[cfg(unix)]
-fn create_private(path: &Path) -> Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let unwritable = |e: std::io::Error, what: &Path| {
-        anyhow::anyhow!(
-            "{} is not writable by this user ({e}): the state file and its folder (SQLite writes its \
-             WAL files beside it) must be writable; fix their owner or mode, or point --state elsewhere",
-            what.display()
-        )
-    };
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(|e| unwritable(e, path))?;
-            // An existing file keeps working, but never stays readable by others.
-            let mode = std::fs::metadata(path)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
-                    .with_context(|| {
-                        format!(
-                            "cannot make the state file {} private (mode 0600)",
-                            path.display()
-                        )
-                    })?;
+    /// Runs `f` in a transaction that takes the write lock up front: a read-then-write decision
+    /// cannot interleave with another process's.
+    pub fn immediate<T>(&mut self, f: impl FnOnce(&dyn Store) -> Result<T>) -> Result<T> {
+        let mut f = Some(f);
+        let mut value = None;
+        self.backend.transaction(&mut |store| {
+            if let Some(f) = f.take() {
+                value = Some(f(store)?);
             }
             Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            Err(unwritable(e, path.parent().unwrap_or(path)))
-        }
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot create the state file {}", path.display()))
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn create_private(_path: &Path) -> Result<()> {
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn temp_state(name: &str) -> (State, PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "gc-state-{name}-{}-{}",
-        std::process::id(),
-        now_ms()
-    ));
-    let path = dir.join("state.db");
-    (State::open(&path, Duration::from_secs(5)).unwrap(), dir)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_new_state_is_private_and_migrated() {
-        let (state, dir) = temp_state("open");
-        let version: i64 = state
-            .conn()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(state.path())
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        drop(state);
-        // Opening again is a no-op migration.
-        State::open(&dir.join("state.db"), Duration::from_secs(1)).unwrap();
-        std::fs::remove_dir_all(dir).unwrap();
+        })?;
+        value.ok_or_else(|| anyhow::anyhow!("the state's transaction did not run"))
     }
 
-    #[test]
-    fn a_version_one_state_migrates_with_its_rows() {
-        let dir =
-            std::env::temp_dir().join(format!("gc-state-v1-{}-{}", std::process::id(), now_ms()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("state.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(MIGRATIONS[0]).unwrap();
-            conn.execute_batch(
-                "PRAGMA user_version = 1;
-                 INSERT INTO events (received_ms, command, sha256, size, outcome) VALUES (1, 'handle', x'00', 2, 'handled');
-                 INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, method, url, state, created_ms, updated_ms)
-                     VALUES (1, 'i', 'c', 'i/c/github', 'github', 'request', 'POST', 'https://x', 'pending', 1, 1);
-                 INSERT INTO commits (instance, commit_id, outcome, notify) VALUES ('i', 'c', 'success', 'sent');",
-            )
-            .unwrap();
-        }
-        let state = State::open(&path, Duration::from_secs(1)).unwrap();
-        assert_eq!(schema_version(state.conn()).unwrap(), MIGRATIONS.len());
-        let rows = outbox::for_event(state.conn(), 1).unwrap();
-        assert_eq!((rows.len(), rows[0].blocked), (1, false));
-        let record = commits::get(state.conn(), "i", "c").unwrap().unwrap();
-        assert!(
-            record.end_statuses,
-            "an ended commit keeps ending its repeats"
-        );
-        std::fs::remove_dir_all(dir).unwrap();
+    /// Claims the next row to send (see `outbox::lease::claim_next`).
+    pub fn claim_next(
+        &mut self,
+        scope: &Scope,
+        lease_ms: i64,
+        retry_from: Option<i64>,
+        done: Option<(i64, &Finish)>,
+    ) -> Result<Claim> {
+        self.backend.claim_next(scope, lease_ms, retry_from, done)
     }
 }

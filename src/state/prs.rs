@@ -6,7 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection};
 use std::collections::HashSet;
 
-pub fn handled(conn: &Connection, instance: &str) -> Result<HashSet<u64>> {
+pub(super) fn handled(conn: &Connection, instance: &str) -> Result<HashSet<u64>> {
     let mut stmt = conn.prepare_cached("SELECT pr FROM prs WHERE instance = ?1")?;
     let prs = stmt
         .query_map([instance], |r| r.get::<_, i64>(0))?
@@ -17,7 +17,7 @@ pub fn handled(conn: &Connection, instance: &str) -> Result<HashSet<u64>> {
         .collect())
 }
 
-pub fn mark(
+pub(super) fn mark(
     conn: &Connection,
     instance: &str,
     pr: u64,

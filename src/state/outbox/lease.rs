@@ -142,7 +142,7 @@ pub enum Finish {
 }
 
 /// Records how a send ended, in a transaction of its own.
-pub fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
+pub(in crate::state) fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
     let tx = conn.unchecked_transaction()?;
     record(&tx, id, finish)?;
     tx.commit()?;
@@ -150,7 +150,7 @@ pub fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
 }
 
 /// Records how a send ended, inside the caller's transaction.
-pub fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
+pub(in crate::state) fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
     let now = now_ms();
     let (state, answer, why, not_before, attempt) = match finish {
         Finish::Done { answer } => (RowState::Done, Some(*answer), None, 0, true),

@@ -48,7 +48,7 @@ pub fn queue_of(instance: &str, commit: Option<&str>, target: &Target) -> String
     format!("{instance}/{}/{}", commit.unwrap_or("-"), target.key())
 }
 
-pub fn enqueue(conn: &Connection, row: &NewRow) -> Result<i64> {
+pub(super) fn enqueue(conn: &Connection, row: &NewRow) -> Result<i64> {
     let now = now_ms();
     exec(conn,
         "INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
@@ -102,9 +102,9 @@ macro_rules! columns {
 }
 
 // After `columns!`, which it uses.
-mod lease;
+pub(super) mod lease;
 
-pub use lease::{claim_next, finish, record, Claim, Finish, Scope};
+pub use lease::{Claim, Finish, Scope};
 
 /// Reads a row by column name, so that a statement may select more columns after these.
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
@@ -142,7 +142,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
 }
 
 /// The notification's final request, once a flow has built it: shown by `events show`.
-pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> {
+pub(super) fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> {
     exec(
         conn,
         "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
@@ -156,7 +156,7 @@ pub fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> 
     Ok(())
 }
 
-pub fn for_event(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
+pub(super) fn for_event(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(concat!(
         "SELECT ",
         columns!(),
@@ -169,7 +169,7 @@ pub fn for_event(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
 }
 
 /// The rows planned for an event and for every replay of it, oldest first.
-pub fn for_event_family(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
+pub(super) fn for_event_family(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(concat!(
         "SELECT ",
         columns!(),
@@ -182,7 +182,7 @@ pub fn for_event_family(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
 }
 
 /// The events whose status requests wait on a configuration fix: `replay --failed` re-plans them.
-pub fn events_blocked_on_configuration(conn: &Connection) -> Result<Vec<i64>> {
+pub(super) fn events_blocked_on_configuration(conn: &Connection) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT COALESCE(e.replay_of, e.id) FROM outbox o JOIN events e ON e.id = o.event_id
          WHERE o.state = 'pending' AND o.blocked = 1 AND o.kind = 'request' ORDER BY 1",
@@ -194,7 +194,7 @@ pub fn events_blocked_on_configuration(conn: &Connection) -> Result<Vec<i64>> {
 }
 
 /// Points an owed row at a re-planned request; it keeps its place in its queue.
-pub fn replan(conn: &Connection, id: i64, request: &Request) -> Result<()> {
+pub(super) fn replan(conn: &Connection, id: i64, request: &Request) -> Result<()> {
     exec(
         conn,
         "UPDATE outbox SET method = ?2, url = ?3, body = ?4, blocked = 0, not_before = 0, updated_ms = ?5
@@ -211,7 +211,7 @@ pub fn replan(conn: &Connection, id: i64, request: &Request) -> Result<()> {
 }
 
 /// Takes an owed row out of its queue: the current configuration plans nothing in its place.
-pub fn replace(conn: &Connection, id: i64, why: &str) -> Result<()> {
+pub(super) fn replace(conn: &Connection, id: i64, why: &str) -> Result<()> {
     exec(
         conn,
         "UPDATE outbox SET state = 'replaced', last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND state = 'pending'",
@@ -221,7 +221,7 @@ pub fn replace(conn: &Connection, id: i64, why: &str) -> Result<()> {
 }
 
 /// The open rows of one commit's queues (a repeated event retries what its commit still owes).
-pub fn open_queues_of_commit(
+pub(super) fn open_queues_of_commit(
     conn: &Connection,
     instance: &str,
     commit: &str,
@@ -242,7 +242,7 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-pub fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
+pub(super) fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
     let mut stmt = conn
         .prepare("SELECT at_ms, answer, error FROM attempts WHERE outbox_id = ?1 ORDER BY at_ms")?;
     let rows = stmt
@@ -258,7 +258,7 @@ pub fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
 }
 
 /// The queues that still hold open rows (all of them, or among `queues`).
-pub fn open_queues(conn: &Connection) -> Result<Vec<String>> {
+pub(super) fn open_queues(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT queue FROM outbox WHERE state IN ('pending', 'sending')",
     )?;
@@ -269,7 +269,10 @@ pub fn open_queues(conn: &Connection) -> Result<Vec<String>> {
 }
 
 /// Which of these rows found nothing to notify.
-pub fn nothing_among(conn: &Connection, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+pub(super) fn nothing_among(
+    conn: &Connection,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM outbox WHERE state = 'nothing' AND id IN (SELECT value FROM json_each(?1))",
     )?;
@@ -280,7 +283,7 @@ pub fn nothing_among(conn: &Connection, ids: &[i64]) -> Result<std::collections:
 }
 
 /// How the rows with these ids stand now: (owed, failed for good, refused).
-pub fn standing(conn: &Connection, ids: &[i64]) -> Result<(usize, usize, usize)> {
+pub(super) fn standing(conn: &Connection, ids: &[i64]) -> Result<(usize, usize, usize)> {
     let counts = one(
         conn,
         "SELECT COUNT(*) FILTER (WHERE state IN ('pending', 'sending')),

@@ -1,0 +1,541 @@
+//! The SQLite backend: one file. WAL so readers never wait; a busy timeout so 32 parallel
+//! invocations queue instead of failing; decisions taken in `BEGIN IMMEDIATE` transactions so two
+//! processes cannot both claim the same notification. Never a token in it. The SQL itself is in
+//! `journal.rs`, `outbox/`, `commits.rs`, `prs.rs` and `deployments.rs`; this file opens the
+//! file, migrates it, and answers the [`Store`] traits with them.
+
+use super::commits::{self, Record};
+use super::deployments::{self, Deployment};
+use super::journal::{self, EventRow, Facts, Filter, Pruned, Verdict};
+use super::outbox::{self, Attempt, Claim, Finish, NewRow, Row, Scope};
+use super::prs;
+use super::schema::MIGRATIONS;
+use super::store::{Backend, BackendKind, Commits, Deployments, Journal, Outbox, Prs, Store};
+use super::values::{Notified, PrState};
+use crate::config::Instance;
+use crate::decide::Newest;
+use crate::deployment::Job;
+use crate::hosts::DeploymentState;
+use crate::plan::Mode;
+use crate::report::Outcome;
+use crate::request::Request;
+use anyhow::{Context, Result};
+use rusqlite::{Connection, TransactionBehavior};
+use std::collections::HashSet;
+use std::path::Path;
+#[cfg(test)]
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Any state location that no other backend claims is a SQLite file path.
+pub static BACKEND: BackendKind = BackendKind {
+    name: "sqlite",
+    accepts: |_| true,
+    open: |location, busy| Ok(Box::new(Sqlite::open(Path::new(location), busy)?)),
+};
+
+pub struct Sqlite {
+    pub(crate) conn: Connection,
+}
+
+impl Sqlite {
+    /// Opens (creating with mode 0600) and migrates the state file. Parallel first invocations
+    /// on a fresh file queue for the set-up instead of failing: SQLite does not always call the
+    /// busy handler while it switches a new file to WAL, so that step is retried until `busy`.
+    pub fn open(path: &Path, busy: Duration) -> Result<Sqlite> {
+        if path.is_dir() {
+            anyhow::bail!(
+                "the state path {} is a directory: give a file path, e.g. {}",
+                path.display(),
+                path.join("state.db").display()
+            );
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        }
+        create_private(path)?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the state file {}", path.display()))?;
+        conn.busy_timeout(busy)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let until = std::time::Instant::now() + busy;
+        loop {
+            match conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+            {
+                Ok(_) => break,
+                Err(e) if is_busy(&e) && std::time::Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => {
+                    return Err(explain_open_error(e, path))
+                        .with_context(|| format!("cannot use WAL on {}", path.display()))
+                }
+            }
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut state = Sqlite { conn };
+        state
+            .migrate()
+            .map_err(|e| match e.downcast::<rusqlite::Error>() {
+                Ok(sql) => explain_open_error(sql, path),
+                Err(other) => other,
+            })
+            .with_context(|| format!("cannot migrate the state file {}", path.display()))?;
+        Ok(state)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        // Read first, without a write lock: a current schema (every invocation but the first)
+        // costs one pragma.
+        if schema_version(&self.conn)? == MIGRATIONS.len() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version = schema_version(&tx)?;
+        if version > MIGRATIONS.len() {
+            anyhow::bail!(
+                "the state file has schema version {version}, newer than this binary knows ({}); use a newer gitops-connector",
+                MIGRATIONS.len()
+            );
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i64::try_from(i + 1)?)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Backend for Sqlite {
+    fn store(&self) -> &dyn Store {
+        &self.conn
+    }
+
+    fn transaction(&mut self, f: &mut dyn FnMut(&dyn Store) -> Result<()>) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        f(&*tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn claim_next(
+        &mut self,
+        scope: &Scope,
+        lease_ms: i64,
+        retry_from: Option<i64>,
+        done: Option<(i64, &Finish)>,
+    ) -> Result<Claim> {
+        outbox::lease::claim_next(&mut self.conn, scope, lease_ms, retry_from, done)
+    }
+}
+
+/// A connection, or a transaction through it, is the whole store.
+impl Store for Connection {
+    fn journal(&self) -> &dyn Journal {
+        self
+    }
+
+    fn outbox(&self) -> &dyn Outbox {
+        self
+    }
+
+    fn commits(&self) -> &dyn Commits {
+        self
+    }
+
+    fn prs(&self) -> &dyn Prs {
+        self
+    }
+
+    fn deployments(&self) -> &dyn Deployments {
+        self
+    }
+}
+
+impl Journal for Connection {
+    fn record(
+        &self,
+        bytes: &[u8],
+        sha256: &[u8],
+        command: Mode,
+        replay_of: Option<i64>,
+    ) -> Result<i64> {
+        journal::record(self, bytes, sha256, command, replay_of)
+    }
+
+    fn conclude(&self, id: i64, verdict: Verdict, why: Option<&str>, facts: &Facts) -> Result<()> {
+        journal::conclude(self, id, verdict, why, facts)
+    }
+
+    fn earlier_status_copy(
+        &self,
+        sha256: &[u8],
+        instance: &str,
+        before: i64,
+    ) -> Result<Option<i64>> {
+        journal::earlier_status_copy(self, sha256, instance, before)
+    }
+
+    fn note(&self, id: i64, why: &str) -> Result<()> {
+        journal::note(self, id, why)
+    }
+
+    fn note_release(&self, id: i64, summary: &str) -> Result<()> {
+        journal::note_release(self, id, summary)
+    }
+
+    fn body(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        journal::body(self, id)
+    }
+
+    fn get(&self, id: i64) -> Result<Option<EventRow>> {
+        journal::get(self, id)
+    }
+
+    fn list(&self, filter: &Filter) -> Result<Vec<EventRow>> {
+        journal::list(self, filter)
+    }
+
+    fn prune(&self, before_ms: i64) -> Result<Pruned> {
+        journal::prune(self, before_ms)
+    }
+}
+
+impl Outbox for Connection {
+    fn enqueue(&self, row: &NewRow) -> Result<i64> {
+        outbox::enqueue(self, row)
+    }
+
+    fn set_request(&self, id: i64, request: &Request) -> Result<()> {
+        outbox::set_request(self, id, request)
+    }
+
+    fn for_event(&self, event_id: i64) -> Result<Vec<Row>> {
+        outbox::for_event(self, event_id)
+    }
+
+    fn for_event_family(&self, event_id: i64) -> Result<Vec<Row>> {
+        outbox::for_event_family(self, event_id)
+    }
+
+    fn events_blocked_on_configuration(&self) -> Result<Vec<i64>> {
+        outbox::events_blocked_on_configuration(self)
+    }
+
+    fn replan(&self, id: i64, request: &Request) -> Result<()> {
+        outbox::replan(self, id, request)
+    }
+
+    fn replace(&self, id: i64, why: &str) -> Result<()> {
+        outbox::replace(self, id, why)
+    }
+
+    fn open_queues_of_commit(&self, instance: &str, commit: &str) -> Result<Vec<String>> {
+        outbox::open_queues_of_commit(self, instance, commit)
+    }
+
+    fn attempts(&self, id: i64) -> Result<Vec<Attempt>> {
+        outbox::attempts(self, id)
+    }
+
+    fn open_queues(&self) -> Result<Vec<String>> {
+        outbox::open_queues(self)
+    }
+
+    fn nothing_among(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        outbox::nothing_among(self, ids)
+    }
+
+    fn standing(&self, ids: &[i64]) -> Result<(usize, usize, usize)> {
+        outbox::standing(self, ids)
+    }
+
+    fn finish(&self, id: i64, finish: &Finish) -> Result<()> {
+        outbox::lease::finish(self, id, finish)
+    }
+
+    fn record(&self, id: i64, finish: &Finish) -> Result<()> {
+        outbox::lease::record(self, id, finish)
+    }
+}
+
+impl Commits for Connection {
+    fn get(&self, instance: &str, commit: &str) -> Result<Option<Record>> {
+        commits::get(self, instance, commit)
+    }
+
+    fn mark_end_statuses(&self, instance: &str, commit: &str) -> Result<()> {
+        commits::mark_end_statuses(self, instance, commit)
+    }
+
+    fn set_outcome(
+        &self,
+        instance: &str,
+        commit: &str,
+        outcome: Outcome,
+        event: Option<i64>,
+    ) -> Result<()> {
+        commits::set_outcome(self, instance, commit, outcome, event)
+    }
+
+    fn seen(&self, instance: &str, commit: &str) -> Result<()> {
+        commits::seen(self, instance, commit)
+    }
+
+    fn last_ended(&self, instance: &str, except: &str) -> Result<Option<String>> {
+        commits::last_ended(self, instance, except)
+    }
+
+    fn release(
+        &self,
+        instance: &str,
+        commit: &str,
+        outcome: Outcome,
+        head: &str,
+        event: Option<i64>,
+    ) -> Result<bool> {
+        commits::release(self, instance, commit, outcome, head, event)
+    }
+
+    fn claim_notify(&self, instance: &str, commit: &str) -> Result<bool> {
+        commits::claim_notify(self, instance, commit)
+    }
+
+    fn set_notify(&self, instance: &str, commit: &str, notify: Notified) -> Result<()> {
+        commits::set_notify(self, instance, commit, notify)
+    }
+
+    fn reopen_notify(&self, instance: &str, commit: &str) -> Result<bool> {
+        commits::reopen_notify(self, instance, commit)
+    }
+
+    fn assume_ended(&self, instance: &str, commit: &str, outcome: Outcome) -> Result<()> {
+        commits::assume_ended(self, instance, commit, outcome)
+    }
+
+    fn sources(&self, instance: &str, commit: &str) -> Result<Vec<(String, Outcome)>> {
+        commits::sources(self, instance, commit)
+    }
+
+    fn set_source(
+        &self,
+        instance: &str,
+        commit: &str,
+        source: &str,
+        outcome: Outcome,
+    ) -> Result<()> {
+        commits::set_source(self, instance, commit, source, outcome)
+    }
+
+    fn advance_context(
+        &self,
+        instance: &str,
+        commit: &str,
+        target: &str,
+        context: &str,
+        time: i64,
+    ) -> Result<()> {
+        commits::advance_context(self, instance, commit, target, context, time)
+    }
+
+    fn newest_contexts(&self, instance: &str, commit: &str) -> Result<Newest> {
+        commits::newest_contexts(self, instance, commit)
+    }
+}
+
+impl Prs for Connection {
+    fn handled(&self, instance: &str) -> Result<HashSet<u64>> {
+        prs::handled(self, instance)
+    }
+
+    fn mark(&self, instance: &str, pr: u64, state: PrState, why: Option<&str>) -> Result<()> {
+        prs::mark(self, instance, pr, state, why)
+    }
+}
+
+impl Deployments for Connection {
+    fn get(&self, instance: &str, commit: &str, environment: &str) -> Result<Option<Deployment>> {
+        deployments::get(self, instance, commit, environment)
+    }
+
+    fn plan(
+        &self,
+        instance: &str,
+        commit: &str,
+        environment: &str,
+        state: DeploymentState,
+    ) -> Result<()> {
+        deployments::plan(self, instance, commit, environment, state)
+    }
+
+    fn set_id(&self, instance: &str, commit: &str, environment: &str, id: u64) -> Result<()> {
+        deployments::set_id(self, instance, commit, environment, id)
+    }
+
+    fn queue(
+        &self,
+        instance: &Instance,
+        commit: &str,
+        job: &Job,
+        event: Option<i64>,
+    ) -> Result<Option<String>> {
+        deployments::queue(self, instance, commit, job, event)
+    }
+}
+
+fn schema_version(conn: &Connection) -> Result<usize> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(usize::try_from(version).unwrap_or(usize::MAX))
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// SQLite's own words for a read-only file or folder are terse; say what to do.
+fn explain_open_error(e: rusqlite::Error, path: &Path) -> anyhow::Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen) => anyhow::anyhow!(
+            "{e}: the state file {} (and its folder, for the WAL files) must be writable by this user",
+            path.display()
+        ),
+        _ => e.into(),
+    }
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let unwritable = |e: std::io::Error, what: &Path| {
+        anyhow::anyhow!(
+            "{} is not writable by this user ({e}): the state file and its folder (SQLite writes its \
+             WAL files beside it) must be writable; fix their owner or mode, or point --state elsewhere",
+            what.display()
+        )
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| unwritable(e, path))?;
+            // An existing file keeps working, but never stays readable by others.
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+                    .with_context(|| {
+                        format!(
+                            "cannot make the state file {} private (mode 0600)",
+                            path.display()
+                        )
+                    })?;
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(unwritable(e, path.parent().unwrap_or(path)))
+        }
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot create the state file {}", path.display()))
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn temp_state(name: &str) -> (Sqlite, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "gc-state-{name}-{}-{}",
+        std::process::id(),
+        super::now_ms()
+    ));
+    let path = dir.join("state.db");
+    (Sqlite::open(&path, Duration::from_secs(5)).unwrap(), dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_state_is_private_and_migrated() {
+        let (state, dir) = temp_state("open");
+        let version: i64 = state
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("state.db"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        drop(state);
+        // Opening again is a no-op migration.
+        Sqlite::open(&dir.join("state.db"), Duration::from_secs(1)).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_version_one_state_migrates_with_its_rows() {
+        let dir = std::env::temp_dir().join(format!(
+            "gc-state-v1-{}-{}",
+            std::process::id(),
+            crate::state::now_ms()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO events (received_ms, command, sha256, size, outcome) VALUES (1, 'handle', x'00', 2, 'handled');
+                 INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, method, url, state, created_ms, updated_ms)
+                     VALUES (1, 'i', 'c', 'i/c/github', 'github', 'request', 'POST', 'https://x', 'pending', 1, 1);
+                 INSERT INTO commits (instance, commit_id, outcome, notify) VALUES ('i', 'c', 'success', 'sent');",
+            )
+            .unwrap();
+        }
+        let state = Sqlite::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(schema_version(state.conn()).unwrap(), MIGRATIONS.len());
+        let rows = outbox::for_event(state.conn(), 1).unwrap();
+        assert_eq!((rows.len(), rows[0].blocked), (1, false));
+        let record = commits::get(state.conn(), "i", "c").unwrap().unwrap();
+        assert!(
+            record.end_statuses,
+            "an ended commit keeps ending its repeats"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
