@@ -1,27 +1,16 @@
 //! The SQLite backend: one file. WAL so readers never wait; a busy timeout so 32 parallel
 //! invocations queue instead of failing; decisions taken in `BEGIN IMMEDIATE` transactions so two
 //! processes cannot both claim the same notification. Never a token in it. The SQL itself is in
-//! `journal.rs`, `outbox/`, `commits.rs`, `prs.rs` and `deployments.rs`; this file opens the
-//! file, migrates it, and answers the [`Store`] traits with them.
+//! `journal.rs`, `outbox/`, `commits.rs`, `prs.rs` and `deployments.rs`; this module opens the
+//! file and migrates it, and `store.rs` answers the [`Store`] traits with them.
 
-use super::commits::{self, Record};
-use super::deployments::{self, Deployment};
-use super::journal::{self, EventRow, Facts, Filter, Pruned, Verdict};
-use super::outbox::{self, Attempt, Claim, Finish, NewRow, Row, Scope};
-use super::prs;
+mod store;
+
+use super::outbox::{self, Claim, Finish, Scope};
 use super::schema::MIGRATIONS;
-use super::store::{Backend, BackendKind, Commits, Deployments, Journal, Outbox, Prs, Store};
-use super::values::{Notified, PrState};
-use crate::config::Instance;
-use crate::decide::Newest;
-use crate::deployment::Job;
-use crate::hosts::DeploymentState;
-use crate::plan::Mode;
-use crate::report::Outcome;
-use crate::request::Request;
+use super::store::{Backend, BackendKind, Store};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
-use std::collections::HashSet;
 use std::path::Path;
 #[cfg(test)]
 use std::path::PathBuf;
@@ -139,260 +128,6 @@ impl Backend for Sqlite {
         done: Option<(i64, &Finish)>,
     ) -> Result<Claim> {
         outbox::lease::claim_next(&mut self.conn, scope, lease_ms, retry_from, done)
-    }
-}
-
-/// A connection, or a transaction through it, is the whole store.
-impl Store for Connection {
-    fn journal(&self) -> &dyn Journal {
-        self
-    }
-
-    fn outbox(&self) -> &dyn Outbox {
-        self
-    }
-
-    fn commits(&self) -> &dyn Commits {
-        self
-    }
-
-    fn prs(&self) -> &dyn Prs {
-        self
-    }
-
-    fn deployments(&self) -> &dyn Deployments {
-        self
-    }
-}
-
-impl Journal for Connection {
-    fn record(
-        &self,
-        bytes: &[u8],
-        sha256: &[u8],
-        command: Mode,
-        replay_of: Option<i64>,
-    ) -> Result<i64> {
-        journal::record(self, bytes, sha256, command, replay_of)
-    }
-
-    fn conclude(&self, id: i64, verdict: Verdict, why: Option<&str>, facts: &Facts) -> Result<()> {
-        journal::conclude(self, id, verdict, why, facts)
-    }
-
-    fn earlier_status_copy(
-        &self,
-        sha256: &[u8],
-        instance: &str,
-        before: i64,
-    ) -> Result<Option<i64>> {
-        journal::earlier_status_copy(self, sha256, instance, before)
-    }
-
-    fn note(&self, id: i64, why: &str) -> Result<()> {
-        journal::note(self, id, why)
-    }
-
-    fn note_release(&self, id: i64, summary: &str) -> Result<()> {
-        journal::note_release(self, id, summary)
-    }
-
-    fn body(&self, id: i64) -> Result<Option<Vec<u8>>> {
-        journal::body(self, id)
-    }
-
-    fn get(&self, id: i64) -> Result<Option<EventRow>> {
-        journal::get(self, id)
-    }
-
-    fn list(&self, filter: &Filter) -> Result<Vec<EventRow>> {
-        journal::list(self, filter)
-    }
-
-    fn prune(&self, before_ms: i64) -> Result<Pruned> {
-        journal::prune(self, before_ms)
-    }
-}
-
-impl Outbox for Connection {
-    fn enqueue(&self, row: &NewRow) -> Result<i64> {
-        outbox::enqueue(self, row)
-    }
-
-    fn set_request(&self, id: i64, request: &Request) -> Result<()> {
-        outbox::set_request(self, id, request)
-    }
-
-    fn for_event(&self, event_id: i64) -> Result<Vec<Row>> {
-        outbox::for_event(self, event_id)
-    }
-
-    fn for_event_family(&self, event_id: i64) -> Result<Vec<Row>> {
-        outbox::for_event_family(self, event_id)
-    }
-
-    fn events_blocked_on_configuration(&self) -> Result<Vec<i64>> {
-        outbox::events_blocked_on_configuration(self)
-    }
-
-    fn replan(&self, id: i64, request: &Request) -> Result<()> {
-        outbox::replan(self, id, request)
-    }
-
-    fn replace(&self, id: i64, why: &str) -> Result<()> {
-        outbox::replace(self, id, why)
-    }
-
-    fn open_queues_of_commit(&self, instance: &str, commit: &str) -> Result<Vec<String>> {
-        outbox::open_queues_of_commit(self, instance, commit)
-    }
-
-    fn attempts(&self, id: i64) -> Result<Vec<Attempt>> {
-        outbox::attempts(self, id)
-    }
-
-    fn open_queues(&self) -> Result<Vec<String>> {
-        outbox::open_queues(self)
-    }
-
-    fn nothing_among(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
-        outbox::nothing_among(self, ids)
-    }
-
-    fn standing(&self, ids: &[i64]) -> Result<(usize, usize, usize)> {
-        outbox::standing(self, ids)
-    }
-
-    fn finish(&self, id: i64, finish: &Finish) -> Result<()> {
-        outbox::lease::finish(self, id, finish)
-    }
-
-    fn record(&self, id: i64, finish: &Finish) -> Result<()> {
-        outbox::lease::record(self, id, finish)
-    }
-}
-
-impl Commits for Connection {
-    fn get(&self, instance: &str, commit: &str) -> Result<Option<Record>> {
-        commits::get(self, instance, commit)
-    }
-
-    fn mark_end_statuses(&self, instance: &str, commit: &str) -> Result<()> {
-        commits::mark_end_statuses(self, instance, commit)
-    }
-
-    fn set_outcome(
-        &self,
-        instance: &str,
-        commit: &str,
-        outcome: Outcome,
-        event: Option<i64>,
-    ) -> Result<()> {
-        commits::set_outcome(self, instance, commit, outcome, event)
-    }
-
-    fn seen(&self, instance: &str, commit: &str) -> Result<()> {
-        commits::seen(self, instance, commit)
-    }
-
-    fn last_ended(&self, instance: &str, except: &str) -> Result<Option<String>> {
-        commits::last_ended(self, instance, except)
-    }
-
-    fn release(
-        &self,
-        instance: &str,
-        commit: &str,
-        outcome: Outcome,
-        head: &str,
-        event: Option<i64>,
-    ) -> Result<bool> {
-        commits::release(self, instance, commit, outcome, head, event)
-    }
-
-    fn claim_notify(&self, instance: &str, commit: &str) -> Result<bool> {
-        commits::claim_notify(self, instance, commit)
-    }
-
-    fn set_notify(&self, instance: &str, commit: &str, notify: Notified) -> Result<()> {
-        commits::set_notify(self, instance, commit, notify)
-    }
-
-    fn reopen_notify(&self, instance: &str, commit: &str) -> Result<bool> {
-        commits::reopen_notify(self, instance, commit)
-    }
-
-    fn assume_ended(&self, instance: &str, commit: &str, outcome: Outcome) -> Result<()> {
-        commits::assume_ended(self, instance, commit, outcome)
-    }
-
-    fn sources(&self, instance: &str, commit: &str) -> Result<Vec<(String, Outcome)>> {
-        commits::sources(self, instance, commit)
-    }
-
-    fn set_source(
-        &self,
-        instance: &str,
-        commit: &str,
-        source: &str,
-        outcome: Outcome,
-    ) -> Result<()> {
-        commits::set_source(self, instance, commit, source, outcome)
-    }
-
-    fn advance_context(
-        &self,
-        instance: &str,
-        commit: &str,
-        target: &str,
-        context: &str,
-        time: i64,
-    ) -> Result<()> {
-        commits::advance_context(self, instance, commit, target, context, time)
-    }
-
-    fn newest_contexts(&self, instance: &str, commit: &str) -> Result<Newest> {
-        commits::newest_contexts(self, instance, commit)
-    }
-}
-
-impl Prs for Connection {
-    fn handled(&self, instance: &str) -> Result<HashSet<u64>> {
-        prs::handled(self, instance)
-    }
-
-    fn mark(&self, instance: &str, pr: u64, state: PrState, why: Option<&str>) -> Result<()> {
-        prs::mark(self, instance, pr, state, why)
-    }
-}
-
-impl Deployments for Connection {
-    fn get(&self, instance: &str, commit: &str, environment: &str) -> Result<Option<Deployment>> {
-        deployments::get(self, instance, commit, environment)
-    }
-
-    fn plan(
-        &self,
-        instance: &str,
-        commit: &str,
-        environment: &str,
-        state: DeploymentState,
-    ) -> Result<()> {
-        deployments::plan(self, instance, commit, environment, state)
-    }
-
-    fn set_id(&self, instance: &str, commit: &str, environment: &str, id: u64) -> Result<()> {
-        deployments::set_id(self, instance, commit, environment, id)
-    }
-
-    fn queue(
-        &self,
-        instance: &Instance,
-        commit: &str,
-        job: &Job,
-        event: Option<i64>,
-    ) -> Result<Option<String>> {
-        deployments::queue(self, instance, commit, job, event)
     }
 }
 
@@ -531,7 +266,9 @@ mod tests {
         assert_eq!(schema_version(state.conn()).unwrap(), MIGRATIONS.len());
         let rows = outbox::for_event(state.conn(), 1).unwrap();
         assert_eq!((rows.len(), rows[0].blocked), (1, false));
-        let record = commits::get(state.conn(), "i", "c").unwrap().unwrap();
+        let record = crate::state::commits::get(state.conn(), "i", "c")
+            .unwrap()
+            .unwrap();
         assert!(
             record.end_statuses,
             "an ended commit keeps ending its repeats"
