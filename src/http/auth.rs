@@ -1,0 +1,249 @@
+//! Who a request is from: the configured tokens by role, the Entra token of an AKS workload
+//! identity for Azure DevOps, and the `Authorization` header each API's scheme wants.
+
+use super::{entra, path_of, redact, transport_error, unix_now, Client, Failure, MAX_ANSWER_BYTES};
+use crate::config::{Instance, Secret};
+use crate::request::{Api, Credential, Scheme, Target};
+use std::io::Read;
+use std::time::Duration;
+
+/// A token and where it came from (`env PAT`, `file /run/secrets/token (git_token_file)`), so
+/// that a refusal can name what to fix.
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub secret: Secret,
+    pub from: String,
+}
+
+/// What requests may carry; built from one instance.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub git: Option<Token>,
+    pub orchestrator: Option<Token>,
+    /// Azure DevOps requests carry this identity's Entra token instead of a token above.
+    pub azure: Option<crate::config::WorkloadIdentity>,
+    pub allow_http: bool,
+}
+
+impl Credentials {
+    pub fn of(instance: &Instance) -> Credentials {
+        let token = |secret: &Option<Secret>, from: &Option<crate::config::Source>| {
+            secret.clone().map(|secret| Token {
+                secret,
+                from: from.as_ref().map(ToString::to_string).unwrap_or_default(),
+            })
+        };
+        Credentials {
+            git: token(&instance.git_token, &instance.git_token_from),
+            orchestrator: token(
+                &instance.orchestrator_token,
+                &instance.orchestrator_token_from,
+            ),
+            azure: instance.azure_identity.clone(),
+            allow_http: instance.allow_http,
+        }
+    }
+
+    fn for_target(&self, target: &Target) -> Option<&Token> {
+        match target.credential() {
+            Credential::GitHost => self.git.as_ref(),
+            Credential::Orchestrator => self.orchestrator.as_ref(),
+            Credential::None => None,
+        }
+    }
+}
+
+/// What a request is authorised with.
+pub(super) struct Auth {
+    pub(super) secret: Option<Secret>,
+    /// An Entra token (sent as Bearer), not a configured one.
+    pub(super) bearer: bool,
+    /// The Entra token was fetched for this request (else it came from the cache).
+    pub(super) fetched: bool,
+    /// Where it came from, for messages: `env PAT`, `workload identity CLIENT`.
+    pub(super) from: String,
+}
+
+impl Client {
+    /// The token a request carries: the workload identity's Entra token for Azure DevOps when the
+    /// instance has one, else the configured token of the target's role.
+    pub(super) fn authorization(
+        &self,
+        credentials: &Credentials,
+        target: &Target,
+        timeout: Duration,
+        fresh: bool,
+    ) -> Result<Auth, Failure> {
+        let entra = target.api().entra;
+        if let Some(identity) = credentials.azure.as_ref().filter(|_| entra) {
+            let (token, fetched) = self.entra_token(identity, timeout, fresh)?;
+            return Ok(Auth {
+                secret: Some(token),
+                bearer: true,
+                fetched,
+                from: format!("workload identity {}", identity.client_id),
+            });
+        }
+        let token = credentials.for_target(target);
+        Ok(Auth {
+            secret: token.map(|t| t.secret.clone()),
+            bearer: false,
+            fetched: false,
+            from: token.map_or_else(|| "none".into(), |t| t.from.clone()),
+        })
+    }
+
+    /// An Entra token for Azure DevOps, and whether it was fetched just now (else cached).
+    fn entra_token(
+        &self,
+        identity: &crate::config::WorkloadIdentity,
+        timeout: Duration,
+        fresh: bool,
+    ) -> Result<(Secret, bool), Failure> {
+        let key = entra::cache_key(identity);
+        let now = unix_now();
+        let mut memo = self
+            .entra_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The token this process used for the last request: no file to open for the next one.
+        if let Some((memo_key, token, expires_at)) = memo.as_ref() {
+            if !fresh && *memo_key == key && *expires_at > now + entra::MARGIN_SECONDS {
+                return Ok((token.clone(), false));
+            }
+        }
+        let mut lifetime = 0;
+        let (token, fetched) = match &self.token_cache {
+            None => {
+                let (token, expires_in) = self.fetch_entra_token(identity, timeout)?;
+                lifetime = expires_in;
+                (Secret::new(&token), true)
+            }
+            Some(path) => {
+                let cache = entra::Cache { path: path.clone() };
+                if fresh {
+                    cache.forget(&key);
+                }
+                let mut fetched = false;
+                let token = cache.get_or_fetch(&key, now, || {
+                    fetched = true;
+                    let (token, expires_in) = self.fetch_entra_token(identity, timeout)?;
+                    lifetime = expires_in;
+                    Ok((token, expires_in))
+                })?;
+                // A token read from the cache is trusted for the margin only: the cache knows
+                // its expiry, this process does not keep it.
+                if !fetched {
+                    lifetime = entra::MARGIN_SECONDS + 60;
+                }
+                (token, fetched)
+            }
+        };
+        *memo = Some((key, token.clone(), now.saturating_add(lifetime)));
+        Ok((token, fetched))
+    }
+
+    pub(super) fn forget_entra_token(&self, identity: Option<&crate::config::WorkloadIdentity>) {
+        *self
+            .entra_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        if let (Some(path), Some(identity)) = (&self.token_cache, identity) {
+            entra::Cache { path: path.clone() }.forget(&entra::cache_key(identity));
+        }
+    }
+
+    /// Asks Entra for a token with the federated token as it is on disk now.
+    fn fetch_entra_token(
+        &self,
+        identity: &crate::config::WorkloadIdentity,
+        timeout: Duration,
+    ) -> Result<(String, u64), Failure> {
+        let assertion =
+            std::fs::read_to_string(&identity.token_file).map_err(|e| Failure::Config {
+                why: format!(
+                "cannot read the federated token AZURE_FEDERATED_TOKEN_FILE={} ({e}): is the pod \
+                 labelled azure.workload.identity/use: \"true\"?",
+                identity.token_file.display()
+            ),
+                answer: None,
+            })?;
+        let assertion = Secret::new(assertion.trim());
+        let hide = |text: &str| redact(text, Some(&assertion));
+        let url = entra::token_url(identity);
+        let answer = self
+            .agent
+            .post(&url)
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .send_form(entra::form(identity, assertion.expose()));
+        let mut response = answer.map_err(|e| Failure::Retry {
+            why: hide(&format!(
+                "Entra ID {}: {}",
+                path_of(&url),
+                transport_error(&e)
+            )),
+            after: None,
+            answer: None,
+        })?;
+        let status = response.status().as_u16();
+        let mut body = String::new();
+        let _ = response
+            .body_mut()
+            .as_reader()
+            .take(MAX_ANSWER_BYTES)
+            .read_to_string(&mut body);
+        match entra::granted(status, &body) {
+            Some(entra::Granted::Token {
+                access_token,
+                expires_in,
+            }) => Ok((access_token, expires_in)),
+            Some(entra::Granted::Refused(said)) => Err(Failure::Config {
+                why: hide(&entra::refusal_advice(identity, &said)),
+                answer: Some(status),
+            }),
+            None => Err(Failure::Retry {
+                why: hide(&format!(
+                    "Entra ID {} answered {status} with a body that is not a token answer",
+                    path_of(&url)
+                )),
+                after: None,
+                answer: Some(status),
+            }),
+        }
+    }
+}
+
+/// The headers each API wants, with the token in its scheme (`bearer`: an Entra token).
+pub(super) fn headers(
+    api: &Api,
+    secret: Option<&Secret>,
+    bearer: bool,
+) -> Vec<(&'static str, String)> {
+    let mut headers: Vec<(&str, String)> = api
+        .headers
+        .iter()
+        .map(|(name, value)| (*name, (*value).to_string()))
+        .collect();
+    let scheme = if bearer {
+        Some(Scheme::Bearer)
+    } else {
+        api.auth
+    };
+    if let (Some(token), Some(scheme)) = (secret, scheme) {
+        let value = match scheme {
+            Scheme::Token => format!("token {}", token.expose()),
+            Scheme::Bearer => format!("Bearer {}", token.expose()),
+            Scheme::BasicPassword => format!("Basic {}", base64(&format!(":{}", token.expose()))),
+        };
+        headers.push(("Authorization", value));
+    }
+    headers
+}
+
+/// Standard base64 with padding, for the Basic authorization header.
+pub fn base64(input: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
+}
