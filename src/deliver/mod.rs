@@ -2,8 +2,12 @@
 //! (running an orchestrator flow for notifications, a release for skipped commits), and records
 //! how it went, within a time budget.
 
+mod delivery;
 mod deployment;
 mod release;
+
+use delivery::remember;
+pub use delivery::{warn_about, Delivery};
 
 use crate::config::{Config, Instance};
 use crate::http::{Client, Credentials, Failure};
@@ -13,7 +17,6 @@ use crate::state::outbox::{self, Claim, Finish, Kind, Scope};
 use crate::state::values::Notified;
 use crate::state::{now_ms, State};
 use anyhow::Result;
-use serde::Serialize;
 use std::time::{Duration, Instant};
 
 /// One request's wait cap: long enough for a slow host, short enough to answer a webhook in time.
@@ -32,66 +35,6 @@ pub struct Sender<'a> {
     /// For crash tests (`GITOPS_CONNECTOR_DEBUG_DELAY_MS`): widens the window between planning
     /// and sending so a test can kill the process mid-delivery. Unset in production.
     debug_delay: Option<Duration>,
-}
-
-/// What happened to one row in this drain: its last try, and how many it took.
-#[derive(Debug, Clone, Serialize)]
-pub struct Delivery {
-    pub row: i64,
-    pub event: Option<i64>,
-    pub target: String,
-    /// The status context (`Status`, `Phase`, `Deployment`); none for a notification.
-    pub context: Option<String>,
-    pub request: Option<Request>,
-    pub result: String,
-    pub ok: bool,
-    /// Tries in this invocation.
-    pub tries: u32,
-    /// A notification (the orchestrator's flow).
-    pub notification: bool,
-}
-
-/// One warning per request that did not get through, with what to do.
-pub fn warn_about(deliveries: &[Delivery]) {
-    for d in deliveries.iter().filter(|d| !d.ok) {
-        let what = d.context.as_deref().unwrap_or("notification");
-        crate::log::warn(&format!("{what}: {}", d.result));
-    }
-}
-
-impl Delivery {
-    /// Which request: `github POST https://…/statuses/… [Phase]`.
-    pub fn what(&self) -> String {
-        let request = match (&self.request, self.notification) {
-            (Some(r), true) => format!("notification {r}"),
-            (Some(r), false) => r.to_string(),
-            (None, _) => "notification".into(),
-        };
-        match &self.context {
-            Some(context) => format!("{} {request} [{context}]", self.target),
-            None => format!("{} {request}", self.target),
-        }
-    }
-
-    /// One line for people: `github POST https://… [Status] → delivered (201)`.
-    pub fn line(&self) -> String {
-        let tries = match self.tries {
-            0 | 1 => String::new(),
-            n => format!(" after {n} tries"),
-        };
-        format!("{} → {}{tries}", self.what(), self.result)
-    }
-}
-
-/// Keeps one delivery per row, the last, counting the tries.
-fn remember(done: &mut Vec<Delivery>, mut delivery: Delivery) {
-    match done.iter_mut().find(|d| d.row == delivery.row) {
-        Some(earlier) => {
-            delivery.tries += earlier.tries;
-            *earlier = delivery;
-        }
-        None => done.push(delivery),
-    }
 }
 
 impl<'a> Sender<'a> {
