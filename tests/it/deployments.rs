@@ -10,14 +10,7 @@ const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 const C: &str = "cccccccccccccccccccccccccccccccccccccccc";
 
-fn flux(fixture_name: &str, commit: &str, environment: Option<&str>) -> Vec<u8> {
-    let mut v: Value = serde_json::from_slice(&fixture(fixture_name)).unwrap();
-    v["metadata"]["revision"] = json!(format!("main@sha1:{commit}"));
-    if let Some(env) = environment {
-        v["metadata"]["environment"] = json!(env);
-    }
-    serde_json::to_vec(&v).unwrap()
-}
+use crate::support::flux_event as flux;
 
 /// A deployment id per (commit letter, region letter: `e` for prod-eu, `u` for prod-us).
 fn id_of(commit: &str, region: &str) -> u64 {

@@ -9,12 +9,7 @@ const FAILED: &str = "flux/kustomization-health-check-failed-single-flux-v2.json
 
 /// A Flux event of `flux-system/apps` for commit `SHA` from `environment`.
 fn flux(base: &str, environment: Option<&str>) -> Vec<u8> {
-    let mut v: Value = serde_json::from_slice(&fixture(base)).unwrap();
-    v["metadata"]["revision"] = json!(format!("main@sha1:{SHA}"));
-    if let Some(env) = environment {
-        v["metadata"]["environment"] = json!(env);
-    }
-    serde_json::to_vec(&v).unwrap()
+    flux_event(base, SHA, environment)
 }
 
 fn contexts(host: &MockHost) -> Vec<String> {

@@ -13,9 +13,7 @@ const C: &str = "cccccccccccccccccccccccccccccccccccccccc";
 
 /// A Flux event of `fixture` for `commit`.
 fn flux(fixture_name: &str, commit: &str) -> Vec<u8> {
-    let mut v: Value = serde_json::from_slice(&fixture(fixture_name)).unwrap();
-    v["metadata"]["revision"] = json!(format!("main@sha1:{commit}"));
-    serde_json::to_vec(&v).unwrap()
+    flux_event(fixture_name, commit, None)
 }
 
 /// GitHub's compare and Azure's commits API, as the hosts list B between A and C; the rest

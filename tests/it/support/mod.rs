@@ -363,6 +363,16 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(fixture_path(name)).unwrap()
 }
 
+/// The Flux event of the fixture `name` for `commit`, from `environment` when given.
+pub fn flux_event(name: &str, commit: &str, environment: Option<&str>) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&fixture(name)).unwrap();
+    v["metadata"]["revision"] = json!(format!("main@sha1:{commit}"));
+    if let Some(env) = environment {
+        v["metadata"]["environment"] = json!(env);
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
 /// The reference's environment for GitHub statuses and GitHub Actions, pointed at `host`.
 pub fn github_env(host: &MockHost, dir: &TempDir) -> Vec<(String, String)> {
     vec![
