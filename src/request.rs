@@ -28,8 +28,18 @@ pub struct Api {
     /// Where a 404 means a wrong or invisible repository rather than a plan that is gone: a URL
     /// containing this (`""`: every URL of the API).
     pub repos_path: Option<&'static str>,
-    /// Takes the Entra token of an AKS workload identity instead of the configured token.
-    pub entra: bool,
+    /// The short-lived token it takes instead of the configured one, when the instance has what
+    /// it is exchanged from.
+    pub exchanged: Option<Exchanged>,
+}
+
+/// Short-lived tokens, exchanged for a credential that is not sent itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exchanged {
+    /// An Entra access token, for an AKS workload identity's federated token.
+    Entra,
+    /// A GitHub App installation token, for the App's JWT.
+    GitHubApp,
 }
 
 /// How a token goes into `Authorization`.

@@ -72,12 +72,13 @@ impl Ctx {
         Ok(dir.join("state.db"))
     }
 
-    /// The HTTP client, keeping Entra tokens beside the state file (`state.db.entra-tokens`).
+    /// The HTTP client, keeping short-lived tokens (Entra, GitHub App) beside the state file
+    /// (`state.db.tokens`).
     pub fn client(&self) -> crate::http::Client {
         let cache = self
             .state_path()
             .ok()
-            .map(|p| PathBuf::from(format!("{}.entra-tokens", p.display())));
+            .map(|p| PathBuf::from(format!("{}.tokens", p.display())));
         crate::http::Client::new().caching_tokens_in(cache)
     }
 

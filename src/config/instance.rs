@@ -3,7 +3,10 @@
 
 use super::layers::{list, text, Values};
 use super::secret;
-use super::{err, keys, ConfigError, Instance, SecretSources, Subscriber, WorkloadIdentity};
+use super::{
+    err, keys, ConfigError, GitHubApp, Instance, SecretSources, Source, Subscriber,
+    WorkloadIdentity,
+};
 use crate::event::Operator;
 use crate::hosts::{self, Host};
 use crate::orchestrators::{self, Orchestrator};
@@ -205,6 +208,108 @@ fn workload_identity(
     }))
 }
 
+/// `github_app_id` set: the App, its installation (configured, or found later from the
+/// manifests repository) and its private key, from `GITOPS_CONNECTOR_GITHUB_APP_PRIVATE_KEY` or
+/// `github_app_private_key_file`, never from a flag or the TOML itself.
+fn github_app(
+    reader: &Settings,
+    values: &Values,
+    env: &BTreeMap<String, String>,
+) -> Result<Option<(GitHubApp, Source)>, ConfigError> {
+    let Some(app_id) = reader.text("github_app_id") else {
+        return Ok(None);
+    };
+    let installation_id = match reader.text("github_app_installation_id") {
+        None => None,
+        Some(id) => Some(id.parse::<u64>().map_err(|_| {
+            reader.error(&format!(
+                "github_app_installation_id {id:?} is not a number"
+            ))
+        })?),
+    };
+    let Some((private_key, from)) = secret::find(
+        reader.name,
+        values,
+        env,
+        &["GITOPS_CONNECTOR_GITHUB_APP_PRIVATE_KEY"],
+        &["github_app_private_key_file"],
+    )?
+    else {
+        return Err(reader.error(
+            "github_app_id is set but the App's private key is not: set github_app_private_key_file \
+             (a mounted Secret) or GITOPS_CONNECTOR_GITHUB_APP_PRIVATE_KEY",
+        ));
+    };
+    let (api, owner) = crate::hosts::github::api_and_owner(reader)?;
+    let repo = reader.required("github_manifests_repo", "to find the App's installation")?;
+    let app = GitHubApp {
+        app_id: app_id.to_string(),
+        installation_id,
+        private_key,
+        private_key_from: from.to_string(),
+        api,
+        owner,
+        repo,
+    };
+    Ok(Some((app, from)))
+}
+
+/// An instance's secrets, and where each came from (never its value).
+struct Secrets {
+    git_token: Option<(super::Secret, Source)>,
+    orchestrator_token: Option<(super::Secret, Source)>,
+    hmac_key: Option<(super::Secret, Source)>,
+    github_app: Option<GitHubApp>,
+    sources: SecretSources,
+}
+
+/// Secrets come from the environment or from files a key names, never from the TOML itself.
+fn secrets(
+    reader: &Settings,
+    values: &Values,
+    env: &BTreeMap<String, String>,
+) -> Result<Secrets, ConfigError> {
+    let secret = |vars: &[&'static str], files: &[&'static str]| {
+        secret::find(reader.name, values, env, vars, files)
+    };
+    let git_token = secret(
+        &[
+            "GITOPS_CONNECTOR_GIT_TOKEN",
+            "GITOPS_CONNECTOR_TOKEN",
+            "PAT",
+        ],
+        &["git_token_file", "token_file"],
+    )?;
+    let orchestrator_token = secret(
+        &[
+            "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN",
+            "GITOPS_CONNECTOR_TOKEN",
+            "PAT",
+        ],
+        &["orchestrator_token_file", "token_file"],
+    )?;
+    let hmac_key = secret(&["GITOPS_CONNECTOR_HMAC_KEY"], &["hmac_key_file"])?;
+    let github_app = github_app(reader, values, env)?;
+    let mut sources: SecretSources = [
+        ("git token", &git_token),
+        ("orchestrator token", &orchestrator_token),
+        ("hmac key", &hmac_key),
+    ]
+    .into_iter()
+    .filter_map(|(role, found)| found.as_ref().map(|(_, from)| (role, from.clone())))
+    .collect();
+    if let Some((_, from)) = &github_app {
+        sources.push(("github app private key", from.clone()));
+    }
+    Ok(Secrets {
+        git_token,
+        orchestrator_token,
+        hmac_key,
+        github_app: github_app.map(|(app, _)| app),
+        sources,
+    })
+}
+
 pub fn build(
     name: &str,
     values: &Values,
@@ -225,35 +330,13 @@ pub fn build(
             .map_err(|why| ConfigError(format!("instance {name:?}: `environment`: {why}")))?;
     }
 
-    // Secrets come from the environment or from files a key names, never from the TOML itself.
-    let secret = |vars: &[&'static str], files: &[&'static str]| {
-        secret::find(name, values, env, vars, files)
-    };
-    let git_token = secret(
-        &[
-            "GITOPS_CONNECTOR_GIT_TOKEN",
-            "GITOPS_CONNECTOR_TOKEN",
-            "PAT",
-        ],
-        &["git_token_file", "token_file"],
-    )?;
-    let orchestrator_token = secret(
-        &[
-            "GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN",
-            "GITOPS_CONNECTOR_TOKEN",
-            "PAT",
-        ],
-        &["orchestrator_token_file", "token_file"],
-    )?;
-    let hmac_key = secret(&["GITOPS_CONNECTOR_HMAC_KEY"], &["hmac_key_file"])?;
-    let secrets: SecretSources = [
-        ("git token", &git_token),
-        ("orchestrator token", &orchestrator_token),
-        ("hmac key", &hmac_key),
-    ]
-    .into_iter()
-    .filter_map(|(role, found)| found.as_ref().map(|(_, from)| (role, from.clone())))
-    .collect();
+    let Secrets {
+        git_token,
+        orchestrator_token,
+        hmac_key,
+        github_app,
+        sources: secrets,
+    } = secrets(&reader, values, env)?;
     let azure_identity = workload_identity(
         &reader,
         env,
@@ -288,6 +371,7 @@ pub fn build(
         orchestrator_token_from,
         hmac_key: hmac_key.map(|(key, _)| key),
         azure_identity,
+        github_app,
         environment,
         release_superseded: flag("release_superseded").unwrap_or(true),
         deployments,

@@ -74,6 +74,8 @@ pub struct Instance {
     pub hmac_key: Option<Secret>,
     /// Azure DevOps requests carry an Entra access token of this workload identity, not a PAT.
     pub azure_identity: Option<WorkloadIdentity>,
+    /// GitHub requests carry an installation token of this App, not a PAT.
+    pub github_app: Option<GitHubApp>,
     /// The environment of events that name none.
     pub environment: Option<String>,
     /// When a commit ends, the commits between the last end and it that never ended are
@@ -81,6 +83,23 @@ pub struct Instance {
     pub release_superseded: bool,
     /// Also keep one deployment per (commit, environment) on the Git host, with its statuses.
     pub deployments: bool,
+}
+
+/// A GitHub App that authenticates this instance's GitHub requests with installation tokens.
+#[derive(Debug, Clone)]
+pub struct GitHubApp {
+    /// `iss` of the App's JWT: the App id (or its client id).
+    pub app_id: String,
+    /// Found from the manifests repository when not configured.
+    pub installation_id: Option<u64>,
+    /// The PEM private key, and where it came from (for messages; never its text).
+    pub private_key: Secret,
+    pub private_key_from: String,
+    /// The API base (`https://api.github.com` or `https://HOST/api/v3`), owner and manifests
+    /// repository the installation is found from.
+    pub api: String,
+    pub owner: String,
+    pub repo: String,
 }
 
 /// An AKS workload identity, as the workload-identity webhook describes it to the pod.
@@ -130,6 +149,7 @@ impl Instance {
             orchestrator_token_from: None,
             hmac_key: None,
             azure_identity: None,
+            github_app: None,
             environment: None,
             release_superseded: true,
             deployments: false,

@@ -6,7 +6,7 @@ use crate::config::keys::{key, Key, Kind};
 use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
 use crate::report::{CommitStatus, Unknown};
-use crate::request::{Api, Credential, Request, Scheme, Target, TargetKind};
+use crate::request::{Api, Credential, Exchanged, Request, Scheme, Target, TargetKind};
 use crate::url::encode;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub static API: Api = Api {
     sign_in_page: true,
     secondary_rate_limit: false,
     repos_path: Some("/_apis/git/"),
-    entra: true,
+    exchanged: Some(Exchanged::Entra),
 };
 
 pub static STATUSES: TargetKind = TargetKind {

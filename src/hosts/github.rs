@@ -6,7 +6,7 @@ use crate::config::keys::{key, Key, Kind};
 use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
 use crate::report::{CommitStatus, Outcome, Unknown};
-use crate::request::{Api, Credential, Request, Scheme, Target, TargetKind};
+use crate::request::{Api, Credential, Exchanged, Request, Scheme, Target, TargetKind};
 use crate::url::encode;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ pub static API: Api = Api {
     secondary_rate_limit: true,
     // Every URL we send to GitHub names a repository the configuration gave.
     repos_path: Some(""),
-    entra: false,
+    exchanged: Some(Exchanged::GitHubApp),
 };
 
 /// The settings that name GitHub repositories, for messages.
@@ -68,6 +68,24 @@ pub const KEYS: &[Key] = &[
         None,
         Kind::Text,
         "GitHub user or organisation that owns the repositories",
+    ),
+    key(
+        "github_app_id",
+        Some("GITOPS_CONNECTOR_GITHUB_APP_ID"),
+        Kind::Text,
+        "authenticate GitHub requests as this GitHub App (installation tokens) instead of with a token",
+    ),
+    key(
+        "github_app_installation_id",
+        Some("GITOPS_CONNECTOR_GITHUB_APP_INSTALLATION_ID"),
+        Kind::Text,
+        "the App's installation; default: the installation on github_manifests_repo",
+    ),
+    key(
+        "github_app_private_key_file",
+        None,
+        Kind::Text,
+        "file holding the App's PEM private key (or env GITOPS_CONNECTOR_GITHUB_APP_PRIVATE_KEY)",
     ),
     key(
         "github_manifests_repo",

@@ -15,7 +15,7 @@ pub static API: Api = Api {
     sign_in_page: false,
     secondary_rate_limit: false,
     repos_path: None,
-    entra: false,
+    exchanged: None,
 };
 
 pub fn status_request(

@@ -1,9 +1,12 @@
 //! Who a request is from: the configured tokens by role, the Entra token of an AKS workload
-//! identity for Azure DevOps, and the `Authorization` header each API's scheme wants.
+//! identity for Azure DevOps, a GitHub App's installation token for GitHub, and the
+//! `Authorization` header each API's scheme wants.
 
+use super::github_app;
 use super::{entra, path_of, redact, transport_error, unix_now, Client, Failure, MAX_ANSWER_BYTES};
-use crate::config::{Instance, Secret};
-use crate::request::{Api, Credential, Scheme, Target};
+use crate::config::{GitHubApp, Instance, Secret};
+use crate::hosts::github;
+use crate::request::{Api, Credential, Exchanged, Scheme, Target};
 use std::io::Read;
 use std::time::Duration;
 
@@ -22,6 +25,8 @@ pub struct Credentials {
     pub orchestrator: Option<Token>,
     /// Azure DevOps requests carry this identity's Entra token instead of a token above.
     pub azure: Option<crate::config::WorkloadIdentity>,
+    /// GitHub requests carry this App's installation token instead of a token above.
+    pub github_app: Option<GitHubApp>,
     pub allow_http: bool,
 }
 
@@ -40,6 +45,7 @@ impl Credentials {
                 &instance.orchestrator_token_from,
             ),
             azure: instance.azure_identity.clone(),
+            github_app: instance.github_app.clone(),
             allow_http: instance.allow_http,
         }
     }
@@ -74,14 +80,35 @@ impl Client {
         timeout: Duration,
         fresh: bool,
     ) -> Result<Auth, Failure> {
-        let entra = target.api().entra;
-        if let Some(identity) = credentials.azure.as_ref().filter(|_| entra) {
-            let (token, fetched) = self.entra_token(identity, timeout, fresh)?;
+        let exchanged = match (target.api().exchanged, credentials) {
+            (
+                Some(Exchanged::GitHubApp),
+                Credentials {
+                    github_app: Some(app),
+                    ..
+                },
+            ) => Some((
+                self.app_token(app, timeout, fresh)?,
+                format!("GitHub App {}", app.app_id),
+            )),
+            (
+                Some(Exchanged::Entra),
+                Credentials {
+                    azure: Some(identity),
+                    ..
+                },
+            ) => Some((
+                self.entra_token(identity, timeout, fresh)?,
+                format!("workload identity {}", identity.client_id),
+            )),
+            _ => None,
+        };
+        if let Some(((token, fetched), from)) = exchanged {
             return Ok(Auth {
                 secret: Some(token),
                 bearer: true,
                 fetched,
-                from: format!("workload identity {}", identity.client_id),
+                from,
             });
         }
         let token = credentials.for_target(target);
@@ -100,34 +127,59 @@ impl Client {
         timeout: Duration,
         fresh: bool,
     ) -> Result<(Secret, bool), Failure> {
-        let key = entra::cache_key(identity);
+        self.cached_token(&entra::cache_key(identity), fresh, || {
+            self.fetch_entra_token(identity, timeout)
+        })
+    }
+
+    /// A GitHub App installation token, and whether it was fetched just now (else cached).
+    fn app_token(
+        &self,
+        app: &GitHubApp,
+        timeout: Duration,
+        fresh: bool,
+    ) -> Result<(Secret, bool), Failure> {
+        self.cached_token(&github_app::cache_key(app), fresh, || {
+            self.fetch_app_token(app, timeout)
+        })
+    }
+
+    /// A short-lived token for `key`: the one this process used last, else the cache file's,
+    /// else `fetch`'s (the token and its lifetime in seconds), kept for the next invocations.
+    /// `fresh`: the host refused the cached one; fetch another.
+    fn cached_token(
+        &self,
+        key: &str,
+        fresh: bool,
+        fetch: impl FnOnce() -> Result<(String, u64), Failure>,
+    ) -> Result<(Secret, bool), Failure> {
         let now = unix_now();
         let mut memo = self
-            .entra_memo
+            .token_memo
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // The token this process used for the last request: no file to open for the next one.
         if let Some((memo_key, token, expires_at)) = memo.as_ref() {
-            if !fresh && *memo_key == key && *expires_at > now + entra::MARGIN_SECONDS {
+            if !fresh && memo_key == key && *expires_at > now + entra::MARGIN_SECONDS {
                 return Ok((token.clone(), false));
             }
         }
         let mut lifetime = 0;
         let (token, fetched) = match &self.token_cache {
             None => {
-                let (token, expires_in) = self.fetch_entra_token(identity, timeout)?;
+                let (token, expires_in) = fetch()?;
                 lifetime = expires_in;
                 (Secret::new(&token), true)
             }
             Some(path) => {
                 let cache = entra::Cache { path: path.clone() };
                 if fresh {
-                    cache.forget(&key);
+                    cache.forget(key);
                 }
                 let mut fetched = false;
-                let token = cache.get_or_fetch(&key, now, || {
+                let token = cache.get_or_fetch(key, now, || {
                     fetched = true;
-                    let (token, expires_in) = self.fetch_entra_token(identity, timeout)?;
+                    let (token, expires_in) = fetch()?;
                     lifetime = expires_in;
                     Ok((token, expires_in))
                 })?;
@@ -139,17 +191,121 @@ impl Client {
                 (token, fetched)
             }
         };
-        *memo = Some((key, token.clone(), now.saturating_add(lifetime)));
+        *memo = Some((key.to_string(), token.clone(), now.saturating_add(lifetime)));
         Ok((token, fetched))
     }
 
-    pub(super) fn forget_entra_token(&self, identity: Option<&crate::config::WorkloadIdentity>) {
+    /// The host did not take the cached token of these credentials (revoked, or a clock is
+    /// off): neither this process nor the next uses it again.
+    pub(super) fn forget_token(&self, credentials: &Credentials) {
         *self
-            .entra_memo
+            .token_memo
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        if let (Some(path), Some(identity)) = (&self.token_cache, identity) {
-            entra::Cache { path: path.clone() }.forget(&entra::cache_key(identity));
+        if let Some(path) = &self.token_cache {
+            let cache = entra::Cache { path: path.clone() };
+            if let Some(identity) = &credentials.azure {
+                cache.forget(&entra::cache_key(identity));
+            }
+            if let Some(app) = &credentials.github_app {
+                cache.forget(&github_app::cache_key(app));
+            }
+        }
+    }
+
+    /// The App's JWT, the installation (from the manifests repository unless configured), then
+    /// an installation token and its lifetime.
+    fn fetch_app_token(
+        &self,
+        app: &GitHubApp,
+        timeout: Duration,
+    ) -> Result<(String, u64), Failure> {
+        let now = unix_now();
+        let jwt = github_app::jwt(app, now).map_err(|why| Failure::Config { why, answer: None })?;
+        let jwt = Secret::new(&jwt);
+        let installation = if let Some(id) = app.installation_id {
+            id
+        } else {
+            let url = github_app::installation_url(app);
+            let answer = self.app_call(app, &url, &jwt, false, timeout)?;
+            github_app::installation_id(&answer).ok_or_else(|| Failure::Retry {
+                why: format!(
+                    "GitHub {} answered without an installation id",
+                    path_of(&url)
+                ),
+                after: None,
+                answer: None,
+            })?
+        };
+        let url = github_app::token_url(app, installation);
+        let answer = self.app_call(app, &url, &jwt, true, timeout)?;
+        github_app::granted(&answer, unix_now()).ok_or_else(|| Failure::Retry {
+            why: format!("GitHub {} answered without a token", path_of(&url)),
+            after: None,
+            answer: None,
+        })
+    }
+
+    /// One request authorised with the App's JWT; its JSON answer.
+    fn app_call(
+        &self,
+        app: &GitHubApp,
+        url: &str,
+        jwt: &Secret,
+        post: bool,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, Failure> {
+        let hide = |text: &str| redact(text, Some(jwt));
+        let headers = headers(&github::API, Some(jwt), true);
+        let result = if post {
+            let mut request = self.agent.post(url);
+            for (name, value) in &headers {
+                request = request.header(*name, value);
+            }
+            request
+                .config()
+                .timeout_global(Some(timeout))
+                .build()
+                .send_empty()
+        } else {
+            let mut request = self.agent.get(url);
+            for (name, value) in &headers {
+                request = request.header(*name, value);
+            }
+            request
+                .config()
+                .timeout_global(Some(timeout))
+                .build()
+                .call()
+        };
+        let mut response = result.map_err(|e| Failure::Retry {
+            why: hide(&format!("GitHub {}: {}", path_of(url), transport_error(&e))),
+            after: None,
+            answer: None,
+        })?;
+        let status = response.status().as_u16();
+        let mut body = String::new();
+        let _ = response
+            .body_mut()
+            .as_reader()
+            .take(MAX_ANSWER_BYTES)
+            .read_to_string(&mut body);
+        let what = path_of(url);
+        match status {
+            200..=299 => serde_json::from_str(&body).map_err(|_| Failure::Retry {
+                why: format!("GitHub {what} answered {status} with a body that is not JSON"),
+                after: None,
+                answer: Some(status),
+            }),
+            401 | 403 | 404 => Err(Failure::Config {
+                why: hide(&github_app::refusal_advice(app, status, &what)),
+                answer: Some(status),
+            }),
+            _ => Err(Failure::Retry {
+                why: hide(&format!("GitHub {what} answered {status}")),
+                after: None,
+                answer: Some(status),
+            }),
         }
     }
 

@@ -6,6 +6,7 @@ mod advice;
 mod auth;
 mod classify;
 pub mod entra;
+pub mod github_app;
 
 pub use auth::{base64, Credentials, Token};
 pub use classify::{classify, retry_after, Fix, Limit, Meta, Sorted};
@@ -66,7 +67,7 @@ pub struct Client {
     /// Where Entra tokens are kept between invocations (beside the state file).
     token_cache: Option<PathBuf>,
     /// The Entra token this process already has: (cache key, token, expires at, in seconds).
-    entra_memo: std::sync::Mutex<Option<(String, Secret, u64)>>,
+    token_memo: std::sync::Mutex<Option<(String, Secret, u64)>>,
 }
 
 impl Default for Client {
@@ -91,11 +92,11 @@ impl Client {
         Client {
             agent,
             token_cache: None,
-            entra_memo: std::sync::Mutex::default(),
+            token_memo: std::sync::Mutex::default(),
         }
     }
 
-    /// Keeps Entra tokens in `path` between invocations.
+    /// Keeps short-lived tokens (Entra, GitHub App) in `path` between invocations.
     pub fn caching_tokens_in(self, path: Option<PathBuf>) -> Client {
         Client {
             token_cache: path,
@@ -185,7 +186,7 @@ impl Client {
             })),
             Sorted::Config(Fix::Token) if auth.bearer && !auth.fetched => {
                 // Revoked, or the clock of one side is off: not the cached one again.
-                self.forget_entra_token(credentials.azure.as_ref());
+                self.forget_token(credentials);
                 Err(Sent::StaleToken)
             }
             Sorted::Config(fix) => {

@@ -193,7 +193,7 @@ fn many_invocations_share_one_token_sent_as_bearer() {
     let state = std::fs::read(dir.state()).unwrap();
     let text = String::from_utf8_lossy(&state);
     assert!(!text.contains("entra-token") && !text.contains("fed-token"));
-    let cache = format!("{}.entra-tokens", dir.state());
+    let cache = format!("{}.tokens", dir.state());
     let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
