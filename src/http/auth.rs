@@ -159,8 +159,10 @@ impl Client {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // The token this process used for the last request: no file to open for the next one.
+        // One fetched here is good for this invocation's requests while it has a minute left
+        // (the margin guards tokens that other invocations will read from the cache).
         if let Some((memo_key, token, expires_at)) = memo.as_ref() {
-            if !fresh && memo_key == key && *expires_at > now + entra::MARGIN_SECONDS {
+            if !fresh && memo_key == key && *expires_at > now + 60 {
                 return Ok((token.clone(), false));
             }
         }

@@ -14,6 +14,7 @@ mod deployments;
 mod environments;
 mod faults;
 mod generated;
+mod github_app;
 mod hardening;
 mod image;
 mod install;
