@@ -9,9 +9,11 @@ use super::{
 };
 use crate::event::Operator;
 use crate::hosts::{self, Host};
+use crate::http::Network;
 use crate::orchestrators::{self, Orchestrator};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// One instance's values, as each part of an [`Instance`] reads them: the common parts here,
@@ -310,6 +312,68 @@ fn secrets(
     })
 }
 
+/// Trust and proxy: `tls_roots`, `ca_file` with `SSL_CERT_FILE` and `SSL_CERT_DIR`, and `proxy`,
+/// else the proxy variables as curl reads them for https (lower-case first, then upper-case,
+/// then `all_proxy`), with the hosts of `no_proxy`/`NO_PROXY` reached directly. Certificates are
+/// read now, so that a wrong file is a configuration error before any event.
+fn network(reader: &Settings, env: &BTreeMap<String, String>) -> Result<Network, ConfigError> {
+    let var = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let system_roots = match reader.choice("tls_roots").as_deref() {
+        None | Some("bundled" | "webpki") => false,
+        Some("system") => true,
+        Some(other) => {
+            return Err(reader.error(&format!("tls_roots {other:?} is not bundled or system")))
+        }
+    };
+    let mut ca_files: Vec<PathBuf> = reader
+        .text("ca_file")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    ca_files.extend(var("SSL_CERT_FILE").map(PathBuf::from));
+    ca_files.extend(var("SSL_CERT_DIR").into_iter().flat_map(|dirs| {
+        dirs.split(':')
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect::<Vec<_>>()
+    }));
+    for file in &ca_files {
+        crate::http::network::certificates(file).map_err(|why| {
+            reader.error(&format!("ca_file (or SSL_CERT_FILE, SSL_CERT_DIR): {why}"))
+        })?;
+    }
+    if system_roots && crate::http::network::system_bundle().is_none() {
+        return Err(reader.error(
+            "tls_roots = \"system\", but this machine has no CA bundle: install ca-certificates, or use ca_file",
+        ));
+    }
+    let proxy = reader
+        .text("proxy")
+        .or_else(|| {
+            ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+                .into_iter()
+                .find_map(var)
+        })
+        .map(str::to_string);
+    let no_proxy = ["no_proxy", "NO_PROXY"]
+        .into_iter()
+        .find_map(var)
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Network {
+        system_roots,
+        ca_files,
+        proxy,
+        no_proxy,
+    })
+}
+
 pub fn build(
     name: &str,
     values: &Values,
@@ -372,6 +436,7 @@ pub fn build(
         hmac_key: hmac_key.map(|(key, _)| key),
         azure_identity,
         github_app,
+        network: network(&reader, env)?,
         environment,
         release_superseded: flag("release_superseded").unwrap_or(true),
         deployments,

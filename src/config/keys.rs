@@ -81,6 +81,24 @@ const COMMON_KEYS: &[Key] = &[
         "also keep one GitHub deployment per commit and environment, with its statuses (default false)",
     ),
     key(
+        "ca_file",
+        Some("GITOPS_CONNECTOR_CA_FILE"),
+        Kind::Text,
+        "PEM file (or directory) of CAs to trust besides the roots, e.g. a GitHub Enterprise Server's private CA; SSL_CERT_FILE and SSL_CERT_DIR add theirs too",
+    ),
+    key(
+        "tls_roots",
+        Some("GITOPS_CONNECTOR_TLS_ROOTS"),
+        Kind::Text,
+        "bundled (Mozilla's roots, built in; the default) or system (the operating system's CA bundle)",
+    ),
+    key(
+        "proxy",
+        Some("GITOPS_CONNECTOR_PROXY"),
+        Kind::Text,
+        "http://host:port of the proxy for every request; default: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, with no_proxy/NO_PROXY exceptions",
+    ),
+    key(
         "allow_http",
         Some("GITOPS_CONNECTOR_ALLOW_HTTP"),
         Kind::Bool,

@@ -76,6 +76,8 @@ pub struct Instance {
     pub azure_identity: Option<WorkloadIdentity>,
     /// GitHub requests carry an installation token of this App, not a PAT.
     pub github_app: Option<GitHubApp>,
+    /// The CAs trusted and the proxy used for this instance's requests.
+    pub network: crate::http::Network,
     /// The environment of events that name none.
     pub environment: Option<String>,
     /// When a commit ends, the commits between the last end and it that never ended are
@@ -150,6 +152,7 @@ impl Instance {
             hmac_key: None,
             azure_identity: None,
             github_app: None,
+            network: crate::http::Network::default(),
             environment: None,
             release_superseded: true,
             deployments: false,

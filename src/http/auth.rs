@@ -2,8 +2,8 @@
 //! identity for Azure DevOps, a GitHub App's installation token for GitHub, and the
 //! `Authorization` header each API's scheme wants.
 
-use super::github_app;
 use super::{entra, path_of, redact, transport_error, unix_now, Client, Failure, MAX_ANSWER_BYTES};
+use super::{github_app, Network};
 use crate::config::{GitHubApp, Instance, Secret};
 use crate::hosts::github;
 use crate::request::{Api, Credential, Exchanged, Scheme, Target};
@@ -27,6 +27,8 @@ pub struct Credentials {
     pub azure: Option<crate::config::WorkloadIdentity>,
     /// GitHub requests carry this App's installation token instead of a token above.
     pub github_app: Option<GitHubApp>,
+    /// The CAs trusted and the proxy used.
+    pub network: super::Network,
     pub allow_http: bool,
 }
 
@@ -46,6 +48,7 @@ impl Credentials {
             ),
             azure: instance.azure_identity.clone(),
             github_app: instance.github_app.clone(),
+            network: instance.network.clone(),
             allow_http: instance.allow_http,
         }
     }
@@ -88,7 +91,7 @@ impl Client {
                     ..
                 },
             ) => Some((
-                self.app_token(app, timeout, fresh)?,
+                self.app_token(app, &credentials.network, timeout, fresh)?,
                 format!("GitHub App {}", app.app_id),
             )),
             (
@@ -98,7 +101,7 @@ impl Client {
                     ..
                 },
             ) => Some((
-                self.entra_token(identity, timeout, fresh)?,
+                self.entra_token(identity, &credentials.network, timeout, fresh)?,
                 format!("workload identity {}", identity.client_id),
             )),
             _ => None,
@@ -124,11 +127,12 @@ impl Client {
     fn entra_token(
         &self,
         identity: &crate::config::WorkloadIdentity,
+        network: &Network,
         timeout: Duration,
         fresh: bool,
     ) -> Result<(Secret, bool), Failure> {
         self.cached_token(&entra::cache_key(identity), fresh, || {
-            self.fetch_entra_token(identity, timeout)
+            self.fetch_entra_token(identity, network, timeout)
         })
     }
 
@@ -136,11 +140,12 @@ impl Client {
     fn app_token(
         &self,
         app: &GitHubApp,
+        network: &Network,
         timeout: Duration,
         fresh: bool,
     ) -> Result<(Secret, bool), Failure> {
         self.cached_token(&github_app::cache_key(app), fresh, || {
-            self.fetch_app_token(app, timeout)
+            self.fetch_app_token(app, network, timeout)
         })
     }
 
@@ -220,8 +225,10 @@ impl Client {
     fn fetch_app_token(
         &self,
         app: &GitHubApp,
+        network: &Network,
         timeout: Duration,
     ) -> Result<(String, u64), Failure> {
+        let agent = self.agent(network)?;
         let now = unix_now();
         let jwt = github_app::jwt(app, now).map_err(|why| Failure::Config { why, answer: None })?;
         let jwt = Secret::new(&jwt);
@@ -229,7 +236,7 @@ impl Client {
             id
         } else {
             let url = github_app::installation_url(app);
-            let answer = self.app_call(app, &url, &jwt, false, timeout)?;
+            let answer = Self::app_call(&agent, app, &url, &jwt, false, timeout)?;
             github_app::installation_id(&answer).ok_or_else(|| Failure::Retry {
                 why: format!(
                     "GitHub {} answered without an installation id",
@@ -240,7 +247,7 @@ impl Client {
             })?
         };
         let url = github_app::token_url(app, installation);
-        let answer = self.app_call(app, &url, &jwt, true, timeout)?;
+        let answer = Self::app_call(&agent, app, &url, &jwt, true, timeout)?;
         github_app::granted(&answer, unix_now()).ok_or_else(|| Failure::Retry {
             why: format!("GitHub {} answered without a token", path_of(&url)),
             after: None,
@@ -250,7 +257,7 @@ impl Client {
 
     /// One request authorised with the App's JWT; its JSON answer.
     fn app_call(
-        &self,
+        agent: &ureq::Agent,
         app: &GitHubApp,
         url: &str,
         jwt: &Secret,
@@ -260,7 +267,7 @@ impl Client {
         let hide = |text: &str| redact(text, Some(jwt));
         let headers = headers(&github::API, Some(jwt), true);
         let result = if post {
-            let mut request = self.agent.post(url);
+            let mut request = agent.post(url);
             for (name, value) in &headers {
                 request = request.header(*name, value);
             }
@@ -270,7 +277,7 @@ impl Client {
                 .build()
                 .send_empty()
         } else {
-            let mut request = self.agent.get(url);
+            let mut request = agent.get(url);
             for (name, value) in &headers {
                 request = request.header(*name, value);
             }
@@ -315,8 +322,10 @@ impl Client {
     fn fetch_entra_token(
         &self,
         identity: &crate::config::WorkloadIdentity,
+        network: &Network,
         timeout: Duration,
     ) -> Result<(String, u64), Failure> {
+        let agent = self.agent(network)?;
         let assertion =
             std::fs::read_to_string(&identity.token_file).map_err(|e| Failure::Config {
                 why: format!(
@@ -329,8 +338,7 @@ impl Client {
         let assertion = Secret::new(assertion.trim());
         let hide = |text: &str| redact(text, Some(&assertion));
         let url = entra::token_url(identity);
-        let answer = self
-            .agent
+        let answer = agent
             .post(&url)
             .config()
             .timeout_global(Some(timeout))

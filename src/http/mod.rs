@@ -7,9 +7,11 @@ mod auth;
 mod classify;
 pub mod entra;
 pub mod github_app;
+pub mod network;
 
 pub use auth::{base64, Credentials, Token};
 pub use classify::{classify, retry_after, Fix, Limit, Meta, Sorted};
+pub use network::Network;
 
 use crate::config::Secret;
 use crate::request::{Method, Request};
@@ -66,6 +68,8 @@ pub struct Client {
     agent: ureq::Agent,
     /// Where Entra tokens are kept between invocations (beside the state file).
     token_cache: Option<PathBuf>,
+    /// Agents for instances with their own trust or proxy, by setting.
+    agents: std::sync::Mutex<std::collections::HashMap<Network, ureq::Agent>>,
     /// The Entra token this process already has: (cache key, token, expires at, in seconds).
     token_memo: std::sync::Mutex<Option<(String, Secret, u64)>>,
 }
@@ -76,24 +80,48 @@ impl Default for Client {
     }
 }
 
+/// What every agent shares: no redirects, our user agent, small buffers.
+fn agent_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(USER_AGENT)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        // ureq's 128 KiB buffers are zeroed per connection; our requests and answers are a
+        // few KiB of JSON (headers up to the default limit still fit).
+        .input_buffer_size(64 * 1024)
+        .output_buffer_size(16 * 1024)
+        // Proxies come from the configuration (which reads the environment as curl does).
+        .proxy(None)
+}
+
 impl Client {
     pub fn new() -> Client {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(USER_AGENT)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            // ureq's 128 KiB buffers are zeroed per connection; our requests and answers are a
-            // few KiB of JSON (headers up to the default limit still fit).
-            .input_buffer_size(64 * 1024)
-            .output_buffer_size(16 * 1024)
-            .build()
-            .new_agent();
         Client {
-            agent,
+            agent: agent_config().build().new_agent(),
+            agents: std::sync::Mutex::default(),
             token_cache: None,
             token_memo: std::sync::Mutex::default(),
         }
+    }
+
+    /// The agent for `network`: the default one, or one built (once) for its trust and proxy.
+    fn agent(&self, network: &Network) -> Result<ureq::Agent, Failure> {
+        if *network == Network::default() {
+            return Ok(self.agent.clone());
+        }
+        let mut agents = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(agent) = agents.get(network) {
+            return Ok(agent.clone());
+        }
+        let config = network::configure(agent_config(), network)
+            .map_err(|why| Failure::Config { why, answer: None })?;
+        let agent = config.build().new_agent();
+        agents.insert(network.clone(), agent.clone());
+        Ok(agent)
     }
 
     /// Keeps short-lived tokens (Entra, GitHub App) in `path` between invocations.
@@ -137,7 +165,13 @@ impl Client {
         let redact = |text: &str| redact(text, secret);
         refuse_before_sending(request, credentials, secret.is_some())?;
 
-        let result = self.call(request, &auth::headers(api, secret, auth.bearer), timeout);
+        let agent = self.agent(&credentials.network)?;
+        let result = call(
+            &agent,
+            request,
+            &auth::headers(api, secret, auth.bearer),
+            timeout,
+        );
         let place = format!(
             "{} {} {}",
             request.target,
@@ -207,32 +241,30 @@ pub(crate) fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-impl Client {
-    fn call(
-        &self,
-        request: &Request,
-        headers: &[(&str, String)],
-        timeout: Duration,
-    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-        match request.method {
-            Method::Get => with_headers(self.agent.get(&request.url), headers)
+fn call(
+    agent: &ureq::Agent,
+    request: &Request,
+    headers: &[(&str, String)],
+    timeout: Duration,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    match request.method {
+        Method::Get => with_headers(agent.get(&request.url), headers)
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .call(),
+        Method::Post => {
+            let body = request
+                .body
+                .as_ref()
+                .map(Value::to_string)
+                .unwrap_or_default();
+            with_headers(agent.post(&request.url), headers)
+                .header("Content-Type", "application/json")
                 .config()
                 .timeout_global(Some(timeout))
                 .build()
-                .call(),
-            Method::Post => {
-                let body = request
-                    .body
-                    .as_ref()
-                    .map(Value::to_string)
-                    .unwrap_or_default();
-                with_headers(self.agent.post(&request.url), headers)
-                    .header("Content-Type", "application/json")
-                    .config()
-                    .timeout_global(Some(timeout))
-                    .build()
-                    .send(body.as_bytes())
-            }
+                .send(body.as_bytes())
         }
     }
 }
@@ -336,11 +368,20 @@ fn path_of(url: &str) -> String {
 }
 
 fn transport_error(e: &ureq::Error) -> String {
-    match e {
+    let said = match e {
         ureq::Error::Timeout(_) => "timed out".into(),
         ureq::Error::Io(io) => format!("connection failed: {io}"),
         other => one_line(&other.to_string()),
+    };
+    // rustls' words for a certificate chain that ends at a CA nobody configured.
+    if said.contains("UnknownIssuer") || said.contains("invalid peer certificate") {
+        return format!(
+            "{said}: the server's certificate is not signed by a CA this connector trusts; set \
+             ca_file to the PEM of its CA (a private CA of GitHub Enterprise Server, a TLS-inspecting \
+             proxy), or tls_roots = \"system\" to trust the operating system's bundle"
+        );
     }
+    said
 }
 
 /// The host's own words: `message` of a JSON error (GitHub and Azure DevOps both use it),

@@ -5,8 +5,8 @@
 use crate::support::*;
 use base64::Engine as _;
 use ring::signature::KeyPair as _;
-use std::os::unix::fs::PermissionsExt;
 use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -83,7 +83,8 @@ impl GitHub {
         let (count, life, gone) = (token_requests.clone(), lifetime.clone(), revoked.clone());
         let host = MockHost::with(move |r| {
             let auth = r.header("Authorization").unwrap_or("").to_string();
-            let path = r.path();
+            // GitHub Enterprise Server serves the same API under /api/v3.
+            let path = r.path().trim_start_matches("/api/v3");
             let app_endpoint = path == "/repos/org/manifests/installation"
                 || path == format!("/app/installations/{INSTALLATION}/access_tokens");
             if app_endpoint {
@@ -268,4 +269,36 @@ fn a_wrong_app_id_is_owed_with_advice_naming_the_key() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn github_enterprise_server_takes_every_request_and_the_app_under_api_v3() {
+    let github = GitHub::start();
+    let dir = TempDir::new("app-ghes");
+    let env = with(
+        &app_env(&github, &dir),
+        &[(
+            "GITHUB_ORG_URL",
+            &format!("{}/api/v3/repos/org", github.host.base),
+        )],
+    );
+    let run = connector(&["handle"], &env, Some(&flux(0)));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let paths: Vec<String> = github
+        .host
+        .requests()
+        .iter()
+        .map(|r| r.path().to_string())
+        .collect();
+    assert!(paths.iter().all(|p| p.starts_with("/api/v3/")), "{paths:?}");
+    for expected in [
+        "/api/v3/repos/org/manifests/installation",
+        "/api/v3/app/installations/77/access_tokens",
+        "/api/v3/repos/org/app/dispatches",
+    ] {
+        assert!(paths.iter().any(|p| p == expected), "{expected}: {paths:?}");
+    }
+    assert!(paths
+        .iter()
+        .any(|p| p.starts_with("/api/v3/repos/org/manifests/statuses/")));
 }

@@ -20,6 +20,7 @@ mod image;
 mod install;
 mod messages;
 mod mistakes;
+mod networks;
 mod notify;
 mod outbox;
 mod poll_prs;

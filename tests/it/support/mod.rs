@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod hostile;
+pub mod tls;
 
 use serde_json::{json, Value};
 use std::path::Path;

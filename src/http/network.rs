@@ -1,0 +1,205 @@
+//! How requests reach the hosts: which certificate authorities are trusted (the bundled Mozilla
+//! roots, or the operating system's bundle, plus private CAs) and which proxy carries them.
+//!
+//! Each distinct setting gets its own agent, built once per process; the default (bundled roots,
+//! no proxy) is the agent every request used before.
+
+use std::path::{Path, PathBuf};
+
+/// The trust and proxy settings of one instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Network {
+    /// Trust the operating system's bundle instead of the bundled Mozilla roots.
+    pub system_roots: bool,
+    /// PEM files, or directories of them, whose certificates are trusted besides the roots:
+    /// `ca_file`, `SSL_CERT_FILE`, `SSL_CERT_DIR`.
+    pub ca_files: Vec<PathBuf>,
+    /// `http://[user:password@]host:port`: https requests go through it with CONNECT, so the
+    /// proxy sees only the TLS stream, never a token.
+    pub proxy: Option<String>,
+    /// Hosts (`example.com`, `.example.com`, `*`) that are reached directly.
+    pub no_proxy: Vec<String>,
+}
+
+/// Where operating systems keep their bundle of trusted CAs, most common first.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The operating system's bundle, if this machine has one.
+pub fn system_bundle() -> Option<PathBuf> {
+    SYSTEM_BUNDLES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// The certificates of a PEM file, or of every `.pem`/`.crt` file of a directory.
+pub fn certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "pem" || x == "crt"))
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut certs = Vec::new();
+    for file in files {
+        let pem = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        for item in ureq::tls::parse_pem(&pem) {
+            if let Ok(ureq::tls::PemItem::Certificate(cert)) = item {
+                certs.push(cert);
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
+/// The roots an agent trusts for `network`.
+fn roots(network: &Network) -> Result<ureq::tls::RootCerts, String> {
+    if !network.system_roots && network.ca_files.is_empty() {
+        return Ok(ureq::tls::RootCerts::WebPki);
+    }
+    let mut certs: Vec<ureq::tls::Certificate<'static>> = if network.system_roots {
+        let bundle = system_bundle().ok_or_else(|| {
+            format!(
+                "tls_roots = \"system\", but this machine has no CA bundle ({})",
+                SYSTEM_BUNDLES.join(", ")
+            )
+        })?;
+        certificates(&bundle)?
+    } else {
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
+            .collect()
+    };
+    for path in &network.ca_files {
+        certs.extend(certificates(path)?);
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+/// The proxy for `network`: its URL as ureq's, with the hosts reached directly.
+fn proxy(network: &Network) -> Result<Option<ureq::Proxy>, String> {
+    let Some(url) = &network.proxy else {
+        return Ok(None);
+    };
+    let invalid = || {
+        format!(
+            "proxy {:?} is not a URL like http://host:port",
+            redact_userinfo(url)
+        )
+    };
+    let uri: ureq::http::Uri = url.parse().map_err(|_| invalid())?;
+    let authority = uri.authority().ok_or_else(invalid)?;
+    let protocol: ureq::ProxyProtocol = uri
+        .scheme_str()
+        .unwrap_or("http")
+        .try_into()
+        .map_err(|_| invalid())?;
+    let mut builder = ureq::Proxy::builder(protocol).host(authority.host());
+    if let Some(port) = authority.port_u16() {
+        builder = builder.port(port);
+    }
+    if let Some((userinfo, _)) = authority.as_str().rsplit_once('@') {
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .to_string()
+        };
+        builder = builder.username(&decode(user));
+        if !password.is_empty() {
+            builder = builder.password(&decode(password));
+        }
+    }
+    for host in &network.no_proxy {
+        builder = builder.no_proxy(host);
+    }
+    builder.build().map(Some).map_err(|_| invalid())
+}
+
+/// A proxy URL fit for a message: its password hidden.
+pub fn redact_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// The agent's configuration for `network`, on top of the settings every agent shares.
+pub fn configure(
+    builder: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    network: &Network,
+) -> Result<ureq::config::ConfigBuilder<ureq::typestate::AgentScope>, String> {
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(roots(network)?)
+        .build();
+    Ok(builder.tls_config(tls).proxy(proxy(network)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_passwords_never_reach_a_message() {
+        assert_eq!(
+            redact_userinfo("http://me:s3cret@proxy.acme:3128"),
+            "http://me:***@proxy.acme:3128"
+        );
+        assert_eq!(redact_userinfo("http://proxy:3128"), "http://proxy:3128");
+        let e = proxy(&Network {
+            proxy: Some("http://me:s3cret@".into()),
+            ..Network::default()
+        })
+        .unwrap_err();
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn a_proxy_url_keeps_its_host_port_and_exceptions() {
+        let p = proxy(&Network {
+            proxy: Some("http://proxy.acme:3128".into()),
+            no_proxy: vec!["internal.acme".into()],
+            ..Network::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.host(), "proxy.acme");
+        assert_eq!(p.port(), 3128);
+        assert!(p.is_no_proxy(&"https://internal.acme/x".parse().unwrap()));
+        assert!(!p.is_no_proxy(&"https://api.github.com/x".parse().unwrap()));
+        assert!(proxy(&Network::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_file_without_certificates_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, "not a certificate").unwrap();
+        let e = certificates(&file).unwrap_err();
+        assert!(e.contains("ca.pem holds no PEM certificate"), "{e}");
+    }
+}
