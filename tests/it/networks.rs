@@ -127,3 +127,23 @@ fn https_goes_through_the_proxy_with_connect_and_the_token_never_in_clear() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(proxy.seen.lock().unwrap().len(), before);
 }
+
+#[test]
+fn config_shows_the_proxy_without_its_password() {
+    let host = MockHost::start();
+    let dir = TempDir::new("proxy-config");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_PROXY", "http://me:s3cret@proxy.acme:3128")],
+    );
+    for output in ["text", "json"] {
+        let run = connector(&["config", "--output", output], &env, None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stdout.contains("http://me:***@proxy.acme:3128"),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("s3cret"), "{}", run.stdout);
+    }
+}
