@@ -51,6 +51,9 @@ pub enum Scheme {
     Bearer,
     /// `Basic base64(":T")` (Azure DevOps personal access tokens).
     BasicPassword,
+    /// No `Authorization`: `X-Signature: sha256=<hex>`, the HMAC-SHA256 of the body keyed with
+    /// the token (the generic webhook; the receiver checks it, the key never travels).
+    HmacSha256,
 }
 
 impl Api {

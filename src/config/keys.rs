@@ -42,13 +42,13 @@ const COMMON_KEYS: &[Key] = &[
         "git_host",
         Some("GIT_REPOSITORY_TYPE"),
         Kind::Text,
-        "where commit statuses go: github or azdo",
+        "where commit statuses go: github, azdo or gitea (also forgejo)",
     ),
     key(
         "orchestrator",
         Some("CICD_ORCHESTRATOR_TYPE"),
         Kind::Text,
-        "who is told of the end: github (Actions) or azdo (Pipelines)",
+        "who is told of the end: github (Actions), azdo (Pipelines) or webhook (a signed POST)",
     ),
     key(
         "operator",

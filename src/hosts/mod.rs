@@ -5,6 +5,7 @@
 //! requests, and a [`HostKind`] that reads it from the configuration; then one line in [`HOSTS`].
 
 pub mod azure;
+pub mod gitea;
 pub mod github;
 pub mod subscribers;
 
@@ -18,7 +19,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 /// Every Git host the configuration may name in `git_host`.
-pub const HOSTS: &[&HostKind] = &[&github::HOST, &azure::HOST];
+pub const HOSTS: &[&HostKind] = &[&github::HOST, &azure::HOST, &gitea::HOST];
 
 /// A Git host as the configuration knows it.
 pub struct HostKind {

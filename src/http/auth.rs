@@ -265,7 +265,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<serde_json::Value, Failure> {
         let hide = |text: &str| redact(text, Some(jwt));
-        let headers = headers(&github::API, Some(jwt), true);
+        let headers = headers(&github::API, Some(jwt), true, b"");
         let result = if post {
             let mut request = agent.post(url);
             for (name, value) in &headers {
@@ -386,6 +386,7 @@ pub(super) fn headers(
     api: &Api,
     secret: Option<&Secret>,
     bearer: bool,
+    body: &[u8],
 ) -> Vec<(&'static str, String)> {
     let mut headers: Vec<(&str, String)> = api
         .headers
@@ -402,6 +403,11 @@ pub(super) fn headers(
             Scheme::Token => format!("token {}", token.expose()),
             Scheme::Bearer => format!("Bearer {}", token.expose()),
             Scheme::BasicPassword => format!("Basic {}", base64(&format!(":{}", token.expose()))),
+            Scheme::HmacSha256 => {
+                let signature = crate::signature::sign_sha256(token.expose().as_bytes(), body);
+                headers.push(("X-Signature", format!("sha256={signature}")));
+                return headers;
+            }
         };
         headers.push(("Authorization", value));
     }

@@ -169,7 +169,7 @@ impl Client {
         let result = call(
             &agent,
             request,
-            &auth::headers(api, secret, auth.bearer),
+            &auth::headers(api, secret, auth.bearer, &request_body(request)),
             timeout,
         );
         let place = format!(
@@ -266,6 +266,14 @@ fn call(
                 .build()
                 .send(body.as_bytes())
         }
+    }
+}
+
+/// The bytes a request's body is sent as (and signed over).
+fn request_body(request: &Request) -> Vec<u8> {
+    match (request.method, &request.body) {
+        (Method::Post, Some(body)) => body.to_string().into_bytes(),
+        _ => Vec::new(),
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod azure_pipelines;
 pub mod github_actions;
+pub mod webhook;
 
 use crate::config::keys::Key;
 use crate::config::{ConfigError, Instance, Settings};
@@ -25,6 +26,7 @@ use std::sync::Arc;
 pub const ORCHESTRATORS: &[&OrchestratorKind] = &[
     &github_actions::ORCHESTRATOR,
     &azure_pipelines::ORCHESTRATOR,
+    &webhook::ORCHESTRATOR,
 ];
 
 /// An orchestrator as the configuration knows it.

@@ -304,7 +304,7 @@ fn missing_configuration_exits_78_naming_the_key() {
     assert_eq!(run.code, 78);
     assert!(
         run.stderr
-            .contains("git_host \"gitlab\" is not github or azdo"),
+            .contains("git_host \"gitlab\" is not github, azdo or gitea"),
         "{}",
         run.stderr
     );

@@ -1,0 +1,135 @@
+//! Git hosts and orchestrators beyond the reference's, in free combinations: Gitea (or
+//! Forgejo) statuses with the generic signed webhook. Each request is checked against the
+//! parts of the host's API description kept in `tests/it/api/`.
+
+use crate::support::*;
+use hmac::Mac as _;
+use serde_json::Value;
+
+const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
+const ARGO: &str = "argo/succeeded-synced-healthy.json";
+
+fn api(name: &str) -> Value {
+    let path = format!("{}/tests/it/api/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn gitea_webhook_env(host: &MockHost, dir: &TempDir) -> Vec<(String, String)> {
+    vec![
+        ("GIT_REPOSITORY_TYPE".into(), "gitea".into()),
+        ("CICD_ORCHESTRATOR_TYPE".into(), "webhook".into()),
+        ("GITOPS_CONNECTOR_GITEA_URL".into(), host.base.clone()),
+        ("GITOPS_CONNECTOR_GITEA_OWNER".into(), "org".into()),
+        (
+            "GITOPS_CONNECTOR_GITEA_MANIFESTS_REPO".into(),
+            "manifests".into(),
+        ),
+        (
+            "GITOPS_CONNECTOR_WEBHOOK_URL".into(),
+            format!("{}/hooks/gitops", host.base),
+        ),
+        ("GITOPS_APP_URL".into(), "https://app.example/commit".into()),
+        ("PAT".into(), TOKEN.into()),
+        ("GITOPS_CONNECTOR_STATE".into(), dir.state()),
+    ]
+}
+
+fn hmac_sha256(key: &str, body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[test]
+fn gitea_statuses_follow_its_api_and_the_webhook_is_signed_and_sent_once() {
+    let host = MockHost::start();
+    let dir = TempDir::new("gitea-webhook");
+    let env = gitea_webhook_env(&host, &dir);
+    for _ in 0..2 {
+        let run = connector(&["handle"], &env, Some(&flux_event(SUCCESS, SHA, None)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let spec = api("gitea-create-status.json");
+    let properties: Vec<&str> = spec["CreateStatusOption"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let states = spec["CommitStatusState"]["enum"].as_array().unwrap();
+    let statuses: Vec<Recorded> = host
+        .posts()
+        .into_iter()
+        .filter(|p| p.path() == format!("/api/v1/repos/org/manifests/statuses/{SHA}"))
+        .collect();
+    assert_eq!(statuses.len(), 1, "Flux's repeat costs nothing");
+    for status in &statuses {
+        assert_eq!(
+            status.header("Authorization"),
+            Some(format!("token {TOKEN}").as_str())
+        );
+        let body = status.json();
+        for key in body.as_object().unwrap().keys() {
+            assert!(
+                properties.contains(&key.as_str()),
+                "{key} is not in CreateStatusOption"
+            );
+        }
+        assert!(states.contains(&body["state"]), "{body}");
+        assert_eq!(body["context"], "Status");
+    }
+    let hooks: Vec<Recorded> = host
+        .posts()
+        .into_iter()
+        .filter(|p| p.path() == "/hooks/gitops")
+        .collect();
+    assert_eq!(hooks.len(), 1, "told once");
+    let hook = &hooks[0];
+    assert_eq!(
+        hook.json(),
+        serde_json::json!({"event": "deployment-ended", "commit": SHA, "outcome": "success"})
+    );
+    assert_eq!(
+        hook.header("X-Signature"),
+        Some(format!("sha256={}", hmac_sha256(TOKEN, hook.body.as_bytes())).as_str())
+    );
+    assert!(
+        hook.header("Authorization").is_none(),
+        "the key never travels"
+    );
+}
+
+#[test]
+fn argo_cd_on_gitea_and_a_refused_token_stays_owed_naming_gitea() {
+    let host = MockHost::start();
+    let dir = TempDir::new("gitea-argo");
+    let env = gitea_webhook_env(&host, &dir);
+    let run = connector(&["handle"], &env, Some(&fixture(ARGO)));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let contexts: Vec<Value> = host
+        .posts()
+        .iter()
+        .filter(|p| p.path().contains("/statuses/"))
+        .map(|p| p.json()["context"].clone())
+        .collect();
+    assert_eq!(contexts, ["Phase", "Sync", "Health"]);
+
+    let refusing = MockHost::with(|r| {
+        r.path().contains("/statuses/").then(|| {
+            Reply::json(
+                403,
+                serde_json::json!({"message": "token does not have at least one of required scope(s): [write:repository]"}),
+            )
+        })
+    });
+    let dir = TempDir::new("gitea-401");
+    let env = gitea_webhook_env(&refusing, &dir);
+    let run = connector(&["status"], &env, Some(&flux_event(SUCCESS, SHA, None)));
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(run.stderr.contains("gitea POST"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("it needs the write:repository scope"),
+        "{}",
+        run.stderr
+    );
+}
