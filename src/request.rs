@@ -31,6 +31,9 @@ pub struct Api {
     /// The short-lived token it takes instead of the configured one, when the instance has what
     /// it is exchanged from.
     pub exchanged: Option<Exchanged>,
+    /// Words by which the host refuses (400) a status identical to the one it has: that status
+    /// is there, so the answer counts as delivered (GitLab).
+    pub same_status: Option<&'static str>,
 }
 
 /// Short-lived tokens, exchanged for a credential that is not sent itself.

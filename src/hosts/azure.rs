@@ -25,6 +25,7 @@ pub static API: Api = Api {
     secondary_rate_limit: false,
     repos_path: Some("/_apis/git/"),
     exchanged: Some(Exchanged::Entra),
+    same_status: None,
 };
 
 pub static STATUSES: TargetKind = TargetKind {

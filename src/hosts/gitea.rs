@@ -21,6 +21,7 @@ pub static API: Api = Api {
     // Every URL we send names the configured repository.
     repos_path: Some("/api/v1/repos/"),
     exchanged: None,
+    same_status: None,
 };
 
 pub static STATUSES: TargetKind = TargetKind {

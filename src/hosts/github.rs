@@ -26,6 +26,7 @@ pub static API: Api = Api {
     // Every URL we send to GitHub names a repository the configuration gave.
     repos_path: Some(""),
     exchanged: Some(Exchanged::GitHubApp),
+    same_status: None,
 };
 
 /// The settings that name GitHub repositories, for messages.

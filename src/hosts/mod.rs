@@ -7,6 +7,7 @@
 pub mod azure;
 pub mod gitea;
 pub mod github;
+pub mod gitlab;
 pub mod subscribers;
 
 use crate::config::keys::Key;
@@ -19,7 +20,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 /// Every Git host the configuration may name in `git_host`.
-pub const HOSTS: &[&HostKind] = &[&github::HOST, &azure::HOST, &gitea::HOST];
+pub const HOSTS: &[&HostKind] = &[&github::HOST, &azure::HOST, &gitea::HOST, &gitlab::HOST];
 
 /// A Git host as the configuration knows it.
 pub struct HostKind {
@@ -187,6 +188,6 @@ mod tests {
             Target::from_key("subscriber:s"),
             Some(Target::Subscriber("s".into()))
         );
-        assert_eq!(Target::from_key("gitlab"), None);
+        assert_eq!(Target::from_key("perforce"), None);
     }
 }

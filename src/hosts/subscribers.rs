@@ -16,6 +16,7 @@ pub static API: Api = Api {
     secondary_rate_limit: false,
     repos_path: None,
     exchanged: None,
+    same_status: None,
 };
 
 pub fn status_request(

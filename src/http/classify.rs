@@ -83,6 +83,7 @@ pub fn classify(
             Sorted::Config(Fix::Token)
         }
         200..=299 => Sorted::Delivered,
+        400 if api.same_status.is_some_and(|words| body.contains(words)) => Sorted::Delivered,
         300..=399 => Sorted::Config(Fix::Redirect),
         403 | 429 if meta.ratelimit_remaining.as_deref() == Some("0") => Sorted::Retry {
             after: meta
@@ -131,6 +132,7 @@ mod tests {
         const GH: &Api = &crate::hosts::github::API;
         const AZ: &Api = &crate::hosts::azure::API;
         const PLAIN: &Api = &crate::hosts::subscribers::API;
+        const GL: &Api = &crate::hosts::gitlab::API;
         let none = Meta::default();
         let html = Meta {
             content_type: "text/html; charset=utf-8".into(),
@@ -150,7 +152,7 @@ mod tests {
             after: after.map(Duration::from_secs),
             limit,
         };
-        let cases: [(&Api, bool, u16, &Meta, &str, Sorted); 22] = [
+        let cases: [(&Api, bool, u16, &Meta, &str, Sorted); 24] = [
             (GH, true, 201, &none, "", Sorted::Delivered),
             (GH, true, 204, &none, "", Sorted::Delivered),
             (AZ, true, 200, &none, "{}", Sorted::Delivered),
@@ -229,6 +231,23 @@ mod tests {
             (AZ, true, 429, &none, "", retry(None, None)),
             (GH, true, 503, &retry_after, "", retry(Some(7), None)),
             (GH, true, 501, &none, "", Sorted::Final),
+            // GitLab refuses a status it already has: it is there.
+            (
+                GL,
+                true,
+                400,
+                &none,
+                r#"{"message":"Cannot transition status via :run from :running"}"#,
+                Sorted::Delivered,
+            ),
+            (
+                GL,
+                true,
+                400,
+                &none,
+                r#"{"message":"state is invalid"}"#,
+                Sorted::Final,
+            ),
         ];
         for (api, repos, status, meta, body, expected) in cases {
             assert_eq!(

@@ -22,6 +22,7 @@ pub static API: Api = Api {
     secondary_rate_limit: false,
     repos_path: None,
     exchanged: None,
+    same_status: None,
 };
 
 pub static TARGET: TargetKind = TargetKind {

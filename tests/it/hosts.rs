@@ -133,3 +133,108 @@ fn argo_cd_on_gitea_and_a_refused_token_stays_owed_naming_gitea() {
         run.stderr
     );
 }
+
+fn gitlab_env(host: &MockHost, dir: &TempDir) -> Vec<(String, String)> {
+    let mut env = gitea_webhook_env(host, dir);
+    env.retain(|(k, _)| !k.starts_with("GITOPS_CONNECTOR_GITEA") && k != "GIT_REPOSITORY_TYPE");
+    env.extend([
+        ("GIT_REPOSITORY_TYPE".to_string(), "gitlab".to_string()),
+        ("GITOPS_CONNECTOR_GITLAB_URL".into(), host.base.clone()),
+        (
+            "GITOPS_CONNECTOR_GITLAB_PROJECT".into(),
+            "platform/fleet".into(),
+        ),
+    ]);
+    env
+}
+
+#[test]
+fn gitlab_statuses_follow_its_api_and_a_status_it_already_has_counts_as_delivered() {
+    // GitLab refuses a second `running` for the same name and sha.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let s = seen.clone();
+    let host = MockHost::with(move |r| {
+        if r.method != "POST" || !r.path().contains("/statuses/") {
+            return None;
+        }
+        let key = format!("{} {}", r.json()["name"], r.json()["state"]);
+        let mut seen = s.lock().unwrap();
+        if seen.contains(&key) {
+            return Some(Reply::json(
+                400,
+                serde_json::json!({"message": "Cannot transition status via :run from :running"}),
+            ));
+        }
+        seen.push(key);
+        Some(Reply::json(201, serde_json::json!({"id": 1})))
+    });
+    let dir = TempDir::new("gitlab");
+    let env = gitlab_env(&host, &dir);
+    let progressing = "flux/kustomization-progressing-health-check-passed-flux-v2.json";
+    // The same progress twice (different bytes): the second is refused by GitLab, and delivered.
+    for message in ["first", "second"] {
+        let mut event: Value = serde_json::from_slice(&flux_event(progressing, SHA, None)).unwrap();
+        event["message"] = serde_json::json!(message);
+        let run = connector(
+            &["status"],
+            &env,
+            Some(&serde_json::to_vec(&event).unwrap()),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let run = connector(&["handle"], &env, Some(&flux_event(SUCCESS, SHA, None)));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let spec = api("gitlab-commit-status.json");
+    let parameters: Vec<&str> = spec["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let states = spec["state"]["enum"].as_array().unwrap();
+    let posts: Vec<Recorded> = host
+        .posts()
+        .into_iter()
+        .filter(|p| p.path().contains("/statuses/"))
+        .collect();
+    assert!(posts.len() >= 3, "{}", posts.len());
+    for post in &posts {
+        assert_eq!(
+            post.path(),
+            format!("/api/v4/projects/platform%2Ffleet/statuses/{SHA}")
+        );
+        assert_eq!(
+            post.header("Authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        let body = post.json();
+        for key in body.as_object().unwrap().keys() {
+            assert!(
+                parameters.contains(&key.as_str()),
+                "{key} is not a parameter"
+            );
+        }
+        assert!(states.contains(&body["state"]), "{body}");
+    }
+    assert_eq!(posts.last().unwrap().json()["state"], "success");
+    assert!(
+        posts.len() > seen.lock().unwrap().len(),
+        "GitLab refused at least one repeat"
+    );
+    let listed: Value = serde_json::from_str(
+        &connector(&["events", "--failed", "--output", "json"], &env, None).stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        listed,
+        serde_json::json!([]),
+        "nothing owed, nothing failed"
+    );
+    assert_eq!(
+        host.posts()
+            .iter()
+            .filter(|p| p.path() == "/hooks/gitops")
+            .count(),
+        1
+    );
+}

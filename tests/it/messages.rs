@@ -48,7 +48,7 @@ fn configuration_errors() {
             "unknown-git-host",
             vec![
                 state.clone(),
-                ("GIT_REPOSITORY_TYPE".into(), "GITLAB".into()),
+                ("GIT_REPOSITORY_TYPE".into(), "PERFORCE".into()),
                 ("CICD_ORCHESTRATOR_TYPE".into(), "GITHUB".into()),
             ],
         ),

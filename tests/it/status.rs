@@ -292,7 +292,7 @@ fn plain_http_to_a_remote_host_is_refused_before_connecting() {
 fn missing_configuration_exits_78_naming_the_key() {
     let dir = TempDir::new("cfg");
     let env = vec![
-        ("GIT_REPOSITORY_TYPE".to_string(), "GITLAB".to_string()),
+        ("GIT_REPOSITORY_TYPE".to_string(), "PERFORCE".to_string()),
         ("GITOPS_CONNECTOR_STATE".into(), dir.state()),
     ];
     let run = run_fixture(
@@ -304,7 +304,7 @@ fn missing_configuration_exits_78_naming_the_key() {
     assert_eq!(run.code, 78);
     assert!(
         run.stderr
-            .contains("git_host \"gitlab\" is not github, azdo or gitea"),
+            .contains("git_host \"perforce\" is not github, azdo, gitea or gitlab"),
         "{}",
         run.stderr
     );
