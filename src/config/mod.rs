@@ -141,6 +141,7 @@ impl Instance {
                 actions_repo: "a".into(),
                 dispatch_event: "sync-success".into(),
                 failure_dispatch_event: None,
+                workflow: None,
             }),
             subscribers: vec![],
             require: vec![],

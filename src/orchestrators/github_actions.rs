@@ -60,6 +60,56 @@ pub static ORCHESTRATOR: OrchestratorKind = OrchestratorKind {
                 .unwrap_or("sync-success")
                 .to_string(),
             failure_dispatch_event: settings.text("failure_dispatch_event").map(str::to_string),
+            workflow: None,
+        }))
+    },
+};
+
+pub static WORKFLOW_TARGET: TargetKind = TargetKind {
+    key: "github-workflow",
+    api: &github::API,
+    credential: Credential::Orchestrator,
+    settings: "github_org_url (GITHUB_ORG_URL), github_manifests_repo, github_actions_repo, \
+               github_workflow and github_workflow_ref",
+    scopes:
+        "it needs Actions: write on the actions repository and Contents: read and Pull \
+             requests: read on the manifests repository (fine-grained), or the repo scope (classic)",
+};
+
+const WORKFLOW_KEYS: &[Key] = &[
+    key(
+        "github_workflow",
+        Some("GITOPS_CONNECTOR_GITHUB_WORKFLOW"),
+        Kind::Text,
+        "the workflow `github-workflow` runs by workflow_dispatch: its file name (deployed.yml) or id",
+    ),
+    key(
+        "github_workflow_ref",
+        Some("GITOPS_CONNECTOR_GITHUB_WORKFLOW_REF"),
+        Kind::Text,
+        "the branch or tag that workflow runs on (default main)",
+    ),
+];
+
+/// GitHub Actions told by `workflow_dispatch` of one workflow, with the run in its inputs.
+pub static WORKFLOW_ORCHESTRATOR: OrchestratorKind = OrchestratorKind {
+    names: &["github-workflow"],
+    keys: WORKFLOW_KEYS,
+    target: &WORKFLOW_TARGET,
+    build: |settings| {
+        let why = "when orchestrator is github-workflow";
+        Ok(Arc::new(Actions {
+            manifests: Repo::from_settings(settings, "to read the merge message")?,
+            actions_repo: settings.required("github_actions_repo", why)?,
+            dispatch_event: String::new(),
+            failure_dispatch_event: None,
+            workflow: Some(Workflow {
+                file: settings.required("github_workflow", why)?,
+                git_ref: settings
+                    .text("github_workflow_ref")
+                    .unwrap_or("main")
+                    .to_string(),
+            }),
         }))
     },
 };
@@ -73,11 +123,32 @@ pub struct Actions {
     pub actions_repo: String,
     pub dispatch_event: String,
     pub failure_dispatch_event: Option<String>,
+    /// `workflow_dispatch` of this workflow instead of `repository_dispatch`.
+    pub workflow: Option<Workflow>,
+}
+
+/// A workflow run by `workflow_dispatch` (`orchestrator = "github-workflow"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workflow {
+    /// Its file name (`deployed.yml`) or id.
+    pub file: String,
+    /// The branch or tag it runs on.
+    pub git_ref: String,
+}
+
+impl Actions {
+    fn target_kind(&self) -> &'static TargetKind {
+        if self.workflow.is_some() {
+            &WORKFLOW_TARGET
+        } else {
+            &TARGET
+        }
+    }
 }
 
 impl Orchestrator for Actions {
     fn target(&self) -> Target {
-        Target::Kind(&TARGET)
+        Target::Kind(self.target_kind())
     }
 
     fn flow(&self, job: &Job, commit: Option<CommitId>) -> Result<Box<dyn Flow>, FlowError> {
@@ -127,11 +198,62 @@ impl Dispatch {
             Outcome::Failure => self.actions.failure_dispatch_event.as_deref(),
         }
     }
+
+    /// The notification: `repository_dispatch` with the run in `client_payload`, or a
+    /// workflow's `workflow_dispatch` with it in `inputs` (strings, every one always sent, so
+    /// that the workflow can declare them all).
+    fn notification(
+        &self,
+        event_type: &str,
+        sha: Option<String>,
+        run_id: Option<String>,
+        message: String,
+    ) -> Request {
+        let repo = format!(
+            "{}/repos/{}/{}",
+            self.actions.manifests.api,
+            encode(&self.actions.manifests.owner),
+            encode(&self.actions.actions_repo)
+        );
+        let target = Target::Kind(self.actions.target_kind());
+        if let Some(workflow) = &self.actions.workflow {
+            return Request::post(
+                target,
+                format!(
+                    "{repo}/actions/workflows/{}/dispatches",
+                    encode(&workflow.file)
+                ),
+                json!({
+                    "ref": workflow.git_ref,
+                    "inputs": {
+                        "sha": sha.unwrap_or_default(),
+                        "runid": run_id.unwrap_or_default(),
+                        "outcome": self.outcome.to_string(),
+                        "commit": self.commit.as_str(),
+                        "superseded_by": self.superseded_by.clone().unwrap_or_default(),
+                    },
+                }),
+            );
+        }
+        let mut payload = json!({ "sha": sha, "runid": run_id, "commitmessage": message });
+        if let Some(newer) = &self.superseded_by {
+            payload["superseded_by"] = json!(newer);
+        }
+        Request::post(
+            target,
+            format!("{repo}/dispatches"),
+            json!({ "event_type": event_type, "client_payload": payload }),
+        )
+    }
 }
 
 impl Flow for Dispatch {
     fn next(&mut self, answer: Option<&Value>) -> Result<Step, FlowError> {
-        let Some(event_type) = self.event_type().map(str::to_string) else {
+        let event_type = match (&self.actions.workflow, self.event_type()) {
+            (Some(_), _) => Some(String::new()),
+            (None, event_type) => event_type.map(str::to_string),
+        };
+        let Some(event_type) = event_type else {
             return Ok(Step::Nothing(
                 "the deployment failed and no failure_dispatch_event is configured".into(),
             ));
@@ -140,7 +262,7 @@ impl Flow for Dispatch {
             Stage::Start => {
                 self.stage = Stage::AskedCommit;
                 Ok(Step::Read(Request::get(
-                    Target::Kind(&TARGET),
+                    Target::Kind(self.actions.target_kind()),
                     format!(
                         "{}/commits/{}",
                         repo_url(&self.actions.manifests),
@@ -157,7 +279,7 @@ impl Flow for Dispatch {
                     })?;
                 self.stage = Stage::AskedPulls(message.to_string());
                 Ok(Step::Read(Request::get(
-                    Target::Kind(&TARGET),
+                    Target::Kind(self.actions.target_kind()),
                     format!(
                         "{}/commits/{}/pulls",
                         repo_url(&self.actions.manifests),
@@ -170,20 +292,11 @@ impl Flow for Dispatch {
                     .and_then(merged_pr_head)
                     .and_then(|head| deploy_ref(&head));
                 let (sha, run_id) = from_pr.or_else(|| deploy_branch(&message)).unzip();
-                let url = format!(
-                    "{}/repos/{}/{}/dispatches",
-                    self.actions.manifests.api,
-                    encode(&self.actions.manifests.owner),
-                    encode(&self.actions.actions_repo)
-                );
-                let mut payload = json!({ "sha": sha, "runid": run_id, "commitmessage": message });
-                if let Some(newer) = &self.superseded_by {
-                    payload["superseded_by"] = json!(newer);
-                }
-                Ok(Step::Send(Request::post(
-                    Target::Kind(&TARGET),
-                    url,
-                    json!({ "event_type": event_type, "client_payload": payload }),
+                Ok(Step::Send(self.notification(
+                    &event_type,
+                    sha,
+                    run_id,
+                    message,
                 )))
             }
         }
@@ -233,6 +346,7 @@ mod tests {
             actions_repo: "app".into(),
             dispatch_event: "sync-success".into(),
             failure_dispatch_event: failure.map(str::to_string),
+            workflow: None,
         }
     }
 

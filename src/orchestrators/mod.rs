@@ -25,6 +25,7 @@ use std::sync::Arc;
 /// Every orchestrator the configuration may name in `orchestrator`.
 pub const ORCHESTRATORS: &[&OrchestratorKind] = &[
     &github_actions::ORCHESTRATOR,
+    &github_actions::WORKFLOW_ORCHESTRATOR,
     &azure_pipelines::ORCHESTRATOR,
     &webhook::ORCHESTRATOR,
 ];

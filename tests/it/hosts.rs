@@ -238,3 +238,36 @@ fn gitlab_statuses_follow_its_api_and_a_status_it_already_has_counts_as_delivere
         1
     );
 }
+
+#[test]
+fn github_workflow_dispatch_runs_one_workflow_with_the_run_in_its_inputs() {
+    let host = MockHost::start();
+    let dir = TempDir::new("workflow-dispatch");
+    let env = with(
+        &github_env(&host, &dir),
+        &[
+            ("CICD_ORCHESTRATOR_TYPE", "github-workflow"),
+            ("GITOPS_CONNECTOR_GITHUB_WORKFLOW", "deployed.yml"),
+        ],
+    );
+    let failed = "flux/kustomization-health-check-failed-single-flux-v2.json";
+    for event in [failed, SUCCESS] {
+        let run = connector(&["handle"], &env, Some(&flux_event(event, SHA, None)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let dispatches: Vec<Recorded> = host
+        .posts()
+        .into_iter()
+        .filter(|p| p.path().ends_with("/dispatches"))
+        .collect();
+    assert_eq!(dispatches.len(), 1, "told once, failure included");
+    assert_eq!(
+        dispatches[0].path(),
+        "/repos/org/app/actions/workflows/deployed.yml/dispatches"
+    );
+    assert_eq!(
+        dispatches[0].json(),
+        serde_json::json!({"ref": "main", "inputs": {"sha": "c0ffee12", "runid": "987654",
+            "outcome": "failure", "commit": SHA, "superseded_by": ""}})
+    );
+}
