@@ -207,7 +207,7 @@ impl Dispatch {
         event_type: &str,
         sha: Option<String>,
         run_id: Option<String>,
-        message: String,
+        message: &str,
     ) -> Request {
         let repo = format!(
             "{}/repos/{}/{}",
@@ -296,7 +296,7 @@ impl Flow for Dispatch {
                     &event_type,
                     sha,
                     run_id,
-                    message,
+                    &message,
                 )))
             }
         }
