@@ -48,7 +48,7 @@ const COMMON_KEYS: &[Key] = &[
         "orchestrator",
         Some("CICD_ORCHESTRATOR_TYPE"),
         Kind::Text,
-        "who is told of the end: github (Actions, repository_dispatch), github-workflow (workflow_dispatch), azdo (Pipelines) or webhook (a signed POST)",
+        "who is told of the end: github (Actions, repository_dispatch), github-workflow (workflow_dispatch), azdo (Pipelines), gitlab (a pipeline trigger) or webhook (a signed POST)",
     ),
     key(
         "operator",

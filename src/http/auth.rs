@@ -6,7 +6,7 @@ use super::{entra, path_of, redact, transport_error, unix_now, Client, Failure, 
 use super::{github_app, Network};
 use crate::config::{GitHubApp, Instance, Secret};
 use crate::hosts::github;
-use crate::request::{Api, Credential, Exchanged, Scheme, Target};
+use crate::request::{Api, Credential, Exchanged, Method, Request, Scheme, Target};
 use std::io::Read;
 use std::time::Duration;
 
@@ -382,6 +382,26 @@ impl Client {
 }
 
 /// The headers each API wants, with the token in its scheme (`bearer`: an Entra token).
+/// The bytes a request's body is sent as (and signed over): its JSON, with the token added for
+/// APIs that take it in the body.
+pub(super) fn body(request: &Request, api: &Api, secret: Option<&Secret>) -> Vec<u8> {
+    let Some(body) = request
+        .body
+        .as_ref()
+        .filter(|_| request.method == Method::Post)
+    else {
+        return Vec::new();
+    };
+    match (api.auth, secret, body) {
+        (Some(Scheme::BodyToken), Some(token), serde_json::Value::Object(fields)) => {
+            let mut fields = fields.clone();
+            fields.insert("token".into(), token.expose().into());
+            serde_json::Value::Object(fields).to_string().into_bytes()
+        }
+        _ => body.to_string().into_bytes(),
+    }
+}
+
 pub(super) fn headers(
     api: &Api,
     secret: Option<&Secret>,
@@ -403,6 +423,7 @@ pub(super) fn headers(
             Scheme::Token => format!("token {}", token.expose()),
             Scheme::Bearer => format!("Bearer {}", token.expose()),
             Scheme::BasicPassword => format!("Basic {}", base64(&format!(":{}", token.expose()))),
+            Scheme::BodyToken => return headers,
             Scheme::HmacSha256 => {
                 let signature = crate::signature::sign_sha256(token.expose().as_bytes(), body);
                 headers.push(("X-Signature", format!("sha256={signature}")));

@@ -166,12 +166,9 @@ impl Client {
         refuse_before_sending(request, credentials, secret.is_some())?;
 
         let agent = self.agent(&credentials.network)?;
-        let result = call(
-            &agent,
-            request,
-            &auth::headers(api, secret, auth.bearer, &request_body(request)),
-            timeout,
-        );
+        let body = auth::body(request, api, secret);
+        let headers = auth::headers(api, secret, auth.bearer, &body);
+        let result = call(&agent, request, &headers, &body, timeout);
         let place = format!(
             "{} {} {}",
             request.target,
@@ -245,6 +242,7 @@ fn call(
     agent: &ureq::Agent,
     request: &Request,
     headers: &[(&str, String)],
+    body: &[u8],
     timeout: Duration,
 ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
     match request.method {
@@ -253,27 +251,12 @@ fn call(
             .timeout_global(Some(timeout))
             .build()
             .call(),
-        Method::Post => {
-            let body = request
-                .body
-                .as_ref()
-                .map(Value::to_string)
-                .unwrap_or_default();
-            with_headers(agent.post(&request.url), headers)
-                .header("Content-Type", "application/json")
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .send(body.as_bytes())
-        }
-    }
-}
-
-/// The bytes a request's body is sent as (and signed over).
-fn request_body(request: &Request) -> Vec<u8> {
-    match (request.method, &request.body) {
-        (Method::Post, Some(body)) => body.to_string().into_bytes(),
-        _ => Vec::new(),
+        Method::Post => with_headers(agent.post(&request.url), headers)
+            .header("Content-Type", "application/json")
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .send(body),
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod azure_pipelines;
 pub mod github_actions;
+pub mod gitlab_pipelines;
 pub mod webhook;
 
 use crate::config::keys::Key;
@@ -27,6 +28,7 @@ pub const ORCHESTRATORS: &[&OrchestratorKind] = &[
     &github_actions::ORCHESTRATOR,
     &github_actions::WORKFLOW_ORCHESTRATOR,
     &azure_pipelines::ORCHESTRATOR,
+    &gitlab_pipelines::ORCHESTRATOR,
     &webhook::ORCHESTRATOR,
 ];
 

@@ -271,3 +271,85 @@ fn github_workflow_dispatch_runs_one_workflow_with_the_run_in_its_inputs() {
             "outcome": "failure", "commit": SHA, "superseded_by": ""}})
     );
 }
+
+#[test]
+fn a_gitlab_pipeline_is_triggered_once_with_the_run_and_the_trigger_token_never_rests() {
+    const TRIGGER: &str = "glptt-trigger-SECRET";
+    let host = MockHost::with(|r| {
+        let path = r.path();
+        let commit = format!("/api/v4/projects/platform%2Ffleet/repository/commits/{SHA}");
+        if r.method == "GET" && path == commit {
+            return Some(Reply::json(
+                200,
+                serde_json::json!({"message": "Merge branch 'deploy/4242/c0ffee12/main' into 'main'"}),
+            ));
+        }
+        if r.method == "GET" && path == format!("{commit}/merge_requests") {
+            return Some(Reply::json(
+                200,
+                serde_json::json!([{"state": "merged", "source_branch": "deploy/987654/beef0001/main"}]),
+            ));
+        }
+        if path.ends_with("/trigger/pipeline") {
+            return Some(Reply::json(201, serde_json::json!({"id": 1})));
+        }
+        None
+    });
+    let dir = TempDir::new("gitlab-pipelines");
+    let mut env = gitlab_env(&host, &dir);
+    env.retain(|(k, _)| k != "CICD_ORCHESTRATOR_TYPE");
+    env.extend([
+        ("CICD_ORCHESTRATOR_TYPE".to_string(), "gitlab".to_string()),
+        (
+            "GITOPS_CONNECTOR_GITLAB_PIPELINE_PROJECT".into(),
+            "platform/app".into(),
+        ),
+        ("GITOPS_CONNECTOR_ORCHESTRATOR_TOKEN".into(), TRIGGER.into()),
+    ]);
+    for _ in 0..2 {
+        let run = connector(&["handle"], &env, Some(&flux_event(SUCCESS, SHA, None)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let triggers: Vec<Recorded> = host
+        .posts()
+        .into_iter()
+        .filter(|p| p.path().ends_with("/trigger/pipeline"))
+        .collect();
+    assert_eq!(triggers.len(), 1, "told once");
+    assert_eq!(
+        triggers[0].path(),
+        "/api/v4/projects/platform%2Fapp/trigger/pipeline"
+    );
+    let body = triggers[0].json();
+    assert_eq!(body["token"], TRIGGER);
+    assert_eq!(body["ref"], "main");
+    assert_eq!(
+        body["variables"]["GITOPS_RUN_ID"], "987654",
+        "the merge request's"
+    );
+    assert_eq!(body["variables"]["GITOPS_SOURCE_SHA"], "beef0001");
+    assert_eq!(body["variables"]["GITOPS_OUTCOME"], "success");
+    assert_eq!(body["variables"]["GITOPS_COMMIT"], SHA);
+    assert!(triggers[0].header("Authorization").is_none());
+    // The reads went with the Git host's token.
+    let reads: Vec<Recorded> = host
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path().contains("/repository/commits/"))
+        .collect();
+    // The commit, its merge requests, and (no local record yet) its statuses.
+    assert_eq!(reads.len(), 3);
+    assert!(reads
+        .iter()
+        .all(|r| r.header("Authorization") == Some(format!("Bearer {TOKEN}").as_str())));
+    // The trigger token is in no output and nowhere in the state.
+    let state = String::from_utf8_lossy(&std::fs::read(dir.state()).unwrap()).to_string();
+    assert!(!state.contains(TRIGGER));
+    let shown = connector(&["events", "show", "1"], &env, None);
+    assert!(!shown.stdout.contains(TRIGGER), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains("trigger/pipeline"),
+        "{}",
+        shown.stdout
+    );
+}
