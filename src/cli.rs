@@ -10,7 +10,7 @@ const LONG_ABOUT: &str = "\
 Tell your CI/CD pipeline what Flux or Argo CD did with its commit.
 
 Takes one operator notification (JSON, from a file or stdin), posts commit statuses to GitHub,
-Azure Repos, GitLab or Gitea (and to subscribers), and when the deployment has ended tells GitHub Actions
+Azure Repos, GitLab, Gitea or Bitbucket (and to subscribers), and when the deployment has ended tells GitHub Actions
 (repository_dispatch or workflow_dispatch), Azure Pipelines (the waiting agentless task), a
 GitLab pipeline or a signed webhook exactly once.
 Everything is journaled in a small SQLite state, so nothing planned is lost: what a host did not

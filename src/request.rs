@@ -57,6 +57,9 @@ pub enum Scheme {
     /// No `Authorization`: `X-Signature: sha256=<hex>`, the HMAC-SHA256 of the body keyed with
     /// the token (the generic webhook; the receiver checks it, the key never travels).
     HmacSha256,
+    /// `Basic base64(T)` when the token is `user:password` (a Bitbucket app password), else
+    /// `Bearer T` (an access token).
+    BearerOrBasic,
     /// The `token` field of the JSON body (GitLab's pipeline trigger tokens), added as the
     /// request leaves: the stored request never holds it.
     BodyToken,

@@ -42,7 +42,7 @@ const COMMON_KEYS: &[Key] = &[
         "git_host",
         Some("GIT_REPOSITORY_TYPE"),
         Kind::Text,
-        "where commit statuses go: github, azdo, gitea (also forgejo) or gitlab",
+        "where commit statuses go: github, azdo, gitea (also forgejo), gitlab, bitbucket or bitbucket-server (also bitbucket-datacenter)",
     ),
     key(
         "orchestrator",

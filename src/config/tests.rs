@@ -123,7 +123,7 @@ azdo_pr_repo = "hld"
 #[test]
 fn invalid_values_name_the_key_and_what_is_valid() {
     let cases = [
-        ("git_host = \"perforce\"\norchestrator = \"github\"", "git_host \"perforce\" is not github, azdo, gitea or gitlab"),
+        ("git_host = \"perforce\"\norchestrator = \"github\"", "git_host \"perforce\" is not github, azdo, gitea, gitlab, bitbucket or bitbucket-server"),
         ("orchestrator = \"github\"", "`git_host` (env GIT_REPOSITORY_TYPE) is required"),
         ("colour = 1", "unknown key `colour`"),
         ("git_host = 1", "`git_host` must be a string"),

@@ -85,13 +85,12 @@ impl Sender<'_> {
                     },
                     row.attempts,
                 )),
-                Some(None) => Err(Finish::Failed {
-                    why: format!(
-                        "{} answered {} without a list of commits",
-                        request.target, answer.status
-                    ),
-                    answer: Some(answer.status),
-                }),
+                // An API that lists commits some other way (an older server): nothing to fix here.
+                Some(None) => Ok(Listed::NoHistory(format!(
+                    "{} answered {} without a list of commits: skipped commits, if any, are left \
+                     as they are",
+                    request.target, answer.status
+                ))),
             },
             // A force-push dropped the base, or the deployment went back: nothing to release,
             // and nothing to fix.

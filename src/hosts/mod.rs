@@ -5,6 +5,8 @@
 //! requests, and a [`HostKind`] that reads it from the configuration; then one line in [`HOSTS`].
 
 pub mod azure;
+pub mod bitbucket;
+pub mod bitbucket_server;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
@@ -20,7 +22,14 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 /// Every Git host the configuration may name in `git_host`.
-pub const HOSTS: &[&HostKind] = &[&github::HOST, &azure::HOST, &gitea::HOST, &gitlab::HOST];
+pub const HOSTS: &[&HostKind] = &[
+    &github::HOST,
+    &azure::HOST,
+    &gitea::HOST,
+    &gitlab::HOST,
+    &bitbucket::HOST,
+    &bitbucket_server::HOST,
+];
 
 /// A Git host as the configuration knows it.
 pub struct HostKind {

@@ -421,8 +421,11 @@ pub(super) fn headers(
     if let (Some(token), Some(scheme)) = (secret, scheme) {
         let value = match scheme {
             Scheme::Token => format!("token {}", token.expose()),
-            Scheme::Bearer => format!("Bearer {}", token.expose()),
             Scheme::BasicPassword => format!("Basic {}", base64(&format!(":{}", token.expose()))),
+            Scheme::BearerOrBasic if token.expose().contains(':') => {
+                format!("Basic {}", base64(token.expose()))
+            }
+            Scheme::Bearer | Scheme::BearerOrBasic => format!("Bearer {}", token.expose()),
             Scheme::BodyToken => return headers,
             Scheme::HmacSha256 => {
                 let signature = crate::signature::sign_sha256(token.expose().as_bytes(), body);

@@ -353,3 +353,89 @@ fn a_gitlab_pipeline_is_triggered_once_with_the_run_and_the_trigger_token_never_
         shown.stdout
     );
 }
+
+fn bitbucket_env(host: &MockHost, dir: &TempDir, server: bool) -> Vec<(String, String)> {
+    let mut env = gitea_webhook_env(host, dir);
+    env.retain(|(k, _)| !k.starts_with("GITOPS_CONNECTOR_GITEA") && k != "GIT_REPOSITORY_TYPE");
+    env.extend([
+        (
+            "GIT_REPOSITORY_TYPE".to_string(),
+            if server {
+                "bitbucket-server"
+            } else {
+                "bitbucket"
+            }
+            .to_string(),
+        ),
+        ("GITOPS_CONNECTOR_BITBUCKET_URL".into(), host.base.clone()),
+        ("GITOPS_CONNECTOR_BITBUCKET_WORKSPACE".into(), "ws".into()),
+        ("GITOPS_CONNECTOR_BITBUCKET_REPO".into(), "fleet".into()),
+    ]);
+    env
+}
+
+/// Each status body against the API description's properties, required fields and states.
+fn check_bitbucket(posts: &[Recorded], spec: &Value) {
+    let properties = spec["properties"].as_array().unwrap();
+    let states = spec["state"].as_array().unwrap();
+    assert!(!posts.is_empty());
+    for post in posts {
+        let body = post.json();
+        for key in body.as_object().unwrap().keys() {
+            assert!(properties.contains(&Value::from(key.as_str())), "{key}");
+        }
+        for required in spec["required"].as_array().unwrap() {
+            assert!(
+                body.get(required.as_str().unwrap()).is_some(),
+                "{required} missing"
+            );
+        }
+        assert!(states.contains(&body["state"]), "{body}");
+        assert!(body["key"].as_str().unwrap().chars().count() <= 40);
+    }
+}
+
+#[test]
+fn bitbucket_cloud_and_server_take_build_statuses_as_their_apis_describe() {
+    let spec = api("bitbucket-build-status.json");
+    for server in [false, true] {
+        let host = MockHost::start();
+        let dir = TempDir::new(if server { "bb-server" } else { "bb-cloud" });
+        let env = bitbucket_env(&host, &dir, server);
+        for event in [
+            flux_event(SUCCESS, SHA, Some("prod-eu-west-1-with-a-long-name")),
+            fixture(ARGO),
+        ] {
+            let run = connector(&["handle"], &env, Some(&event));
+            assert_eq!(run.code, 0, "{}", run.stderr);
+        }
+        let path = if server {
+            format!("/rest/build-status/1.0/commits/{SHA}")
+        } else {
+            format!("/2.0/repositories/ws/fleet/commit/{SHA}/statuses/build")
+        };
+        let posts: Vec<Recorded> = host
+            .posts()
+            .into_iter()
+            .filter(|p| p.path() == path)
+            .collect();
+        check_bitbucket(&posts, &spec[if server { "server" } else { "cloud" }]);
+        assert!(posts
+            .iter()
+            .all(|p| p.header("Authorization") == Some(format!("Bearer {TOKEN}").as_str())));
+        assert_eq!(posts[0].json()["url"], "https://app.example/commit");
+    }
+    // An app password (`user:password`) goes as Basic.
+    let host = MockHost::start();
+    let dir = TempDir::new("bb-app-password");
+    let env = with(
+        &bitbucket_env(&host, &dir, false),
+        &[("PAT", "me:app-pass")],
+    );
+    assert_eq!(
+        connector(&["status"], &env, Some(&flux_event(SUCCESS, SHA, None))).code,
+        0
+    );
+    let post = &host.posts()[0];
+    assert_eq!(post.header("Authorization"), Some("Basic bWU6YXBwLXBhc3M="));
+}

@@ -304,7 +304,7 @@ fn missing_configuration_exits_78_naming_the_key() {
     assert_eq!(run.code, 78);
     assert!(
         run.stderr
-            .contains("git_host \"perforce\" is not github, azdo, gitea or gitlab"),
+            .contains("git_host \"perforce\" is not github, azdo, gitea, gitlab, bitbucket or bitbucket-server"),
         "{}",
         run.stderr
     );

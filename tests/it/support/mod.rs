@@ -195,6 +195,14 @@ impl Drop for MockHost {
     }
 }
 
+/// The value of `name` in a URL's query.
+fn query_value(url: &str, name: &str) -> String {
+    url.split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// What GitHub and Azure DevOps answer when everything is fine.
 pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
     let path = r.path();
@@ -221,7 +229,26 @@ pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
         _ if path.ends_with("/status") => {
             Reply::json(200, json!({"state": "pending", "statuses": []}))
         }
+        // The statuses of a commit, on Bitbucket (Cloud and Server) and GitLab: none yet.
+        _ if path.ends_with("/statuses") && path.contains("/api/v4/") => {
+            Reply::json(200, json!([]))
+        }
+        _ if path.ends_with("/statuses") || path.starts_with("/rest/build-status/") => {
+            Reply::json(200, json!({"values": []}))
+        }
         // Nothing skipped: the history between two ends holds only the newer one.
+        _ if path.ends_with("/repository/compare") => {
+            let head = query_value(&r.url, "to");
+            Reply::json(200, json!({"commits": [{"id": head}]}))
+        }
+        _ if path.starts_with("/2.0/repositories/") && path.contains("/commits/") => {
+            let head = path.rsplit('/').next().unwrap_or_default();
+            Reply::json(200, json!({"values": [{"hash": head}]}))
+        }
+        _ if path.starts_with("/rest/api/latest/") && path.ends_with("/commits") => {
+            let head = query_value(&r.url, "until");
+            Reply::json(200, json!({"values": [{"id": head}]}))
+        }
         _ if path.contains("/compare/") => {
             let head = path.rsplit("...").next().unwrap_or_default();
             Reply::json(200, json!({"total_commits": 1, "commits": [{"sha": head}]}))
