@@ -265,6 +265,10 @@ fn github_workflow_dispatch_runs_one_workflow_with_the_run_in_its_inputs() {
         dispatches[0].path(),
         "/repos/org/app/actions/workflows/deployed.yml/dispatches"
     );
+    conforms(
+        &dispatches[0].json(),
+        &api("orchestrators.json")["github_workflow_dispatch"],
+    );
     assert_eq!(
         dispatches[0].json(),
         serde_json::json!({"ref": "main", "inputs": {"sha": "c0ffee12", "runid": "987654",
@@ -321,6 +325,7 @@ fn a_gitlab_pipeline_is_triggered_once_with_the_run_and_the_trigger_token_never_
         "/api/v4/projects/platform%2Fapp/trigger/pipeline"
     );
     let body = triggers[0].json();
+    conforms(&body, &api("orchestrators.json")["gitlab_trigger_pipeline"]);
     assert_eq!(body["token"], TRIGGER);
     assert_eq!(body["ref"], "main");
     assert_eq!(
@@ -438,4 +443,90 @@ fn bitbucket_cloud_and_server_take_build_statuses_as_their_apis_describe() {
     );
     let post = &host.posts()[0];
     assert_eq!(post.header("Authorization"), Some("Basic bWU6YXBwLXBhc3M="));
+}
+
+/// Every new Git host, in one table: Flux and Argo CD events deliver; a host that is down
+/// (503 with Retry-After) leaves them owed and `replay --failed` sends them; a refused token
+/// stays owed, its message naming the host and never the token.
+#[test]
+fn every_new_host_delivers_flux_and_argo_and_survives_an_outage_and_a_refused_token() {
+    let hosts: [(&str, &str); 4] = [
+        ("gitea", "/api/v1/repos/org/manifests/statuses/"),
+        ("gitlab", "/api/v4/projects/platform%2Ffleet/statuses/"),
+        ("bitbucket", "/2.0/repositories/ws/fleet/commit/"),
+        ("bitbucket-server", "/rest/build-status/1.0/commits/"),
+    ];
+    for (git_host, status_path) in hosts {
+        let env_for = |host: &MockHost, dir: &TempDir| {
+            let mut env = gitea_webhook_env(host, dir);
+            env.extend(gitlab_env(host, dir));
+            env.extend(bitbucket_env(host, dir, false));
+            with(&env, &[("GIT_REPOSITORY_TYPE", git_host)])
+        };
+        let outage = Outage::new();
+        let down = outage.clone();
+        let host = MockHost::with(move |_| {
+            down.lasts().then(|| {
+                Reply::json(503, serde_json::json!({"message": "maintenance"}))
+                    .with_header("Retry-After", "0")
+            })
+        });
+        let dir = TempDir::new(&format!("faults-{git_host}"));
+        let env = env_for(&host, &dir);
+        while_down(&host, &outage, || {
+            connector(
+                &["handle", "--budget", "1"],
+                &env,
+                Some(&flux_event(SUCCESS, SHA, None)),
+            )
+        });
+        let run = connector(&["replay", "--failed"], &env, None);
+        assert_eq!(run.code, 0, "{git_host}: {}", run.stderr);
+        let run = connector(&["handle"], &env, Some(&fixture(ARGO)));
+        assert_eq!(run.code, 0, "{git_host}: {}", run.stderr);
+        let delivered = host
+            .posts()
+            .iter()
+            .filter(|p| p.path().starts_with(status_path))
+            .count();
+        assert!(
+            delivered >= 4,
+            "{git_host}: Flux's and Argo CD's statuses ({delivered})"
+        );
+
+        let refusing = MockHost::with(|r| {
+            (r.method == "POST" && !r.path().starts_with("/hooks"))
+                .then(|| Reply::json(401, serde_json::json!({"message": "bad token"})))
+        });
+        let dir = TempDir::new(&format!("refused-{git_host}"));
+        let run = connector(
+            &["status"],
+            &env_for(&refusing, &dir),
+            Some(&flux_event(SUCCESS, SHA, None)),
+        );
+        assert_eq!(run.code, 75, "{git_host}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("was not accepted"),
+            "{git_host}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(TOKEN),
+            "{git_host}: the token in a message"
+        );
+    }
+}
+
+/// A request body against the parts of an API description kept in `tests/it/api`.
+fn conforms(body: &Value, spec: &Value) {
+    let properties = spec["properties"].as_array().unwrap();
+    for key in body.as_object().unwrap().keys() {
+        assert!(properties.contains(&Value::from(key.as_str())), "{key}");
+    }
+    for required in spec["required"].as_array().unwrap() {
+        assert!(
+            body.get(required.as_str().unwrap()).is_some(),
+            "{required} missing"
+        );
+    }
 }
