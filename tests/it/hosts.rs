@@ -49,35 +49,18 @@ fn gitea_statuses_follow_its_api_and_the_webhook_is_signed_and_sent_once() {
         let run = connector(&["handle"], &env, Some(&flux_event(SUCCESS, SHA, None)));
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
-    let spec = api("gitea-create-status.json");
-    let properties: Vec<&str> = spec["CreateStatusOption"]["properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
-    let states = spec["CommitStatusState"]["enum"].as_array().unwrap();
     let statuses: Vec<Recorded> = host
         .posts()
         .into_iter()
         .filter(|p| p.path() == format!("/api/v1/repos/org/manifests/statuses/{SHA}"))
         .collect();
     assert_eq!(statuses.len(), 1, "Flux's repeat costs nothing");
-    for status in &statuses {
-        assert_eq!(
-            status.header("Authorization"),
-            Some(format!("token {TOKEN}").as_str())
-        );
-        let body = status.json();
-        for key in body.as_object().unwrap().keys() {
-            assert!(
-                properties.contains(&key.as_str()),
-                "{key} is not in CreateStatusOption"
-            );
-        }
-        assert!(states.contains(&body["state"]), "{body}");
-        assert_eq!(body["context"], "Status");
-    }
+    check_statuses(
+        &statuses,
+        &api("gitea-create-status.json"),
+        &format!("token {TOKEN}"),
+    );
+    assert_eq!(statuses[0].json()["context"], "Status");
     let hooks: Vec<Recorded> = host
         .posts()
         .into_iter()
@@ -184,38 +167,20 @@ fn gitlab_statuses_follow_its_api_and_a_status_it_already_has_counts_as_delivere
     }
     let run = connector(&["handle"], &env, Some(&flux_event(SUCCESS, SHA, None)));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let spec = api("gitlab-commit-status.json");
-    let parameters: Vec<&str> = spec["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
-    let states = spec["state"]["enum"].as_array().unwrap();
     let posts: Vec<Recorded> = host
         .posts()
         .into_iter()
         .filter(|p| p.path().contains("/statuses/"))
         .collect();
     assert!(posts.len() >= 3, "{}", posts.len());
-    for post in &posts {
-        assert_eq!(
-            post.path(),
-            format!("/api/v4/projects/platform%2Ffleet/statuses/{SHA}")
-        );
-        assert_eq!(
-            post.header("Authorization"),
-            Some(format!("Bearer {TOKEN}").as_str())
-        );
-        let body = post.json();
-        for key in body.as_object().unwrap().keys() {
-            assert!(
-                parameters.contains(&key.as_str()),
-                "{key} is not a parameter"
-            );
-        }
-        assert!(states.contains(&body["state"]), "{body}");
-    }
+    assert!(posts
+        .iter()
+        .all(|p| p.path() == format!("/api/v4/projects/platform%2Ffleet/statuses/{SHA}")));
+    check_statuses(
+        &posts,
+        &api("gitlab-commit-status.json"),
+        &format!("Bearer {TOKEN}"),
+    );
     assert_eq!(posts.last().unwrap().json()["state"], "success");
     assert!(
         posts.len() > seen.lock().unwrap().len(),
@@ -379,27 +344,6 @@ fn bitbucket_env(host: &MockHost, dir: &TempDir, server: bool) -> Vec<(String, S
     env
 }
 
-/// Each status body against the API description's properties, required fields and states.
-fn check_bitbucket(posts: &[Recorded], spec: &Value) {
-    let properties = spec["properties"].as_array().unwrap();
-    let states = spec["state"].as_array().unwrap();
-    assert!(!posts.is_empty());
-    for post in posts {
-        let body = post.json();
-        for key in body.as_object().unwrap().keys() {
-            assert!(properties.contains(&Value::from(key.as_str())), "{key}");
-        }
-        for required in spec["required"].as_array().unwrap() {
-            assert!(
-                body.get(required.as_str().unwrap()).is_some(),
-                "{required} missing"
-            );
-        }
-        assert!(states.contains(&body["state"]), "{body}");
-        assert!(body["key"].as_str().unwrap().chars().count() <= 40);
-    }
-}
-
 #[test]
 fn bitbucket_cloud_and_server_take_build_statuses_as_their_apis_describe() {
     let spec = api("bitbucket-build-status.json");
@@ -424,10 +368,14 @@ fn bitbucket_cloud_and_server_take_build_statuses_as_their_apis_describe() {
             .into_iter()
             .filter(|p| p.path() == path)
             .collect();
-        check_bitbucket(&posts, &spec[if server { "server" } else { "cloud" }]);
+        check_statuses(
+            &posts,
+            &spec[if server { "server" } else { "cloud" }],
+            &format!("Bearer {TOKEN}"),
+        );
         assert!(posts
             .iter()
-            .all(|p| p.header("Authorization") == Some(format!("Bearer {TOKEN}").as_str())));
+            .all(|p| p.json()["key"].as_str().unwrap().chars().count() <= 40));
         assert_eq!(posts[0].json()["url"], "https://app.example/commit");
     }
     // An app password (`user:password`) goes as Basic.
@@ -517,16 +465,30 @@ fn every_new_host_delivers_flux_and_argo_and_survives_an_outage_and_a_refused_to
     }
 }
 
-/// A request body against the parts of an API description kept in `tests/it/api`.
+/// A request body against the parts of an API description kept in `tests/it/api`: only its
+/// properties, each required one, and a state it lists.
 fn conforms(body: &Value, spec: &Value) {
     let properties = spec["properties"].as_array().unwrap();
     for key in body.as_object().unwrap().keys() {
-        assert!(properties.contains(&Value::from(key.as_str())), "{key}");
-    }
-    for required in spec["required"].as_array().unwrap() {
         assert!(
-            body.get(required.as_str().unwrap()).is_some(),
-            "{required} missing"
+            properties.contains(&Value::from(key.as_str())),
+            "{key}: {body}"
         );
+    }
+    for required in spec["required"].as_array().into_iter().flatten() {
+        let required = required.as_str().unwrap();
+        assert!(body.get(required).is_some(), "{required} missing: {body}");
+    }
+    if let Some(states) = spec["state"].as_array() {
+        assert!(states.contains(&body["state"]), "{body}");
+    }
+}
+
+/// Status posts: each conforms to `spec` and carries `authorization`.
+fn check_statuses(posts: &[Recorded], spec: &Value, authorization: &str) {
+    assert!(!posts.is_empty());
+    for post in posts {
+        assert_eq!(post.header("Authorization"), Some(authorization));
+        conforms(&post.json(), spec);
     }
 }
