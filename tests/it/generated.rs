@@ -221,3 +221,57 @@ fn man_pages_read_well_at_80_columns() {
         "example lines are kept as written: {examples:#?}"
     );
 }
+
+/// Every whole instance README shows (a TOML block with `git_host` and `orchestrator`) loads and
+/// plans the bundled event; the secret files it names are stood in for by one temporary file.
+#[test]
+fn readme_toml_instances_load_and_plan() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "token\n").unwrap();
+    let app_key = root.join("tests/it/keys/github-app-test.pem");
+    let mut checked = 0;
+    for (i, block) in readme.split("```toml\n").skip(1).enumerate() {
+        let block = block.split("```").next().unwrap();
+        if !(block.contains("git_host") && block.contains("orchestrator")) {
+            continue;
+        }
+        let toml: String = block
+            .lines()
+            .map(|line| match line.split_once("\"/var/run/secrets/") {
+                Some((key, rest)) => {
+                    let stand_in = if rest.starts_with("github-app") {
+                        &app_key
+                    } else {
+                        &secret
+                    };
+                    format!("{key}\"{}\"", stand_in.display())
+                }
+                None => line.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file = dir.path().join(format!("readme-{i}.toml"));
+        std::fs::write(&file, toml).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gitops-connector"))
+            .arg("--config")
+            .arg(&file)
+            .arg("--state")
+            .arg(dir.path().join("state.db"))
+            .args(["handle", "--dry-run"])
+            .arg(root.join("examples/flux-success.json"))
+            .env_clear()
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "README's instance {i} does not load:\n{block}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 6, "{checked} instances");
+}
