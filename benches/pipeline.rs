@@ -267,6 +267,22 @@ fn main() {
     }
     println!("\nloopback round trip to the mock: {} median; peak RSS of `handle` on the 300-resource event: {:.1} MiB", ms(rtt), peak_rss_kib as f64 / 1024.0);
 
+    // The first event on a new state file: the file, its schema and WAL are made by it.
+    let (mut fresh, mut warm) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        let state = work.join(format!("fresh-{i}.db")).display().to_string();
+        let e = env(&mock, &state);
+        let s = run(&["handle"], &e, &event("flux-success", 900_000 + i));
+        assert_eq!(s.code, 0, "fresh");
+        fresh.push(s.wall);
+        warm.push(run(&["handle"], &e, &event("flux-success", 950_000 + i)).wall);
+    }
+    println!(
+        "flux-success on a new state file: {} median (the next event on it: {})",
+        ms(percentile(fresh, 0.5)),
+        ms(percentile(warm, 0.5))
+    );
+
     // Hostile sizes: events near the 10 MiB limit are planned in linear time and bounded.
     println!("\n| hostile event (≈ 9 MiB) | status requests | `handle` wall | `handle` CPU | `--dry-run` CPU |");
     println!("| --- | --- | --- | --- | --- |");

@@ -8,6 +8,7 @@ mod classify;
 pub mod entra;
 pub mod github_app;
 pub mod network;
+mod resolve;
 
 pub use auth::{base64, Credentials, Token};
 pub use classify::{classify, retry_after, Fix, Limit, Meta, Sorted};
@@ -80,6 +81,15 @@ impl Default for Client {
     }
 }
 
+/// An agent that looks up only names, not IP literals (see `resolve.rs`).
+fn new_agent(config: ureq::config::Config) -> ureq::Agent {
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        resolve::Literal::default(),
+    )
+}
+
 /// What every agent shares: no redirects, our user agent, small buffers.
 fn agent_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
@@ -98,7 +108,7 @@ fn agent_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
 impl Client {
     pub fn new() -> Client {
         Client {
-            agent: agent_config().build().new_agent(),
+            agent: new_agent(agent_config().build()),
             agents: std::sync::Mutex::default(),
             token_cache: None,
             token_memo: std::sync::Mutex::default(),
@@ -119,7 +129,7 @@ impl Client {
         }
         let config = network::configure(agent_config(), network)
             .map_err(|why| Failure::Config { why, answer: None })?;
-        let agent = config.build().new_agent();
+        let agent = new_agent(config.build());
         agents.insert(network.clone(), agent.clone());
         Ok(agent)
     }

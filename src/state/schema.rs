@@ -1,5 +1,114 @@
 //! The state's schema, as migrations by version (`PRAGMA user_version`).
 
+/// The schema as the last migration leaves it, for a new state file: one script instead of every
+/// migration in turn (a new state file would otherwise build tables and rebuild them twice).
+/// A test checks that it equals what the migrations make; change it together with each new one.
+pub const CURRENT: &str = r"
+    CREATE TABLE bodies (
+        sha256 BLOB PRIMARY KEY,
+        bytes  BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        received_ms INTEGER NOT NULL,
+        command     TEXT NOT NULL CHECK (command IN ('status', 'notify', 'handle')),
+        sha256      BLOB NOT NULL,
+        size        INTEGER NOT NULL,
+        instance    TEXT,
+        operator    TEXT,
+        kind        TEXT,
+        source      TEXT,
+        reason      TEXT,
+        commit_id   TEXT,
+        outcome     TEXT NOT NULL DEFAULT 'received'
+                    CHECK (outcome IN ('received', 'handled', 'ignored', 'rejected', 'superseded', 'duplicate')),
+        why         TEXT,
+        replay_of   INTEGER,
+        released    TEXT
+    );
+    CREATE INDEX events_by_sha ON events (sha256);
+    CREATE INDEX events_by_commit ON events (commit_id, id);
+    CREATE INDEX events_by_time ON events (received_ms);
+    CREATE INDEX events_by_replay ON events (replay_of) WHERE replay_of IS NOT NULL;
+    CREATE TABLE outbox (
+        id          INTEGER PRIMARY KEY,
+        event_id    INTEGER,
+        instance    TEXT NOT NULL,
+        commit_id   TEXT,
+        queue       TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('request', 'notify', 'release', 'deployment')),
+        context     TEXT,
+        method      TEXT CHECK (method IN ('GET', 'POST')),
+        url         TEXT,
+        body        TEXT,
+        job         TEXT,
+        state       TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'sending', 'done', 'failed', 'nothing', 'refused', 'replaced')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        not_before  INTEGER NOT NULL DEFAULT 0,
+        host_wait   INTEGER NOT NULL DEFAULT 0 CHECK (host_wait IN (0, 1)),
+        blocked     INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        answer      INTEGER,
+        last_error  TEXT,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_open ON outbox (state, queue, id);
+    CREATE INDEX outbox_by_event ON outbox (event_id);
+    CREATE TABLE attempts (
+        outbox_id INTEGER NOT NULL,
+        at_ms     INTEGER NOT NULL,
+        answer    INTEGER,
+        error     TEXT
+    );
+    CREATE INDEX attempts_by_row ON attempts (outbox_id);
+    CREATE TABLE commits (
+        instance      TEXT NOT NULL,
+        commit_id     TEXT NOT NULL,
+        outcome       TEXT CHECK (outcome IN ('success', 'failure')),
+        outcome_event INTEGER,
+        outcome_ms    INTEGER,
+        notify        TEXT CHECK (notify IN ('owed', 'sent', 'nothing', 'failed', 'assumed')),
+        notify_ms     INTEGER,
+        end_statuses  INTEGER NOT NULL DEFAULT 0 CHECK (end_statuses IN (0, 1)),
+        superseded_by TEXT,
+        PRIMARY KEY (instance, commit_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sources (
+        instance  TEXT NOT NULL,
+        commit_id TEXT NOT NULL,
+        source    TEXT NOT NULL,
+        outcome   TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+        PRIMARY KEY (instance, commit_id, source)
+    ) WITHOUT ROWID;
+    CREATE TABLE contexts (
+        instance   TEXT NOT NULL,
+        commit_id  TEXT NOT NULL,
+        target     TEXT NOT NULL,
+        context    TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        PRIMARY KEY (instance, commit_id, target, context)
+    ) WITHOUT ROWID;
+    CREATE TABLE prs (
+        instance   TEXT NOT NULL,
+        pr         INTEGER NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'nothing', 'failed')),
+        why        TEXT,
+        handled_ms INTEGER NOT NULL,
+        PRIMARY KEY (instance, pr)
+    ) WITHOUT ROWID;
+    CREATE TABLE deployments (
+        instance      TEXT NOT NULL,
+        commit_id     TEXT NOT NULL,
+        environment   TEXT NOT NULL,
+        deployment_id INTEGER,
+        planned       TEXT NOT NULL CHECK (planned IN ('in_progress', 'success', 'failure', 'inactive')),
+        PRIMARY KEY (instance, commit_id, environment)
+    ) WITHOUT ROWID;
+";
+
 /// Each entry moves the schema one version up; never edit one that has shipped.
 pub const MIGRATIONS: &[&str] = &[
     // 1: journal, outbox, commit records, handled PRs.
