@@ -81,7 +81,7 @@ impl Client {
         credentials: &Credentials,
         target: &Target,
         timeout: Duration,
-        fresh: bool,
+        refused: Option<&Secret>,
     ) -> Result<Auth, Failure> {
         let exchanged = match (target.api().exchanged, credentials) {
             (
@@ -91,7 +91,7 @@ impl Client {
                     ..
                 },
             ) => Some((
-                self.app_token(app, &credentials.network, timeout, fresh)?,
+                self.app_token(app, &credentials.network, timeout, refused)?,
                 format!("GitHub App {}", app.app_id),
             )),
             (
@@ -101,7 +101,7 @@ impl Client {
                     ..
                 },
             ) => Some((
-                self.entra_token(identity, &credentials.network, timeout, fresh)?,
+                self.entra_token(identity, &credentials.network, timeout, refused)?,
                 format!("workload identity {}", identity.client_id),
             )),
             _ => None,
@@ -129,9 +129,9 @@ impl Client {
         identity: &crate::config::WorkloadIdentity,
         network: &Network,
         timeout: Duration,
-        fresh: bool,
+        refused: Option<&Secret>,
     ) -> Result<(Secret, bool), Failure> {
-        self.cached_token(&entra::cache_key(identity), fresh, || {
+        self.cached_token(&entra::cache_key(identity), refused, || {
             self.fetch_entra_token(identity, network, timeout)
         })
     }
@@ -142,20 +142,21 @@ impl Client {
         app: &GitHubApp,
         network: &Network,
         timeout: Duration,
-        fresh: bool,
+        refused: Option<&Secret>,
     ) -> Result<(Secret, bool), Failure> {
-        self.cached_token(&github_app::cache_key(app), fresh, || {
+        self.cached_token(&github_app::cache_key(app), refused, || {
             self.fetch_app_token(app, network, timeout)
         })
     }
 
     /// A short-lived token for `key`: the one this process used last, else the cache file's,
     /// else `fetch`'s (the token and its lifetime in seconds), kept for the next invocations.
-    /// `fresh`: the host refused the cached one; fetch another.
+    /// `refused`: a token the host did not take; any other (a newer one another thread or
+    /// invocation fetched meanwhile) will do, else a fresh one is fetched.
     fn cached_token(
         &self,
         key: &str,
-        fresh: bool,
+        refused: Option<&Secret>,
         fetch: impl FnOnce() -> Result<(String, u64), Failure>,
     ) -> Result<(Secret, bool), Failure> {
         let now = unix_now();
@@ -167,7 +168,8 @@ impl Client {
         // One fetched here is good for this invocation's requests while it has a minute left
         // (the margin guards tokens that other invocations will read from the cache).
         if let Some((memo_key, token, expires_at)) = memo.as_ref() {
-            if !fresh && memo_key == key && *expires_at > now + 60 {
+            let taken = refused.is_none_or(|r| r.expose() != token.expose());
+            if taken && memo_key == key && *expires_at > now + 60 {
                 return Ok((token.clone(), false));
             }
         }
@@ -180,11 +182,8 @@ impl Client {
             }
             Some(path) => {
                 let cache = entra::Cache { path: path.clone() };
-                if fresh {
-                    cache.forget(key);
-                }
                 let mut fetched = false;
-                let token = cache.get_or_fetch(key, now, || {
+                let token = cache.get_or_fetch(key, now, refused.map(Secret::expose), || {
                     fetched = true;
                     let (token, expires_in) = fetch()?;
                     lifetime = expires_in;
@@ -200,24 +199,6 @@ impl Client {
         };
         *memo = Some((key.to_string(), token.clone(), now.saturating_add(lifetime)));
         Ok((token, fetched))
-    }
-
-    /// The host did not take the cached token of these credentials (revoked, or a clock is
-    /// off): neither this process nor the next uses it again.
-    pub(super) fn forget_token(&self, credentials: &Credentials) {
-        *self
-            .token_memo
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        if let Some(path) = &self.token_cache {
-            let cache = entra::Cache { path: path.clone() };
-            if let Some(identity) = &credentials.azure {
-                cache.forget(&entra::cache_key(identity));
-            }
-            if let Some(app) = &credentials.github_app {
-                cache.forget(&github_app::cache_key(app));
-            }
-        }
     }
 
     /// The App's JWT, the installation (from the manifests repository unless configured), then

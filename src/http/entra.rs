@@ -97,13 +97,14 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// A token for `key` valid for at least [`MARGIN_SECONDS`] more, from the cache or else from
-    /// `fetch` (which answers the token and its lifetime in seconds). The file is locked from
+    /// A token for `key` valid for at least [`MARGIN_SECONDS`] more and not `refused`, from the
+    /// cache or else from `fetch` (which answers the token and its lifetime in seconds). The file is locked from
     /// the read to the write, so that parallel invocations ask Entra once.
     pub fn get_or_fetch(
         &self,
         key: &str,
         now: u64,
+        refused: Option<&str>,
         fetch: impl FnOnce() -> Result<(String, u64), Failure>,
     ) -> Result<Secret, Failure> {
         let mut file = self.open()?;
@@ -112,7 +113,8 @@ impl Cache {
         let cached = entries.get(key).and_then(|e| {
             let expires_at = e.get("expires_at")?.as_u64()?;
             let token = e.get("access_token")?.as_str()?;
-            (expires_at > now + MARGIN_SECONDS).then(|| Secret::new(token))
+            (expires_at > now + MARGIN_SECONDS && Some(token) != refused)
+                .then(|| Secret::new(token))
         });
         if let Some(token) = cached {
             return Ok(token);
@@ -124,18 +126,6 @@ impl Cache {
         );
         write_entries(&mut file, &entries).map_err(|e| self.unusable(&e))?;
         Ok(Secret::new(&token))
-    }
-
-    /// Drops `key`'s token: Azure DevOps did not take it (revoked, or its clock disagrees).
-    pub fn forget(&self, key: &str) {
-        if let Ok(mut file) = self.open() {
-            if file.lock().is_ok() {
-                let mut entries = read_entries(&mut file);
-                if entries.remove(key).is_some() {
-                    let _ = write_entries(&mut file, &entries);
-                }
-            }
-        }
     }
 
     fn open(&self) -> Result<std::fs::File, Failure> {
@@ -246,7 +236,7 @@ mod tests {
         let mut asked = 0;
         let mut get = |now| {
             cache
-                .get_or_fetch("k", now, || {
+                .get_or_fetch("k", now, None, || {
                     asked += 1;
                     Ok((format!("t{asked}"), 3600))
                 })
@@ -257,13 +247,19 @@ mod tests {
         assert_eq!(get(1000), "t1");
         assert_eq!(get(1000 + 3600 - MARGIN_SECONDS - 1), "t1");
         assert_eq!(get(1000 + 3600 - MARGIN_SECONDS), "t2");
-        cache.forget("k");
-        assert_eq!(
+        // A refused token is not taken again; a newer one than the refused is.
+        let refused = |cache: &Cache, refused: &str, token: &str| {
             cache
-                .get_or_fetch("k", 5000, || Ok(("t3".into(), 3600)))
+                .get_or_fetch("k", 5000, Some(refused), || Ok((token.into(), 3600)))
                 .unwrap()
-                .expose(),
-            "t3"
+                .expose()
+                .to_string()
+        };
+        assert_eq!(refused(&cache, "t2", "t3"), "t3");
+        assert_eq!(
+            refused(&cache, "t2", "t4"),
+            "t3",
+            "t3 is newer than the refused t2"
         );
         #[cfg(unix)]
         {

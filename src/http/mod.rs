@@ -143,19 +143,28 @@ impl Client {
     }
 
     /// Sends one request within `timeout`. Never puts a token into the error text. A cached
-    /// Entra token that Azure DevOps does not take is dropped and a fresh one tried, once.
+    /// short-lived token (Entra, GitHub App) that the host does not take is replaced and the
+    /// request tried once more, with a newer token another thread may already have fetched.
     pub fn send(
         &self,
         request: &Request,
         credentials: &Credentials,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
-        match self.send_once(request, credentials, timeout, false) {
-            Err(Sent::StaleToken) => match self.send_once(request, credentials, timeout, true) {
-                Err(Sent::Failed(failure)) => Err(failure),
-                Err(Sent::StaleToken) => unreachable!("a token fetched just now is never stale"),
-                Ok(answer) => Ok(answer),
-            },
+        match self.send_once(request, credentials, timeout, None) {
+            Err(Sent::StaleToken(refused)) => {
+                match self.send_once(request, credentials, timeout, Some(&refused)) {
+                    Err(Sent::Failed(failure)) => Err(failure),
+                    Err(Sent::StaleToken(_)) => Err(Failure::Config {
+                        why: format!(
+                            "{} refused a new short-lived token too: see the advice of the last answer",
+                            request.target
+                        ),
+                        answer: None,
+                    }),
+                    Ok(answer) => Ok(answer),
+                }
+            }
             Err(Sent::Failed(failure)) => Err(failure),
             Ok(answer) => Ok(answer),
         }
@@ -166,11 +175,11 @@ impl Client {
         request: &Request,
         credentials: &Credentials,
         timeout: Duration,
-        fresh_token: bool,
+        refused: Option<&Secret>,
     ) -> Result<Answer, Sent> {
         let target = &request.target;
         let api = target.api();
-        let auth = self.authorization(credentials, target, timeout, fresh_token)?;
+        let auth = self.authorization(credentials, target, timeout, refused)?;
         let secret = auth.secret.as_ref();
         let redact = |text: &str| redact(text, secret);
         refuse_before_sending(request, credentials, secret.is_some())?;
@@ -210,7 +219,14 @@ impl Client {
         let repos_api = api.is_repos_api(&request.url);
         let answer = Some(status);
         let said = format!("{place} answered {status}{}", host_message(&body));
-        match classify(api, repos_api, status, &meta, &body, unix_now()) {
+        let sorted = classify(api, repos_api, status, &meta, &body, unix_now());
+        // A cached short-lived token refused (revoked, or a clock is off): not that one again.
+        if let (Sorted::Config(Fix::Token), Some(token)) = (sorted, &auth.secret) {
+            if auth.bearer && !auth.fetched && refused.is_none() {
+                return Err(Sent::StaleToken(token.clone()));
+            }
+        }
+        match sorted {
             Sorted::Delivered => Ok(Answer { status, body }),
             Sorted::Retry { after, limit } => Err(Sent::Failed(Failure::Retry {
                 why: redact(&match limit {
@@ -225,11 +241,6 @@ impl Client {
                 why: redact(&said),
                 answer,
             })),
-            Sorted::Config(Fix::Token) if auth.bearer && !auth.fetched => {
-                // Revoked, or the clock of one side is off: not the cached one again.
-                self.forget_token(credentials);
-                Err(Sent::StaleToken)
-            }
             Sorted::Config(fix) => {
                 let from = auth.from.as_str();
                 let why = advice::for_config(fix, target, &said, from, location.as_deref());
@@ -273,8 +284,8 @@ fn call(
 /// How one try ended, when not with an answer.
 enum Sent {
     Failed(Failure),
-    /// Azure DevOps did not take a cached Entra token: try once more with a fresh one.
-    StaleToken,
+    /// The host did not take this cached short-lived token: try once more with another.
+    StaleToken(Secret),
 }
 
 impl From<Failure> for Sent {

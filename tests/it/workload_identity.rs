@@ -381,3 +381,29 @@ fn parallel_first_invocations_ask_entra_once() {
         "the cache is locked while it is refreshed"
     );
 }
+
+/// A revoked token met by several invocations at once is replaced once: each one that the host
+/// refused takes the newer token another already fetched, rather than asking Entra again.
+#[test]
+fn parallel_invocations_replace_a_revoked_token_once() {
+    let entra = Entra::start();
+    let dir = TempDir::new("wi-revoked-parallel");
+    let env = env(&entra, &dir);
+    assert_eq!(connector(&["handle"], &env, Some(&argo(0))).code, 0);
+    entra.revoked.lock().unwrap().push("entra-token-1".into());
+    let runs: Vec<_> = (1..=4)
+        .map(|i| {
+            let env = env.clone();
+            std::thread::spawn(move || connector(&["handle"], &env, Some(&argo(i))))
+        })
+        .collect();
+    for run in runs {
+        let run = run.join().unwrap();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    assert_eq!(
+        entra.token_requests().len(),
+        2,
+        "one token at first, one to replace the revoked one"
+    );
+}
