@@ -26,10 +26,14 @@ mod hostile;
 const BIN: &str = env!("CARGO_BIN_EXE_gitops-connector");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
+/// Requests as the mock received them: method, path and query, body.
+type Log = Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>)>>>;
+
 struct Mock {
     server: Arc<tiny_http::Server>,
     base: String,
     count: Arc<AtomicUsize>,
+    log: Log,
 }
 
 impl Mock {
@@ -41,13 +45,17 @@ impl Mock {
             server.server_addr().to_ip().unwrap().port()
         );
         let count = Arc::new(AtomicUsize::new(0));
-        let (s, c) = (server.clone(), count.clone());
+        let log: Log = Arc::default();
+        let (s, c, l) = (server.clone(), count.clone(), log.clone());
         std::thread::spawn(move || {
             for mut request in s.incoming_requests() {
                 c.fetch_add(1, Ordering::SeqCst);
                 let mut sink = Vec::new();
                 let _ = std::io::Read::read_to_end(request.as_reader(), &mut sink);
                 let url = request.url().to_string();
+                l.lock()
+                    .unwrap()
+                    .push((request.method().to_string(), url.clone(), sink));
                 let (status, body) = if url.ends_with("/status") {
                     (200, json!({"state": "pending"}).to_string())
                 } else if url.contains("/commits/") && request.method() == &tiny_http::Method::Get {
@@ -65,6 +73,7 @@ impl Mock {
             server,
             base,
             count,
+            log,
         }
     }
 }
@@ -233,6 +242,8 @@ fn main() {
     println!("\n| event | requests | handle wall median | p90 | handle CPU median | p90 | overhead beyond network (median) | --dry-run CPU median | p90 |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut overheads = Vec::new();
+    let mut limits_by_kind = Vec::new();
+    let mut handle_by_kind = Vec::new();
     for (n, kind) in ["flux-success", "flux-40-lines", "argo-300"]
         .iter()
         .enumerate()
@@ -248,10 +259,33 @@ fn main() {
             cpus.push(s.cpu);
         }
         let requests = (mock.count.load(Ordering::SeqCst) - before) as f64 / runs as f64;
+        // The limit: the requests one such event causes, sent by an in-process client one after
+        // the other over one kept-alive connection.
+        mock.log.lock().unwrap().clear();
+        let one = run(&["handle"], &e, &event(kind, n * 100_000 + runs));
+        assert_eq!(one.code, 0, "{kind}");
+        let sent = mock.log.lock().unwrap().clone();
+        let limits: Vec<Duration> = (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                for (method, url, body) in &sent {
+                    let url = format!("{}{url}", mock.base);
+                    let answer = if method == "GET" {
+                        agent.get(&url).call()
+                    } else {
+                        agent.post(&url).send(&body[..])
+                    };
+                    let _ = answer.map(|mut a| a.body_mut().read_to_vec());
+                }
+                t.elapsed()
+            })
+            .collect();
+        limits_by_kind.push((kind.to_string(), sent.len(), percentile(limits, 0.5)));
         for i in 0..runs {
             dry.push(run(&["handle", "--dry-run"], &e, &event(kind, n * 100_000 + i)).cpu);
         }
         let wall = percentile(walls.clone(), 0.5);
+        handle_by_kind.push(wall);
         let overhead = wall.saturating_sub(rtt.mul_f64(requests));
         overheads.push((kind.to_string(), overhead, percentile(dry.clone(), 0.5)));
         println!(
@@ -266,6 +300,16 @@ fn main() {
         );
     }
     println!("\nloopback round trip to the mock: {} median; peak RSS of `handle` on the 300-resource event: {:.1} MiB", ms(rtt), peak_rss_kib as f64 / 1024.0);
+
+    println!("\n| event | requests | sequential limit (one kept-alive connection, in process) | `handle` / limit |");
+    println!("| --- | --- | --- | --- |");
+    for ((kind, count, limit), wall) in limits_by_kind.iter().zip(&handle_by_kind) {
+        println!(
+            "| {kind} | {count} | {} | {:.1}× |",
+            ms(*limit),
+            wall.as_secs_f64() / limit.as_secs_f64()
+        );
+    }
 
     // The first event on a new state file: the file, its schema and WAL are made by it.
     let (mut fresh, mut warm) = (Vec::new(), Vec::new());
