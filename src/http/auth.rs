@@ -246,40 +246,23 @@ impl Client {
         timeout: Duration,
     ) -> Result<serde_json::Value, Failure> {
         let hide = |text: &str| redact(text, Some(jwt));
-        let headers = headers(&github::API, Some(jwt), true, b"");
-        let result = if post {
-            let mut request = agent.post(url);
-            for (name, value) in &headers {
-                request = request.header(*name, value);
-            }
-            request
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .send_empty()
+        let target = Target::Kind(&github::STATUSES);
+        let request = if post {
+            Request::post(target, url.to_string(), serde_json::json!({}))
         } else {
-            let mut request = agent.get(url);
-            for (name, value) in &headers {
-                request = request.header(*name, value);
-            }
-            request
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .call()
+            Request::get(target, url.to_string())
         };
-        let mut response = result.map_err(|e| Failure::Retry {
-            why: hide(&format!("GitHub {}: {}", path_of(url), transport_error(&e))),
+        let body = body(&request, &github::API, None);
+        let headers = headers(&github::API, Some(jwt), true, &body);
+        let failed = |e: &dyn std::fmt::Display| Failure::Retry {
+            why: hide(&format!("GitHub {}: {e}", path_of(url))),
             after: None,
             answer: None,
-        })?;
-        let status = response.status().as_u16();
-        let mut body = String::new();
-        let _ = response
-            .body_mut()
-            .as_reader()
-            .take(MAX_ANSWER_BYTES)
-            .read_to_string(&mut body);
+        };
+        let mut response = super::call(agent, &request, &headers, &body, timeout)
+            .map_err(|e| failed(&transport_error(&e)))?;
+        let super::Received { status, body, .. } =
+            super::receive(&mut response).map_err(|e| failed(&e))?;
         let what = path_of(url);
         match status {
             200..=299 => serde_json::from_str(&body).map_err(|_| Failure::Retry {

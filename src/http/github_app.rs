@@ -23,24 +23,23 @@ fn base64url(bytes: &[u8]) -> String {
 /// The App's JWT (RS256): `iss` the App id, `iat` a minute ago, `exp` nine minutes ahead.
 /// The key is a PEM file as GitHub hands it out (PKCS#1 `RSA PRIVATE KEY`) or PKCS#8.
 pub fn jwt(app: &GitHubApp, now: u64) -> Result<String, String> {
-    let pem = app.private_key.expose();
-    let (pkcs1, der) = pem_body(pem).ok_or_else(|| {
+    let not_rsa = || {
         format!(
             "the GitHub App private key ({}) is not a PEM RSA key (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)",
             app.private_key_from
         )
-    })?;
-    let key = if pkcs1 {
-        ring::signature::RsaKeyPair::from_der(&der)
-    } else {
-        ring::signature::RsaKeyPair::from_pkcs8(&der)
-    }
-    .map_err(|e| {
-        format!(
-            "the GitHub App private key ({}) is not a usable RSA key: {e}",
-            app.private_key_from
-        )
-    })?;
+    };
+    let pem = ureq::tls::PrivateKey::from_pem(app.private_key.expose().as_bytes())
+        .map_err(|_| not_rsa())?;
+    // PKCS#1 as GitHub hands keys out, else PKCS#8 (ring knows both DER forms).
+    let key = ring::signature::RsaKeyPair::from_der(pem.der())
+        .or_else(|_| ring::signature::RsaKeyPair::from_pkcs8(pem.der()))
+        .map_err(|e| {
+            format!(
+                "the GitHub App private key ({}) is not a usable RSA key: {e}",
+                app.private_key_from
+            )
+        })?;
     let header = base64url(br#"{"alg":"RS256","typ":"JWT"}"#);
     let claims = base64url(
         json!({
@@ -61,29 +60,6 @@ pub fn jwt(app: &GitHubApp, now: u64) -> Result<String, String> {
     )
     .map_err(|_| "could not sign the GitHub App JWT".to_string())?;
     Ok(format!("{signing_input}.{}", base64url(&signature)))
-}
-
-/// The DER inside a PEM key, and whether it is PKCS#1.
-fn pem_body(pem: &str) -> Option<(bool, Vec<u8>)> {
-    let (pkcs1, begin, end) = if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
-        (
-            true,
-            "-----BEGIN RSA PRIVATE KEY-----",
-            "-----END RSA PRIVATE KEY-----",
-        )
-    } else {
-        (
-            false,
-            "-----BEGIN PRIVATE KEY-----",
-            "-----END PRIVATE KEY-----",
-        )
-    };
-    let body = pem.split(begin).nth(1)?.split(end).next()?;
-    let text: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .ok()?;
-    Some((pkcs1, der))
 }
 
 /// Where the installation of the App on the manifests repository is read.
@@ -174,9 +150,8 @@ mod tests {
             json!({"iat": 999_940, "exp": 1_000_540, "iss": "123"})
         );
         // The signature verifies with the key's public half.
-        let pem = app().private_key;
-        let (_, der) = pem_body(pem.expose()).unwrap();
-        let pair = ring::signature::RsaKeyPair::from_der(&der).unwrap();
+        let pem = ureq::tls::PrivateKey::from_pem(app().private_key.expose().as_bytes()).unwrap();
+        let pair = ring::signature::RsaKeyPair::from_der(pem.der()).unwrap();
         let public = ring::signature::UnparsedPublicKey::new(
             &ring::signature::RSA_PKCS1_2048_8192_SHA256,
             pair.public().as_ref(),
@@ -187,6 +162,20 @@ mod tests {
                 &decode(parts[2]),
             )
             .unwrap();
+    }
+
+    #[test]
+    fn a_pkcs8_key_signs_the_same_jwt() {
+        let pkcs8 = GitHubApp {
+            private_key: Secret::new(include_str!(
+                "../../tests/it/keys/github-app-test-pkcs8.pem"
+            )),
+            ..app()
+        };
+        assert_eq!(
+            jwt(&pkcs8, 1_000_000).unwrap(),
+            jwt(&app(), 1_000_000).unwrap()
+        );
     }
 
     #[test]

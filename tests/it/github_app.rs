@@ -16,11 +16,8 @@ const KEY: &str = include_str!("keys/github-app-test.pem");
 
 /// The App's public key, from its private key.
 fn public_key() -> Vec<u8> {
-    let body: String = KEY.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap();
-    let pair = ring::signature::RsaKeyPair::from_der(&der).unwrap();
+    let pem = ureq::tls::PrivateKey::from_pem(KEY.as_bytes()).unwrap();
+    let pair = ring::signature::RsaKeyPair::from_der(pem.der()).unwrap();
     pair.public_key().as_ref().to_vec()
 }
 
