@@ -63,9 +63,47 @@ pub fn is_https(url: &str) -> bool {
         == Some(true)
 }
 
+/// A URL fit for a message or `config`: the credentials of its authority hidden
+/// (`http://me:***@proxy:3128`; a user alone may be a token: `https://***@host`).
+pub fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let shown = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:***"),
+                None => "***".to_string(),
+            };
+            format!("{scheme}://{shown}@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_a_url_are_hidden_and_nothing_else() {
+        assert_eq!(
+            without_credentials("http://me:s3cret@proxy.acme:3128"),
+            "http://me:***@proxy.acme:3128"
+        );
+        assert_eq!(
+            without_credentials("https://ghp_token@hooks.acme/x?a=b"),
+            "https://***@hooks.acme/x?a=b"
+        );
+        assert_eq!(
+            without_credentials("https://hooks.acme/team@x"),
+            "https://hooks.acme/team@x",
+            "an @ in the path is no credential"
+        );
+        assert_eq!(without_credentials("flux-system/apps"), "flux-system/apps");
+    }
 
     #[test]
     fn encodes_reserved_characters() {

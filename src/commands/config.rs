@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
             for (name, values) in &config.layers.instances {
                 let mut keys = serde_json::Map::new();
                 for (key, setting) in values {
-                    keys.insert(key.to_string(), json!({"value": shown(key, &setting.value).trim_matches('"'), "from": setting.source.to_string()}));
+                    keys.insert(key.to_string(), json!({"value": shown(&setting.value).to_string().trim_matches('"'), "from": setting.source.to_string()}));
                 }
                 let secrets: Vec<_> = config.secret_sources.get(name).into_iter().flatten()
                     .map(|(role, source)| json!({"secret": role, "value": "***", "from": source.to_string()}))
@@ -60,11 +60,7 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
             for (name, values) in &config.layers.instances {
                 crate::outln!("\n[instances.{name}]");
                 for (key, setting) in values {
-                    crate::outln!(
-                        "{key} = {}    # {}",
-                        shown(key, &setting.value),
-                        setting.source
-                    );
+                    crate::outln!("{key} = {}    # {}", shown(&setting.value), setting.source);
                 }
                 for (role, source) in config.secret_sources.get(name).into_iter().flatten() {
                     crate::outln!("# {role}: *** from {source}");
@@ -78,12 +74,15 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
     Ok(Code::Ok)
 }
 
-/// A value as `config` prints it: a proxy's password hidden.
-fn shown(key: &str, value: &toml::Value) -> String {
-    match (key, value.as_str()) {
-        ("proxy", Some(url)) => {
-            toml::Value::String(crate::http::network::redact_userinfo(url)).to_string()
+/// A value as `config` prints it: the credentials of every URL in it hidden (a proxy's
+/// password, a token in a subscriber's or webhook's URL), at any depth.
+fn shown(value: &toml::Value) -> toml::Value {
+    match value {
+        toml::Value::String(text) => toml::Value::String(crate::url::without_credentials(text)),
+        toml::Value::Array(items) => toml::Value::Array(items.iter().map(shown).collect()),
+        toml::Value::Table(table) => {
+            toml::Value::Table(table.iter().map(|(k, v)| (k.clone(), shown(v))).collect())
         }
-        _ => value.to_string(),
+        other => other.clone(),
     }
 }

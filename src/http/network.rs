@@ -102,7 +102,7 @@ fn proxy(network: &Network) -> Result<Option<ureq::Proxy>, String> {
     let invalid = || {
         format!(
             "proxy {:?} is not a URL like http://host:port",
-            redact_userinfo(url)
+            crate::url::without_credentials(url)
         )
     };
     let uri: ureq::http::Uri = url.parse().map_err(|_| invalid())?;
@@ -134,20 +134,6 @@ fn proxy(network: &Network) -> Result<Option<ureq::Proxy>, String> {
     builder.build().map(Some).map_err(|_| invalid())
 }
 
-/// A proxy URL fit for a message: its password hidden.
-pub fn redact_userinfo(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((userinfo, host)) => {
-                let user = userinfo.split(':').next().unwrap_or("");
-                format!("{scheme}://{user}:***@{host}")
-            }
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
 /// The agent's configuration for `network`, on top of the settings every agent shares.
 pub fn configure(
     builder: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
@@ -165,11 +151,6 @@ mod tests {
 
     #[test]
     fn proxy_passwords_never_reach_a_message() {
-        assert_eq!(
-            redact_userinfo("http://me:s3cret@proxy.acme:3128"),
-            "http://me:***@proxy.acme:3128"
-        );
-        assert_eq!(redact_userinfo("http://proxy:3128"), "http://proxy:3128");
         let e = proxy(&Network {
             proxy: Some("http://me:s3cret@".into()),
             ..Network::default()

@@ -129,12 +129,21 @@ fn https_goes_through_the_proxy_with_connect_and_the_token_never_in_clear() {
 }
 
 #[test]
-fn config_shows_the_proxy_without_its_password() {
+fn config_shows_urls_without_their_credentials() {
     let host = MockHost::start();
     let dir = TempDir::new("proxy-config");
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[subscribers]\nspektate = \"https://hook-t0ken@hooks.example/flux\"\n",
+    )
+    .unwrap();
     let env = with(
         &github_env(&host, &dir),
-        &[("GITOPS_CONNECTOR_PROXY", "http://me:s3cret@proxy.acme:3128")],
+        &[
+            ("GITOPS_CONNECTOR_PROXY", "http://me:s3cret@proxy.acme:3128"),
+            ("GITOPS_CONNECTOR_CONFIG", config.to_str().unwrap()),
+        ],
     );
     for output in ["text", "json"] {
         let run = connector(&["config", "--output", output], &env, None);
@@ -144,6 +153,12 @@ fn config_shows_the_proxy_without_its_password() {
             "{}",
             run.stdout
         );
+        assert!(
+            run.stdout.contains("https://***@hooks.example/flux"),
+            "{}",
+            run.stdout
+        );
         assert!(!run.stdout.contains("s3cret"), "{}", run.stdout);
+        assert!(!run.stdout.contains("hook-t0ken"), "{}", run.stdout);
     }
 }
