@@ -73,20 +73,17 @@ pub(super) fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()
 
 /// The commit whose own end was recorded last, other than `except` (released commits do not
 /// count): where the release of the commits skipped before `except` starts.
+/// Runs once per end: `commits_by_end` makes it one index step on a state of any size.
+const LAST_ENDED: &str = "SELECT commit_id FROM commits
+     WHERE instance = ?1 AND commit_id != ?2 AND outcome IS NOT NULL AND superseded_by IS NULL
+     ORDER BY outcome_ms DESC LIMIT 1";
+
 pub(super) fn last_ended(
     conn: &Connection,
     instance: &str,
     except: &str,
 ) -> Result<Option<String>> {
-    Ok(one(
-        conn,
-        "SELECT commit_id FROM commits
-         WHERE instance = ?1 AND commit_id != ?2 AND outcome IS NOT NULL AND superseded_by IS NULL
-         ORDER BY outcome_ms DESC LIMIT 1",
-        params![instance, except],
-        |r| r.get(0),
-    )
-    .optional()?)
+    Ok(one(conn, LAST_ENDED, params![instance, except], |r| r.get(0)).optional()?)
 }
 
 /// Concludes a skipped commit as superseded by `head`: its outcome, and its notification
@@ -224,6 +221,22 @@ pub(super) fn newest_contexts(conn: &Connection, instance: &str, commit: &str) -
 mod tests {
     use super::*;
     use crate::state::temp_state;
+
+    /// `last_ended` runs once per end on states of any size: it must be one index step.
+    #[test]
+    fn the_last_end_is_found_through_its_index() {
+        let (state, dir) = temp_state("last-ended-plan");
+        let plan: String = state
+            .conn()
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {LAST_ENDED}"),
+                ["i", "c"],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("commits_by_end"), "{plan}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn the_notification_is_claimed_once() {
