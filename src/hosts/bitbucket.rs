@@ -131,6 +131,16 @@ pub fn status_body(status: &CommitStatus, app_url: Option<&str>, fallback: &str)
     })
 }
 
+/// The `field` of each item of a paged answer's `values` (both editions page the same way).
+pub fn values<'a>(answer: &'a Value, field: &'a str) -> Option<impl Iterator<Item = &'a str>> {
+    let values = answer.get("values")?.as_array()?;
+    Some(
+        values
+            .iter()
+            .filter_map(move |v| v.get(field).and_then(Value::as_str)),
+    )
+}
+
 /// Ended when it has statuses and none is in progress: failed if any failed or stopped.
 pub fn outcome_of_states<'a>(states: impl Iterator<Item = &'a str>) -> Option<Outcome> {
     let states: Vec<&str> = states.collect();
@@ -173,12 +183,7 @@ impl Host for Statuses {
     }
 
     fn ended_outcome(&self, answer: &Value) -> Option<Outcome> {
-        let values = answer.get("values")?.as_array()?;
-        outcome_of_states(
-            values
-                .iter()
-                .filter_map(|s| s.get("state").and_then(Value::as_str)),
-        )
+        outcome_of_states(values(answer, "state")?)
     }
 
     /// The history of `head` without that of `base`, newest first.
@@ -194,12 +199,13 @@ impl Host for Statuses {
     }
 
     fn between(&self, answer: &Value, base: &CommitId, head: &CommitId) -> Option<Between> {
-        let ids = answer
-            .get("values")?
-            .as_array()?
-            .iter()
-            .filter_map(|c| c.get("hash").and_then(Value::as_str));
-        Some(Between::from_ids(ids, true, base, head, None))
+        Some(Between::from_ids(
+            values(answer, "hash")?,
+            true,
+            base,
+            head,
+            None,
+        ))
     }
 }
 

@@ -4,7 +4,7 @@
 //! {base}/rest/api/latest/projects/{key}/repos/{slug}/commits?until={head}&since={base}`), with
 //! an HTTP access token as `Bearer`.
 
-use super::bitbucket::{outcome_of_states, status_body};
+use super::bitbucket::{outcome_of_states, status_body, values};
 use super::{Between, Host, HostKind, MAX_BETWEEN};
 use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
@@ -94,12 +94,7 @@ impl Host for Statuses {
     }
 
     fn ended_outcome(&self, answer: &Value) -> Option<Outcome> {
-        let values = answer.get("values")?.as_array()?;
-        outcome_of_states(
-            values
-                .iter()
-                .filter_map(|s| s.get("state").and_then(Value::as_str)),
-        )
+        outcome_of_states(values(answer, "state")?)
     }
 
     fn between_request(&self, base: &CommitId, head: &CommitId) -> Option<Request> {
@@ -116,11 +111,12 @@ impl Host for Statuses {
     }
 
     fn between(&self, answer: &Value, base: &CommitId, head: &CommitId) -> Option<Between> {
-        let ids = answer
-            .get("values")?
-            .as_array()?
-            .iter()
-            .filter_map(|c| c.get("id").and_then(Value::as_str));
-        Some(Between::from_ids(ids, true, base, head, None))
+        Some(Between::from_ids(
+            values(answer, "id")?,
+            true,
+            base,
+            head,
+            None,
+        ))
     }
 }

@@ -140,17 +140,9 @@ impl Host for Statuses {
         ))
     }
 
+    /// Gitea's compare answers as GitHub's does.
     fn between(&self, answer: &Value, base: &CommitId, head: &CommitId) -> Option<Between> {
-        let commits = answer.get("commits")?.as_array()?;
-        let total = answer
-            .get("total_commits")
-            .and_then(Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok())
-            .map(|n| n.saturating_sub(1));
-        let ids = commits
-            .iter()
-            .filter_map(|c| c.get("sha").and_then(Value::as_str));
-        Some(Between::from_ids(ids, false, base, head, total))
+        github::compared(answer, base, head)
     }
 }
 

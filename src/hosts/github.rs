@@ -187,18 +187,8 @@ impl Host for Statuses {
         ))
     }
 
-    /// `total_commits` counts `head`, which is one of them.
     fn between(&self, answer: &Value, base: &CommitId, head: &CommitId) -> Option<Between> {
-        let commits = answer.get("commits")?.as_array()?;
-        let total = answer
-            .get("total_commits")
-            .and_then(Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok())
-            .map(|n| n.saturating_sub(1));
-        let ids = commits
-            .iter()
-            .filter_map(|c| c.get("sha").and_then(Value::as_str));
-        Some(Between::from_ids(ids, false, base, head, total))
+        compared(answer, base, head)
     }
 
     fn deployments(&self) -> Option<Target> {
@@ -275,6 +265,21 @@ pub fn status_request(
         format!("{}/statuses/{commit}", repo_url(repo)),
         body,
     )
+}
+
+/// A compare answer (`commits` oldest first, each with its `sha`, and `total_commits`, which
+/// counts `head`), as GitHub and Gitea give it.
+pub fn compared(answer: &Value, base: &CommitId, head: &CommitId) -> Option<Between> {
+    let commits = answer.get("commits")?.as_array()?;
+    let total = answer
+        .get("total_commits")
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .map(|n| n.saturating_sub(1));
+    let ids = commits
+        .iter()
+        .filter_map(|c| c.get("sha").and_then(Value::as_str));
+    Some(Between::from_ids(ids, false, base, head, total))
 }
 
 /// PROTOCOL §4: the operator's word → GitHub's four states.

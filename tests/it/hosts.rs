@@ -393,24 +393,29 @@ fn bitbucket_cloud_and_server_take_build_statuses_as_their_apis_describe() {
     assert_eq!(post.header("Authorization"), Some("Basic bWU6YXBwLXBhc3M="));
 }
 
+/// The new Git hosts, with where their statuses of a commit go (the commit follows).
+const NEW_HOSTS: [(&str, &str); 4] = [
+    ("gitea", "/api/v1/repos/org/manifests/statuses/"),
+    ("gitlab", "/api/v4/projects/platform%2Ffleet/statuses/"),
+    ("bitbucket", "/2.0/repositories/ws/fleet/commit/"),
+    ("bitbucket-server", "/rest/build-status/1.0/commits/"),
+];
+
+/// One environment for any of them, with the webhook as orchestrator.
+fn new_host_env(git_host: &str, host: &MockHost, dir: &TempDir) -> Vec<(String, String)> {
+    let mut env = gitea_webhook_env(host, dir);
+    env.extend(gitlab_env(host, dir));
+    env.extend(bitbucket_env(host, dir, false));
+    with(&env, &[("GIT_REPOSITORY_TYPE", git_host)])
+}
+
 /// Every new Git host, in one table: Flux and Argo CD events deliver; a host that is down
 /// (503 with Retry-After) leaves them owed and `replay --failed` sends them; a refused token
 /// stays owed, its message naming the host and never the token.
 #[test]
 fn every_new_host_delivers_flux_and_argo_and_survives_an_outage_and_a_refused_token() {
-    let hosts: [(&str, &str); 4] = [
-        ("gitea", "/api/v1/repos/org/manifests/statuses/"),
-        ("gitlab", "/api/v4/projects/platform%2Ffleet/statuses/"),
-        ("bitbucket", "/2.0/repositories/ws/fleet/commit/"),
-        ("bitbucket-server", "/rest/build-status/1.0/commits/"),
-    ];
-    for (git_host, status_path) in hosts {
-        let env_for = |host: &MockHost, dir: &TempDir| {
-            let mut env = gitea_webhook_env(host, dir);
-            env.extend(gitlab_env(host, dir));
-            env.extend(bitbucket_env(host, dir, false));
-            with(&env, &[("GIT_REPOSITORY_TYPE", git_host)])
-        };
+    for (git_host, status_path) in NEW_HOSTS {
+        let env_for = |host: &MockHost, dir: &TempDir| new_host_env(git_host, host, dir);
         let outage = Outage::new();
         let down = outage.clone();
         let host = MockHost::with(move |_| {
@@ -490,5 +495,66 @@ fn check_statuses(posts: &[Recorded], spec: &Value, authorization: &str) {
     for post in posts {
         assert_eq!(post.header("Authorization"), Some(authorization));
         conforms(&post.json(), spec);
+    }
+}
+
+/// Each new host lists the commits between two ends in its own shape (GitLab and Gitea oldest
+/// first, Bitbucket newest first, under other field names): a commit Flux skipped is released on
+/// each, with a `Superseded` status and a webhook that says `superseded_by`.
+#[test]
+fn every_new_host_releases_a_skipped_commit() {
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const C: &str = "cccccccccccccccccccccccccccccccccccccccc";
+    for (git_host, status_path) in NEW_HOSTS {
+        let host = MockHost::with(|r| {
+            let path = r.path();
+            let listed = if path.contains(&format!("/compare/{A}...{C}")) {
+                serde_json::json!({"total_commits": 2, "commits": [{"sha": B}, {"sha": C}]})
+            } else if path.ends_with("/repository/compare") && r.url.contains(&format!("from={A}"))
+            {
+                serde_json::json!({"commits": [{"id": B}, {"id": C}]})
+            } else if path.ends_with(&format!("/commits/{C}"))
+                && r.url.contains(&format!("exclude={A}"))
+            {
+                serde_json::json!({"values": [{"hash": C}, {"hash": B}]})
+            } else if path.starts_with("/rest/api/latest/") && r.url.contains(&format!("since={A}"))
+            {
+                serde_json::json!({"values": [{"id": C}, {"id": B}]})
+            } else {
+                return None;
+            };
+            Some(Reply::json(200, listed))
+        });
+        let dir = TempDir::new(&format!("release-{git_host}"));
+        let env = new_host_env(git_host, &host, &dir);
+        for commit in [A, C] {
+            let run = connector(&["handle"], &env, Some(&flux_event(SUCCESS, commit, None)));
+            assert_eq!(run.code, 0, "{git_host}: {}", run.stderr);
+        }
+        let on_b: Vec<Value> = host
+            .posts()
+            .iter()
+            .filter(|p| p.path().starts_with(&format!("{status_path}{B}")))
+            .map(Recorded::json)
+            .collect();
+        assert_eq!(on_b.len(), 1, "{git_host}: {on_b:?}");
+        let name = ["context", "name"]
+            .iter()
+            .find_map(|k| on_b[0].get(*k))
+            .unwrap();
+        assert_eq!(name, "Superseded", "{git_host}: {}", on_b[0]);
+        let told: Vec<Value> = host
+            .posts()
+            .iter()
+            .filter(|p| p.path() == "/hooks/gitops")
+            .map(Recorded::json)
+            .collect();
+        assert_eq!(told.len(), 3, "{git_host}: A, C, and B released: {told:?}");
+        assert!(
+            told.iter()
+                .any(|t| t["commit"] == B && t["superseded_by"] == C),
+            "{git_host}: {told:?}"
+        );
     }
 }
