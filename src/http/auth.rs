@@ -83,6 +83,7 @@ impl Client {
         timeout: Duration,
         refused: Option<&Secret>,
     ) -> Result<Auth, Failure> {
+        let network = &credentials.network;
         let exchanged = match (target.api().exchanged, credentials) {
             (
                 Some(Exchanged::GitHubApp),
@@ -91,7 +92,9 @@ impl Client {
                     ..
                 },
             ) => Some((
-                self.app_token(app, &credentials.network, timeout, refused)?,
+                self.cached_token(&github_app::cache_key(app), refused, || {
+                    self.fetch_app_token(app, network, timeout)
+                })?,
                 format!("GitHub App {}", app.app_id),
             )),
             (
@@ -101,7 +104,9 @@ impl Client {
                     ..
                 },
             ) => Some((
-                self.entra_token(identity, &credentials.network, timeout, refused)?,
+                self.cached_token(&entra::cache_key(identity), refused, || {
+                    self.fetch_entra_token(identity, network, timeout)
+                })?,
                 format!("workload identity {}", identity.client_id),
             )),
             _ => None,
@@ -120,32 +125,6 @@ impl Client {
             bearer: false,
             fetched: false,
             from: token.map_or_else(|| "none".into(), |t| t.from.clone()),
-        })
-    }
-
-    /// An Entra token for Azure DevOps, and whether it was fetched just now (else cached).
-    fn entra_token(
-        &self,
-        identity: &crate::config::WorkloadIdentity,
-        network: &Network,
-        timeout: Duration,
-        refused: Option<&Secret>,
-    ) -> Result<(Secret, bool), Failure> {
-        self.cached_token(&entra::cache_key(identity), refused, || {
-            self.fetch_entra_token(identity, network, timeout)
-        })
-    }
-
-    /// A GitHub App installation token, and whether it was fetched just now (else cached).
-    fn app_token(
-        &self,
-        app: &GitHubApp,
-        network: &Network,
-        timeout: Duration,
-        refused: Option<&Secret>,
-    ) -> Result<(Secret, bool), Failure> {
-        self.cached_token(&github_app::cache_key(app), refused, || {
-            self.fetch_app_token(app, network, timeout)
         })
     }
 

@@ -175,6 +175,40 @@ mod tests {
         assert!(proxy(&Network::default()).unwrap().is_none());
     }
 
+    /// Bundled roots alone stay ureq's own; a private CA is added to Mozilla's roots, not put in
+    /// their place; `system` trusts the OS bundle instead of Mozilla's.
+    #[test]
+    fn roots_are_mozillas_plus_private_cas_or_the_systems() {
+        let count = |network: &Network| match roots(network).unwrap() {
+            ureq::tls::RootCerts::Specific(certs) => Some(certs.len()),
+            _ => None,
+        };
+        assert_eq!(count(&Network::default()), None, "ureq's WebPki roots");
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["ca.test".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(&ca, cert.pem()).unwrap();
+        let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
+        let with_ca = Network {
+            ca_files: vec![ca.clone()],
+            ..Network::default()
+        };
+        assert_eq!(count(&with_ca), Some(mozilla + 1));
+        if let Some(bundle) = system_bundle() {
+            let system = certificates(&bundle).unwrap().len();
+            let with_system = Network {
+                system_roots: true,
+                ca_files: vec![ca],
+                ..Network::default()
+            };
+            assert_eq!(count(&with_system), Some(system + 1));
+        }
+    }
+
     #[test]
     fn a_file_without_certificates_is_named() {
         let dir = tempfile::tempdir().unwrap();
