@@ -92,7 +92,24 @@ impl Host for Statuses {
         status: &CommitStatus,
         app_url: Option<&str>,
     ) -> Request {
-        status_request(&self.repo, commit, status, app_url)
+        let mut body = json!({
+            "state": state(status),
+            "description": format!("{}: {}", status.name, status.message),
+            "context": { "name": status.name, "genre": status.genre },
+        });
+        // Azure keeps one status per context and target URL: they must differ per status.
+        if let Some(url) = app_url {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            body["targetUrl"] = json!(format!("{url}{separator}noop={}", encode(&status.name)));
+        }
+        Request::post(
+            Target::Kind(&STATUSES),
+            format!(
+                "{}/commits/{commit}/statuses?api-version={GIT_API_VERSION}",
+                repo_url(&self.repo.org_url, &self.repo.repo)
+            ),
+            body,
+        )
     }
 
     /// The commits API walks the history of `head` (newest first, `head` included) down to
@@ -124,32 +141,6 @@ impl Host for Statuses {
 
 pub fn repo_url(org_url: &str, repo: &str) -> String {
     format!("{org_url}/_apis/git/repositories/{}", encode(repo))
-}
-
-pub fn status_request(
-    repo: &Repo,
-    commit: &CommitId,
-    status: &CommitStatus,
-    app_url: Option<&str>,
-) -> Request {
-    let mut body = json!({
-        "state": state(status),
-        "description": format!("{}: {}", status.name, status.message),
-        "context": { "name": status.name, "genre": status.genre },
-    });
-    // Azure keeps one status per context and target URL: they must differ per status.
-    if let Some(url) = app_url {
-        let separator = if url.contains('?') { '&' } else { '?' };
-        body["targetUrl"] = json!(format!("{url}{separator}noop={}", encode(&status.name)));
-    }
-    Request::post(
-        Target::Kind(&STATUSES),
-        format!(
-            "{}/commits/{commit}/statuses?api-version={GIT_API_VERSION}",
-            repo_url(&repo.org_url, &repo.repo)
-        ),
-        body,
-    )
 }
 
 /// PROTOCOL §4, with DependencyNotReady pending (the reference said error).

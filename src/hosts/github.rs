@@ -159,14 +159,26 @@ impl Host for Statuses {
         status: &CommitStatus,
         app_url: Option<&str>,
     ) -> Request {
-        status_request(&self.repo, commit, status, app_url)
+        let mut body = json!({
+            "state": state(status),
+            "description": truncate(&status.message, MAX_DESCRIPTION_CHARS),
+            "context": status.name,
+        });
+        if let Some(url) = app_url {
+            body["target_url"] = json!(url);
+        }
+        Request::post(
+            Target::Kind(&STATUSES),
+            format!("{}/statuses/{commit}", repo_url(&self.repo)),
+            body,
+        )
     }
 
     fn ended_request(&self, commit: &CommitId) -> Option<Request> {
-        Some(combined_status_request(
+        // The combined status, read when the local record of a commit is missing.
+        Some(Request::get(
             Target::Kind(&STATUSES),
-            &self.repo,
-            commit,
+            format!("{}/commits/{commit}/status", repo_url(&self.repo)),
         ))
     }
 
@@ -246,27 +258,6 @@ pub fn repo_url(repo: &Repo) -> String {
     )
 }
 
-pub fn status_request(
-    repo: &Repo,
-    commit: &CommitId,
-    status: &CommitStatus,
-    app_url: Option<&str>,
-) -> Request {
-    let mut body = json!({
-        "state": state(status),
-        "description": truncate(&status.message, MAX_DESCRIPTION_CHARS),
-        "context": status.name,
-    });
-    if let Some(url) = app_url {
-        body["target_url"] = json!(url);
-    }
-    Request::post(
-        Target::Kind(&STATUSES),
-        format!("{}/statuses/{commit}", repo_url(repo)),
-        body,
-    )
-}
-
 /// A compare answer (`commits` oldest first, each with its `sha`, and `total_commits`, which
 /// counts `head`), as GitHub and Gitea give it.
 pub fn compared(answer: &Value, base: &CommitId, head: &CommitId) -> Option<Between> {
@@ -315,14 +306,6 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
         Some((cut, _)) => text[..cut].to_string(),
         None => text.to_string(),
     }
-}
-
-/// The combined status, read when the local record of a commit is missing.
-pub fn combined_status_request(target: Target, repo: &Repo, commit: &CommitId) -> Request {
-    Request::get(
-        target,
-        format!("{}/commits/{commit}/status", repo_url(repo)),
-    )
 }
 
 /// `success` or `failure` means the commit has ended; `pending` (also: no statuses) means not.
