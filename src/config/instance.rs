@@ -337,10 +337,13 @@ fn network(reader: &Settings, env: &BTreeMap<String, String>) -> Result<Network,
             .map(PathBuf::from)
             .collect::<Vec<_>>()
     }));
+    // Read once, here: a wrong file is a configuration error, and the agent trusts what was read.
+    let mut private_cas = Vec::new();
     for file in &ca_files {
-        crate::http::network::certificates(file).map_err(|why| {
+        let certs = crate::http::network::certificates(file).map_err(|why| {
             reader.error(&format!("ca_file (or SSL_CERT_FILE, SSL_CERT_DIR): {why}"))
         })?;
+        private_cas.extend(certs.iter().map(|c| c.der().to_vec()));
     }
     if system_roots && crate::http::network::system_bundle().is_none() {
         return Err(reader.error(
@@ -368,7 +371,7 @@ fn network(reader: &Settings, env: &BTreeMap<String, String>) -> Result<Network,
         .unwrap_or_default();
     Ok(Network {
         system_roots,
-        ca_files,
+        private_cas,
         proxy,
         no_proxy,
     })

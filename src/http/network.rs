@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 pub struct Network {
     /// Trust the operating system's bundle instead of the bundled Mozilla roots.
     pub system_roots: bool,
-    /// PEM files, or directories of them, whose certificates are trusted besides the roots:
-    /// `ca_file`, `SSL_CERT_FILE`, `SSL_CERT_DIR`.
-    pub ca_files: Vec<PathBuf>,
+    /// Certificates (DER) trusted besides the roots, as the configuration read them from
+    /// `ca_file`, `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    pub private_cas: Vec<Vec<u8>>,
     /// `http://[user:password@]host:port`: https requests go through it with CONNECT, so the
     /// proxy sees only the TLS stream, never a token.
     pub proxy: Option<String>,
@@ -71,7 +71,7 @@ pub fn certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>,
 
 /// The roots an agent trusts for `network`.
 fn roots(network: &Network) -> Result<ureq::tls::RootCerts, String> {
-    if !network.system_roots && network.ca_files.is_empty() {
+    if !network.system_roots && network.private_cas.is_empty() {
         return Ok(ureq::tls::RootCerts::WebPki);
     }
     let mut certs: Vec<ureq::tls::Certificate<'static>> = if network.system_roots {
@@ -88,9 +88,12 @@ fn roots(network: &Network) -> Result<ureq::tls::RootCerts, String> {
             .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
             .collect()
     };
-    for path in &network.ca_files {
-        certs.extend(certificates(path)?);
-    }
+    certs.extend(
+        network
+            .private_cas
+            .iter()
+            .map(|der| ureq::tls::Certificate::from_der(der).to_owned()),
+    );
     Ok(ureq::tls::RootCerts::new_with_certs(&certs))
 }
 
@@ -194,7 +197,11 @@ mod tests {
         std::fs::write(&ca, cert.pem()).unwrap();
         let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
         let with_ca = Network {
-            ca_files: vec![ca.clone()],
+            private_cas: certificates(&ca)
+                .unwrap()
+                .iter()
+                .map(|c| c.der().to_vec())
+                .collect(),
             ..Network::default()
         };
         assert_eq!(count(&with_ca), Some(mozilla + 1));
@@ -202,8 +209,7 @@ mod tests {
             let system = certificates(&bundle).unwrap().len();
             let with_system = Network {
                 system_roots: true,
-                ca_files: vec![ca],
-                ..Network::default()
+                ..with_ca.clone()
             };
             assert_eq!(count(&with_system), Some(system + 1));
         }
