@@ -195,3 +195,31 @@ fn a_dry_run_shows_the_deployment_it_would_create() {
     assert_eq!(out["deployment"]["then"], "deployment status success");
     assert!(host.requests().is_empty(), "a dry run sends nothing");
 }
+
+/// The deployment's id is kept as soon as GitHub answers: a status that fails is tried again on
+/// the same deployment, never on a second one.
+#[test]
+fn a_retried_status_does_not_create_a_second_deployment() {
+    let outage = Outage::new();
+    let down = outage.clone();
+    let host = MockHost::with(move |r| {
+        (down.lasts() && r.path().ends_with("/deployments/1/statuses"))
+            .then(|| Reply::json(503, json!({"message": "unavailable"})))
+    });
+    let dir = TempDir::new("deploy-retry");
+    let env = deployments_env(&host, &dir);
+    let run = connector(
+        &["handle", "--budget", "1"],
+        &env,
+        Some(&flux(SUCCESS, A, None)),
+    );
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    outage.end();
+    let run = connector(&["replay", "--failed"], &env, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(created(&host).len(), 1, "one deployment");
+    assert_eq!(
+        states(&host).last().unwrap(),
+        &("1".to_string(), "success".to_string())
+    );
+}

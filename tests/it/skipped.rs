@@ -255,3 +255,36 @@ fn parallel_copies_and_a_replay_release_the_skipped_commit_once() {
         .count();
     assert_eq!(compares, 1, "one release for one end");
 }
+
+/// A host that lists no history between the two ends (a force-push dropped the base: 404), or
+/// answers without a list, leaves skipped commits as they were: exit 0, and the journal says so.
+#[test]
+fn a_history_the_host_cannot_list_releases_nothing_and_says_so() {
+    for (status, body) in [
+        (404, json!({"message": "Not Found"})),
+        (200, json!({"status": "diverged"})),
+    ] {
+        let host = MockHost::with(move |r| {
+            r.path()
+                .contains("/compare/")
+                .then(|| Reply::json(status, body.clone()))
+        });
+        let dir = TempDir::new(&format!("skipped-no-history-{status}"));
+        let env = github_env(&host, &dir);
+        for commit in [A, C] {
+            let run = connector(&["handle"], &env, Some(&flux(SUCCESS, commit)));
+            assert_eq!(run.code, 0, "{status}: {}", run.stderr);
+        }
+        assert_eq!(posts_to(&host, "/dispatches").len(), 2, "{status}");
+        assert!(status_posts(&host, B).is_empty(), "{status}");
+        let listed: Value = serde_json::from_str(
+            &connector(&["events", "--commit", C, "--output", "json"], &env, None).stdout,
+        )
+        .unwrap();
+        let released = listed[0]["released"].as_str().unwrap_or_default();
+        assert!(
+            released.contains("skipped commits, if any, are left as they are"),
+            "{status}: {listed}"
+        );
+    }
+}
