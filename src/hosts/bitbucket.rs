@@ -125,8 +125,8 @@ pub fn status_body(status: &CommitStatus, app_url: Option<&str>, fallback: &str)
     json!({
         "key": status_key(&status.name),
         "state": state(status),
-        "name": github::truncate(&status.name, MAX_FIELD_CHARS),
-        "description": github::truncate(&status.message, MAX_FIELD_CHARS),
+        "name": super::truncate(&status.name, MAX_FIELD_CHARS),
+        "description": super::truncate(&status.message, MAX_FIELD_CHARS),
         "url": app_url.unwrap_or(fallback),
     })
 }

@@ -1,7 +1,7 @@
 //! GitHub: commit statuses and the combined status, its API's conventions, and the settings
 //! that name its repositories (the GitHub Actions orchestrator reads them too).
 
-use super::{Between, DeploymentState, Host, HostKind, MAX_BETWEEN};
+use super::{truncate, Between, DeploymentState, Host, HostKind, MAX_BETWEEN};
 use crate::config::keys::{key, Key, Kind};
 use crate::config::{ConfigError, Settings};
 use crate::event::CommitId;
@@ -298,13 +298,6 @@ pub fn state(status: &CommitStatus) -> &'static str {
             Unknown::Pending => "pending",
             Unknown::Failure => "failure",
         },
-    }
-}
-
-pub fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => text[..cut].to_string(),
-        None => text.to_string(),
     }
 }
 

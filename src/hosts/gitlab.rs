@@ -104,8 +104,8 @@ impl Host for Statuses {
     ) -> Request {
         let mut body = json!({
             "state": state(status),
-            "name": github::truncate(&status.name, MAX_FIELD_CHARS),
-            "description": github::truncate(&status.message, MAX_FIELD_CHARS),
+            "name": super::truncate(&status.name, MAX_FIELD_CHARS),
+            "description": super::truncate(&status.message, MAX_FIELD_CHARS),
         });
         if let Some(url) = app_url {
             body["target_url"] = json!(url);

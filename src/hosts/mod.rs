@@ -120,6 +120,14 @@ crate::stored_words!(DeploymentState {
     Inactive => "inactive",
 });
 
+/// `text` cut to `max_chars` characters (hosts count characters, not bytes).
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => text[..cut].to_string(),
+        None => text.to_string(),
+    }
+}
+
 /// How many skipped commits one release concludes; the rest are left, with a journal note.
 pub const MAX_BETWEEN: usize = 100;
 
