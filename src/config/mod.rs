@@ -2,9 +2,11 @@
 //! flags, layered (flags > environment > file > defaults). Each value remembers where it came
 //! from, so `gitops-connector config` can show it and an error can name the key at fault.
 
+mod credentials;
 mod instance;
 pub mod keys;
 mod layers;
+mod network;
 mod secret;
 
 pub use instance::Settings;

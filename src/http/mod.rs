@@ -81,34 +81,10 @@ impl Default for Client {
     }
 }
 
-/// An agent that looks up only names, not IP literals (see `resolve.rs`).
-fn new_agent(config: ureq::config::Config) -> ureq::Agent {
-    ureq::Agent::with_parts(
-        config,
-        ureq::unversioned::transport::DefaultConnector::default(),
-        resolve::Literal::default(),
-    )
-}
-
-/// What every agent shares: no redirects, our user agent, small buffers.
-fn agent_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(USER_AGENT)
-        .timeout_connect(Some(CONNECT_TIMEOUT))
-        // ureq's 128 KiB buffers are zeroed per connection; our requests and answers are a
-        // few KiB of JSON (headers up to the default limit still fit).
-        .input_buffer_size(64 * 1024)
-        .output_buffer_size(16 * 1024)
-        // Proxies come from the configuration (which reads the environment as curl does).
-        .proxy(None)
-}
-
 impl Client {
     pub fn new() -> Client {
         Client {
-            agent: new_agent(agent_config().build()),
+            agent: network::default_agent(),
             agents: std::sync::Mutex::default(),
             token_cache: None,
             token_memo: std::sync::Mutex::default(),
@@ -127,9 +103,7 @@ impl Client {
         if let Some(agent) = agents.get(network) {
             return Ok(agent.clone());
         }
-        let config = network::configure(agent_config(), network)
-            .map_err(|why| Failure::Config { why, answer: None })?;
-        let agent = new_agent(config.build());
+        let agent = network::agent(network).map_err(|why| Failure::Config { why, answer: None })?;
         agents.insert(network.clone(), agent.clone());
         Ok(agent)
     }

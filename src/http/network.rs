@@ -137,15 +137,46 @@ fn proxy(network: &Network) -> Result<Option<ureq::Proxy>, String> {
     builder.build().map(Some).map_err(|_| invalid())
 }
 
-/// The agent's configuration for `network`, on top of the settings every agent shares.
-pub fn configure(
-    builder: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
-    network: &Network,
-) -> Result<ureq::config::ConfigBuilder<ureq::typestate::AgentScope>, String> {
+/// The agent for the default network: Mozilla's roots, no proxy.
+pub fn default_agent() -> ureq::Agent {
+    new_agent(shared_config().build())
+}
+
+/// An agent for `network`, on top of the settings every agent shares.
+pub fn agent(network: &Network) -> Result<ureq::Agent, String> {
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(roots(network)?)
         .build();
-    Ok(builder.tls_config(tls).proxy(proxy(network)?))
+    Ok(new_agent(
+        shared_config()
+            .tls_config(tls)
+            .proxy(proxy(network)?)
+            .build(),
+    ))
+}
+
+/// An agent that looks up only names, not IP literals (see `resolve.rs`).
+fn new_agent(config: ureq::config::Config) -> ureq::Agent {
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        super::resolve::Literal::default(),
+    )
+}
+
+/// What every agent shares: no redirects, our user agent, small buffers.
+fn shared_config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(super::USER_AGENT)
+        .timeout_connect(Some(super::CONNECT_TIMEOUT))
+        // ureq's 128 KiB buffers are zeroed per connection; our requests and answers are a
+        // few KiB of JSON (headers up to the default limit still fit).
+        .input_buffer_size(64 * 1024)
+        .output_buffer_size(16 * 1024)
+        // Proxies come from the configuration (which reads the environment as curl does).
+        .proxy(None)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::report::Outcome;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::store::Commits;
 use super::{exec, now_ms, one};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,59 +19,6 @@ pub struct Record {
     pub end_statuses: bool,
 }
 
-pub(super) fn get(conn: &Connection, instance: &str, commit: &str) -> Result<Option<Record>> {
-    Ok(one(
-        conn,
-        "SELECT outcome, notify, end_statuses FROM commits WHERE instance = ?1 AND commit_id = ?2",
-        params![instance, commit],
-        |r| {
-            Ok(Record {
-                outcome: r.get(0)?,
-                notify: r.get(1)?,
-                end_statuses: r.get(2)?,
-            })
-        },
-    )
-    .optional()?)
-}
-
-/// The statuses of the commit's end are planned: later events that do not change the outcome
-/// post nothing.
-pub(super) fn mark_end_statuses(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE commits SET end_statuses = 1 WHERE instance = ?1 AND commit_id = ?2 AND outcome IS NOT NULL",
-        params![instance, commit],
-    )?;
-    Ok(())
-}
-
-pub(super) fn set_outcome(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    outcome: Outcome,
-    event: Option<i64>,
-) -> Result<()> {
-    exec(conn,
-        "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (instance, commit_id) DO UPDATE SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5",
-        params![instance, commit, outcome, event, now_ms()],
-    )?;
-    Ok(())
-}
-
-/// Remembers a commit at first sight, before it has an outcome: from then on its end is decided
-/// from local records alone, with no need to ask the host whether it had already ended.
-pub(super) fn seen(conn: &Connection, instance: &str, commit: &str) -> Result<()> {
-    exec(
-        conn,
-        "INSERT OR IGNORE INTO commits (instance, commit_id) VALUES (?1, ?2)",
-        params![instance, commit],
-    )?;
-    Ok(())
-}
-
 /// The commit whose own end was recorded last, other than `except` (released commits do not
 /// count): where the release of the commits skipped before `except` starts.
 /// Runs once per end: `commits_by_end` makes it one index step on a state of any size.
@@ -78,143 +26,181 @@ const LAST_ENDED: &str = "SELECT commit_id FROM commits
      WHERE instance = ?1 AND commit_id != ?2 AND outcome IS NOT NULL AND superseded_by IS NULL
      ORDER BY outcome_ms DESC LIMIT 1";
 
-pub(super) fn last_ended(
-    conn: &Connection,
-    instance: &str,
-    except: &str,
-) -> Result<Option<String>> {
-    Ok(one(conn, LAST_ENDED, params![instance, except], |r| r.get(0)).optional()?)
-}
+/// The SQLite backend's commits: the SQL of each operation.
+impl Commits for Connection {
+    fn get(&self, instance: &str, commit: &str) -> Result<Option<Record>> {
+        Ok(one(
+            self,
+            "SELECT outcome, notify, end_statuses FROM commits WHERE instance = ?1 AND commit_id = ?2",
+            params![instance, commit],
+            |r| {
+                Ok(Record {
+                    outcome: r.get(0)?,
+                    notify: r.get(1)?,
+                    end_statuses: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+    }
 
-/// Concludes a skipped commit as superseded by `head`: its outcome, and its notification
-/// claimed. `false` when it ended or was claimed meanwhile (then nothing changes).
-pub(super) fn release(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    outcome: Outcome,
-    head: &str,
-    event: Option<i64>,
-) -> Result<bool> {
-    let changed = exec(conn,
-        "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms, notify, notify_ms, superseded_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'owed', ?5, ?6)
-         ON CONFLICT (instance, commit_id) DO UPDATE
-            SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5, notify = 'owed', notify_ms = ?5, superseded_by = ?6
-            WHERE commits.outcome IS NULL AND commits.notify IS NULL",
-        params![instance, commit, outcome, event, now_ms(), head],
-    )?;
-    Ok(changed == 1)
-}
+    /// The statuses of the commit's end are planned: later events that do not change the outcome
+    /// post nothing.
+    fn mark_end_statuses(&self, instance: &str, commit: &str) -> Result<()> {
+        exec(
+            self,
+            "UPDATE commits SET end_statuses = 1 WHERE instance = ?1 AND commit_id = ?2 AND outcome IS NOT NULL",
+            params![instance, commit],
+        )?;
+        Ok(())
+    }
 
-/// Claims the one notification of this commit. `true` for exactly one caller, ever (but see
-/// `reopen_notify`).
-pub(super) fn claim_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
-    let changed = exec(conn,
-        "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
-        params![instance, commit, now_ms()],
-    )?;
-    Ok(changed == 1)
-}
+    fn set_outcome(
+        &self,
+        instance: &str,
+        commit: &str,
+        outcome: Outcome,
+        event: Option<i64>,
+    ) -> Result<()> {
+        exec(self,
+            "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (instance, commit_id) DO UPDATE SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5",
+            params![instance, commit, outcome, event, now_ms()],
+        )?;
+        Ok(())
+    }
 
-pub(super) fn set_notify(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    notify: Notified,
-) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE commits SET notify = ?3, notify_ms = ?4 WHERE instance = ?1 AND commit_id = ?2",
-        params![instance, commit, notify, now_ms()],
-    )?;
-    Ok(())
-}
+    /// Remembers a commit at first sight, before it has an outcome: from then on its end is decided
+    /// from local records alone, with no need to ask the host whether it had already ended.
+    fn seen(&self, instance: &str, commit: &str) -> Result<()> {
+        exec(
+            self,
+            "INSERT OR IGNORE INTO commits (instance, commit_id) VALUES (?1, ?2)",
+            params![instance, commit],
+        )?;
+        Ok(())
+    }
 
-/// An explicit `replay ID` may try again a notification that failed for good or found nothing
-/// to notify (the configuration may have changed since); one that was sent never is.
-pub(super) fn reopen_notify(conn: &Connection, instance: &str, commit: &str) -> Result<bool> {
-    let changed = exec(conn,
-        "UPDATE commits SET notify = NULL WHERE instance = ?1 AND commit_id = ?2 AND notify IN ('failed', 'nothing')",
-        params![instance, commit],
-    )?;
-    Ok(changed == 1)
-}
+    fn last_ended(&self, instance: &str, except: &str) -> Result<Option<String>> {
+        Ok(one(self, LAST_ENDED, params![instance, except], |r| r.get(0)).optional()?)
+    }
 
-/// The host's combined status says the commit ended before our records began: take that as
-/// told, so a connector that lost its state does not notify again.
-pub(super) fn assume_ended(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    outcome: Outcome,
-) -> Result<()> {
-    exec(conn,
-        "INSERT OR IGNORE INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms, end_statuses)
-         VALUES (?1, ?2, ?3, ?4, 'assumed', ?4, 1)",
-        params![instance, commit, outcome, now_ms()],
-    )?;
-    Ok(())
-}
+    /// Concludes a skipped commit as superseded by `head`: its outcome, and its notification
+    /// claimed. `false` when it ended or was claimed meanwhile (then nothing changes).
+    fn release(
+        &self,
+        instance: &str,
+        commit: &str,
+        outcome: Outcome,
+        head: &str,
+        event: Option<i64>,
+    ) -> Result<bool> {
+        let changed = exec(self,
+            "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms, notify, notify_ms, superseded_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'owed', ?5, ?6)
+             ON CONFLICT (instance, commit_id) DO UPDATE
+                SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5, notify = 'owed', notify_ms = ?5, superseded_by = ?6
+                WHERE commits.outcome IS NULL AND commits.notify IS NULL",
+            params![instance, commit, outcome, event, now_ms(), head],
+        )?;
+        Ok(changed == 1)
+    }
 
-pub(super) fn sources(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-) -> Result<Vec<(String, Outcome)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT source, outcome FROM sources WHERE instance = ?1 AND commit_id = ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![instance, commit], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
+    /// Claims the one notification of this commit. `true` for exactly one caller, ever (but see
+    /// `reopen_notify`).
+    fn claim_notify(&self, instance: &str, commit: &str) -> Result<bool> {
+        let changed = exec(self,
+            "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
+            params![instance, commit, now_ms()],
+        )?;
+        Ok(changed == 1)
+    }
 
-pub(super) fn set_source(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    source: &str,
-    outcome: Outcome,
-) -> Result<()> {
-    exec(
-        conn,
-        "INSERT INTO sources (instance, commit_id, source, outcome) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (instance, commit_id, source) DO UPDATE SET outcome = ?4",
-        params![instance, commit, source, outcome],
-    )?;
-    Ok(())
-}
+    fn set_notify(&self, instance: &str, commit: &str, notify: Notified) -> Result<()> {
+        exec(
+            self,
+            "UPDATE commits SET notify = ?3, notify_ms = ?4 WHERE instance = ?1 AND commit_id = ?2",
+            params![instance, commit, notify, now_ms()],
+        )?;
+        Ok(())
+    }
 
-/// Records `time` as the newest posted on the context, unless a newer one is there already.
-pub(super) fn advance_context(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    target: &str,
-    context: &str,
-    time: i64,
-) -> Result<()> {
-    exec(conn,
-        "INSERT INTO contexts (instance, commit_id, target, context, event_time) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (instance, commit_id, target, context) DO UPDATE SET event_time = MAX(event_time, ?5)",
-        params![instance, commit, target, context, time],
-    )?;
-    Ok(())
-}
+    /// An explicit `replay ID` may try again a notification that failed for good or found nothing
+    /// to notify (the configuration may have changed since); one that was sent never is.
+    fn reopen_notify(&self, instance: &str, commit: &str) -> Result<bool> {
+        let changed = exec(self,
+            "UPDATE commits SET notify = NULL WHERE instance = ?1 AND commit_id = ?2 AND notify IN ('failed', 'nothing')",
+            params![instance, commit],
+        )?;
+        Ok(changed == 1)
+    }
 
-/// The newest event time posted per (target, context) of a commit.
-pub(super) fn newest_contexts(conn: &Connection, instance: &str, commit: &str) -> Result<Newest> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT target, context, event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![instance, commit], |r| {
-            Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
-        })?
-        .collect::<rusqlite::Result<Newest>>()?;
-    Ok(rows)
+    /// The host's combined status says the commit ended before our records began: take that as
+    /// told, so a connector that lost its state does not notify again.
+    fn assume_ended(&self, instance: &str, commit: &str, outcome: Outcome) -> Result<()> {
+        exec(self,
+            "INSERT OR IGNORE INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms, end_statuses)
+             VALUES (?1, ?2, ?3, ?4, 'assumed', ?4, 1)",
+            params![instance, commit, outcome, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn sources(&self, instance: &str, commit: &str) -> Result<Vec<(String, Outcome)>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT source, outcome FROM sources WHERE instance = ?1 AND commit_id = ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![instance, commit], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn set_source(
+        &self,
+        instance: &str,
+        commit: &str,
+        source: &str,
+        outcome: Outcome,
+    ) -> Result<()> {
+        exec(
+            self,
+            "INSERT INTO sources (instance, commit_id, source, outcome) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (instance, commit_id, source) DO UPDATE SET outcome = ?4",
+            params![instance, commit, source, outcome],
+        )?;
+        Ok(())
+    }
+
+    /// Records `time` as the newest posted on the context, unless a newer one is there already.
+    fn advance_context(
+        &self,
+        instance: &str,
+        commit: &str,
+        target: &str,
+        context: &str,
+        time: i64,
+    ) -> Result<()> {
+        exec(self,
+            "INSERT INTO contexts (instance, commit_id, target, context, event_time) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (instance, commit_id, target, context) DO UPDATE SET event_time = MAX(event_time, ?5)",
+            params![instance, commit, target, context, time],
+        )?;
+        Ok(())
+    }
+
+    /// The newest event time posted per (target, context) of a commit.
+    fn newest_contexts(&self, instance: &str, commit: &str) -> Result<Newest> {
+        let mut stmt = self.prepare_cached(
+            "SELECT target, context, event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![instance, commit], |r| {
+                Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Newest>>()?;
+        Ok(rows)
+    }
 }
 
 #[cfg(test)]
@@ -242,11 +228,13 @@ mod tests {
     fn the_notification_is_claimed_once() {
         let (state, dir) = temp_state("commits");
         let c = state.conn();
-        set_outcome(c, "i", "abc", Outcome::Success, Some(1)).unwrap();
-        assert!(claim_notify(c, "i", "abc").unwrap());
-        assert!(!claim_notify(c, "i", "abc").unwrap());
-        set_outcome(c, "i", "abc", Outcome::Failure, Some(2)).unwrap();
-        let record = get(c, "i", "abc").unwrap().unwrap();
+        c.set_outcome("i", "abc", Outcome::Success, Some(1))
+            .unwrap();
+        assert!(c.claim_notify("i", "abc").unwrap());
+        assert!(!c.claim_notify("i", "abc").unwrap());
+        c.set_outcome("i", "abc", Outcome::Failure, Some(2))
+            .unwrap();
+        let record = c.get("i", "abc").unwrap().unwrap();
         assert_eq!(
             (record.outcome, record.notify),
             (Some(Outcome::Failure), Some(Notified::Owed))
@@ -258,10 +246,12 @@ mod tests {
     fn a_context_keeps_its_newest_time() {
         let (state, dir) = temp_state("contexts");
         let c = state.conn();
-        advance_context(c, "i", "abc", "github", "Status", 100).unwrap();
-        advance_context(c, "i", "abc", "github", "Status", 99).unwrap();
-        advance_context(c, "i", "abc", "github", "Other", 1).unwrap();
-        let newest = newest_contexts(c, "i", "abc").unwrap();
+        c.advance_context("i", "abc", "github", "Status", 100)
+            .unwrap();
+        c.advance_context("i", "abc", "github", "Status", 99)
+            .unwrap();
+        c.advance_context("i", "abc", "github", "Other", 1).unwrap();
+        let newest = c.newest_contexts("i", "abc").unwrap();
         assert_eq!(newest[&("github".to_string(), "Status".to_string())], 100);
         assert_eq!(newest[&("github".to_string(), "Other".to_string())], 1);
         std::fs::remove_dir_all(dir).unwrap();

@@ -3,6 +3,7 @@
 //! planned once.
 
 use super::outbox::{self, Kind, NewRow};
+use super::store::{Deployments, Outbox as _};
 use super::{exec, one};
 use crate::config::Instance;
 use crate::deployment::Job;
@@ -17,87 +18,79 @@ pub struct Deployment {
     pub planned: DeploymentState,
 }
 
-pub(super) fn get(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    environment: &str,
-) -> Result<Option<Deployment>> {
-    Ok(one(
-        conn,
-        "SELECT deployment_id, planned FROM deployments
-         WHERE instance = ?1 AND commit_id = ?2 AND environment = ?3",
-        params![instance, commit, environment],
-        |r| {
-            Ok(Deployment {
-                id: r.get(0)?,
-                planned: r.get(1)?,
-            })
-        },
-    )
-    .optional()?)
-}
+/// The SQLite backend's deployments: the SQL of each operation.
+impl Deployments for Connection {
+    fn get(&self, instance: &str, commit: &str, environment: &str) -> Result<Option<Deployment>> {
+        Ok(one(
+            self,
+            "SELECT deployment_id, planned FROM deployments
+             WHERE instance = ?1 AND commit_id = ?2 AND environment = ?3",
+            params![instance, commit, environment],
+            |r| {
+                Ok(Deployment {
+                    id: r.get(0)?,
+                    planned: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+    }
 
-/// Records the state now planned for the deployment (creating its record).
-pub(super) fn plan(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    environment: &str,
-    state: DeploymentState,
-) -> Result<()> {
-    exec(
-        conn,
-        "INSERT INTO deployments (instance, commit_id, environment, planned) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (instance, commit_id, environment) DO UPDATE SET planned = ?4",
-        params![instance, commit, environment, state],
-    )?;
-    Ok(())
-}
+    /// Records the state now planned for the deployment (creating its record).
+    fn plan(
+        &self,
+        instance: &str,
+        commit: &str,
+        environment: &str,
+        state: DeploymentState,
+    ) -> Result<()> {
+        exec(
+            self,
+            "INSERT INTO deployments (instance, commit_id, environment, planned) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (instance, commit_id, environment) DO UPDATE SET planned = ?4",
+            params![instance, commit, environment, state],
+        )?;
+        Ok(())
+    }
 
-/// The host created the deployment: its id, for every later status.
-pub(super) fn set_id(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-    environment: &str,
-    id: u64,
-) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE deployments SET deployment_id = ?4 WHERE instance = ?1 AND commit_id = ?2 AND environment = ?3",
-        params![instance, commit, environment, id],
-    )?;
-    Ok(())
-}
+    /// The host created the deployment: its id, for every later status.
+    fn set_id(&self, instance: &str, commit: &str, environment: &str, id: u64) -> Result<()> {
+        exec(
+            self,
+            "UPDATE deployments SET deployment_id = ?4 WHERE instance = ?1 AND commit_id = ?2 AND environment = ?3",
+            params![instance, commit, environment, id],
+        )?;
+        Ok(())
+    }
 
-/// Plans `job` for the deployment of `commit`: records its state and queues its row under
-/// `event`. Returns the row's queue; `None` when the instance keeps no deployments.
-pub(super) fn queue(
-    conn: &Connection,
-    instance: &Instance,
-    commit: &str,
-    job: &Job,
-    event: Option<i64>,
-) -> Result<Option<String>> {
-    let Some(target) = instance.git.deployments().filter(|_| instance.deployments) else {
-        return Ok(None);
-    };
-    plan(conn, &instance.name, commit, &job.environment, job.state)?;
-    let row = NewRow {
-        event_id: event,
-        instance: &instance.name,
-        commit: Some(commit),
-        target: &target,
-        kind: Kind::Deployment,
-        context: Some(&job.environment),
-        request: None,
-        job: Some(serde_json::to_string(job)?),
-    };
-    outbox::enqueue(conn, &row)?;
-    Ok(Some(outbox::queue_of(
-        &instance.name,
-        Some(commit),
-        &target,
-    )))
+    /// Plans `job` for the deployment of `commit`: records its state and queues its row under
+    /// `event`. Returns the row's queue; `None` when the instance keeps no deployments.
+    fn queue(
+        &self,
+        instance: &Instance,
+        commit: &str,
+        job: &Job,
+        event: Option<i64>,
+    ) -> Result<Option<String>> {
+        let Some(target) = instance.git.deployments().filter(|_| instance.deployments) else {
+            return Ok(None);
+        };
+        self.plan(&instance.name, commit, &job.environment, job.state)?;
+        let row = NewRow {
+            event_id: event,
+            instance: &instance.name,
+            commit: Some(commit),
+            target: &target,
+            kind: Kind::Deployment,
+            context: Some(&job.environment),
+            request: None,
+            job: Some(serde_json::to_string(job)?),
+        };
+        self.enqueue(&row)?;
+        Ok(Some(outbox::queue_of(
+            &instance.name,
+            Some(commit),
+            &target,
+        )))
+    }
 }

@@ -1,5 +1,6 @@
 //! The journal: every event body as received, and what became of it.
 
+use super::store::Journal;
 use super::{exec, now_ms, one};
 use crate::plan::Mode;
 use anyhow::Result;
@@ -66,103 +67,6 @@ pub struct EventRow {
     pub released: Option<String>,
 }
 
-/// First thing every invocation does: the body is safe before anything can fail.
-pub(super) fn record(
-    conn: &Connection,
-    bytes: &[u8],
-    sha256: &[u8],
-    command: Mode,
-    replay_of: Option<i64>,
-) -> Result<i64> {
-    exec(
-        conn,
-        "INSERT OR IGNORE INTO bodies (sha256, bytes) VALUES (?1, ?2)",
-        params![sha256, bytes],
-    )?;
-    exec(conn,
-        "INSERT INTO events (received_ms, command, sha256, size, replay_of, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![now_ms(), command, sha256, i64::try_from(bytes.len())?, replay_of, Verdict::Received],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub(super) fn conclude(
-    conn: &Connection,
-    id: i64,
-    verdict: Verdict,
-    why: Option<&str>,
-    facts: &Facts,
-) -> Result<()> {
-    exec(conn,
-        "UPDATE events SET outcome = ?2, why = ?3, instance = ?4, operator = ?5, kind = ?6, source = ?7,
-                reason = ?8, commit_id = ?9 WHERE id = ?1",
-        params![
-            id,
-            verdict,
-            why,
-            facts.instance,
-            facts.operator,
-            facts.kind,
-            facts.source,
-            facts.reason,
-            facts.commit
-        ],
-    )?;
-    Ok(())
-}
-
-/// Another event with the same bytes for the same instance whose statuses were already planned
-/// (by `status` or `handle`). Not "earlier by id": of two copies arriving at once, the one
-/// journaled second may plan first. A `notify` of the same bytes does not count: it planned no
-/// status, so `status` after `notify` still posts them.
-pub(super) fn earlier_status_copy(
-    conn: &Connection,
-    sha256: &[u8],
-    instance: &str,
-    before: i64,
-) -> Result<Option<i64>> {
-    Ok(one(
-        conn,
-        "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id != ?3
-               AND outcome IN ('handled', 'superseded') AND command IN ('status', 'handle')
-               ORDER BY id LIMIT 1",
-        params![sha256, instance, before],
-        |r| r.get(0),
-    )
-    .optional()?)
-}
-
-/// Replaces an event's `why` once what it planned has happened (its notification was delivered).
-pub(super) fn note(conn: &Connection, id: i64, why: &str) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE events SET why = ?2 WHERE id = ?1",
-        params![id, why],
-    )?;
-    Ok(())
-}
-
-/// What the release queued by this event concluded (its own column: `why` tells of the event's
-/// own commit).
-pub(super) fn note_release(conn: &Connection, id: i64, summary: &str) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE events SET released = ?2 WHERE id = ?1",
-        params![id, summary],
-    )?;
-    Ok(())
-}
-
-pub(super) fn body(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(one(
-        conn,
-        "SELECT b.bytes FROM events e JOIN bodies b ON b.sha256 = e.sha256 WHERE e.id = ?1",
-        [id],
-        |r| r.get(0),
-    )
-    .optional()?)
-}
-
 const COLUMNS: &str =
     "id, received_ms, command, sha256, size, instance, operator, kind, source, reason, commit_id, outcome, why, replay_of, released";
 
@@ -186,16 +90,6 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
     })
 }
 
-pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<EventRow>> {
-    Ok(one(
-        conn,
-        &format!("SELECT {COLUMNS} FROM events WHERE id = ?1"),
-        [id],
-        row,
-    )
-    .optional()?)
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// A commit id or a prefix of one, lower-case hex.
@@ -205,37 +99,6 @@ pub struct Filter {
     pub limit: usize,
 }
 
-/// Newest first.
-pub(super) fn list(conn: &Connection, filter: &Filter) -> Result<Vec<EventRow>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM events e WHERE 1 = 1");
-    if filter.commit.is_some() {
-        // A prefix of lower-case hex (checked by the command line), as git takes it; a range
-        // keeps the index: every id with the prefix sorts between it and the prefix + 'g'.
-        sql.push_str(" AND e.commit_id >= ?1 AND e.commit_id < ?1 || 'g'");
-    }
-    if filter.failed {
-        sql.push_str(
-            " AND (e.outcome = 'rejected' OR EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id
-                   AND o.state IN ('pending', 'sending', 'failed', 'refused')))",
-        );
-    }
-    let _ = write!(
-        sql,
-        " ORDER BY e.id DESC LIMIT {}",
-        filter.limit.clamp(1, 1_000_000)
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = match &filter.commit {
-        Some(c) => stmt
-            .query_map([c], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-        None => stmt
-            .query_map([], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-    };
-    Ok(rows)
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Pruned {
     pub events: usize,
@@ -243,34 +106,169 @@ pub struct Pruned {
     pub bodies: usize,
 }
 
-/// Drops events older than `before_ms` and their finished requests. Requests still owed, and
-/// the events they belong to, are kept whatever their age: pruning never loses a delivery.
-pub(super) fn prune(conn: &Connection, before_ms: i64) -> Result<Pruned> {
-    let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
-        (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";
-    exec(conn,
-        &format!("DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE event_id IN ({old_events}))"),
-        [before_ms],
-    )?;
-    let requests = exec(
-        conn,
-        &format!("DELETE FROM outbox WHERE event_id IN ({old_events})"),
-        [before_ms],
-    )?;
-    let events = exec(
-        conn,
-        &format!("DELETE FROM events WHERE id IN ({old_events})"),
-        [before_ms],
-    )?;
-    let bodies = exec(conn,
-        "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.sha256 = bodies.sha256)",
-        [],
-    )?;
-    Ok(Pruned {
-        events,
-        requests,
-        bodies,
-    })
+/// The SQLite backend's journal: the SQL of each operation.
+impl Journal for Connection {
+    /// First thing every invocation does: the body is safe before anything can fail.
+    fn record(
+        &self,
+        bytes: &[u8],
+        sha256: &[u8],
+        command: Mode,
+        replay_of: Option<i64>,
+    ) -> Result<i64> {
+        exec(
+            self,
+            "INSERT OR IGNORE INTO bodies (sha256, bytes) VALUES (?1, ?2)",
+            params![sha256, bytes],
+        )?;
+        exec(self,
+            "INSERT INTO events (received_ms, command, sha256, size, replay_of, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![now_ms(), command, sha256, i64::try_from(bytes.len())?, replay_of, Verdict::Received],
+        )?;
+        Ok(self.last_insert_rowid())
+    }
+
+    fn conclude(&self, id: i64, verdict: Verdict, why: Option<&str>, facts: &Facts) -> Result<()> {
+        exec(self,
+            "UPDATE events SET outcome = ?2, why = ?3, instance = ?4, operator = ?5, kind = ?6, source = ?7,
+                    reason = ?8, commit_id = ?9 WHERE id = ?1",
+            params![
+                id,
+                verdict,
+                why,
+                facts.instance,
+                facts.operator,
+                facts.kind,
+                facts.source,
+                facts.reason,
+                facts.commit
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Another event with the same bytes for the same instance whose statuses were already planned
+    /// (by `status` or `handle`). Not "earlier by id": of two copies arriving at once, the one
+    /// journaled second may plan first. A `notify` of the same bytes does not count: it planned no
+    /// status, so `status` after `notify` still posts them.
+    fn earlier_status_copy(
+        &self,
+        sha256: &[u8],
+        instance: &str,
+        before: i64,
+    ) -> Result<Option<i64>> {
+        Ok(one(
+            self,
+            "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id != ?3
+                   AND outcome IN ('handled', 'superseded') AND command IN ('status', 'handle')
+                   ORDER BY id LIMIT 1",
+            params![sha256, instance, before],
+            |r| r.get(0),
+        )
+        .optional()?)
+    }
+
+    /// Replaces an event's `why` once what it planned has happened (its notification was delivered).
+    fn note(&self, id: i64, why: &str) -> Result<()> {
+        exec(
+            self,
+            "UPDATE events SET why = ?2 WHERE id = ?1",
+            params![id, why],
+        )?;
+        Ok(())
+    }
+
+    /// What the release queued by this event concluded (its own column: `why` tells of the event's
+    /// own commit).
+    fn note_release(&self, id: i64, summary: &str) -> Result<()> {
+        exec(
+            self,
+            "UPDATE events SET released = ?2 WHERE id = ?1",
+            params![id, summary],
+        )?;
+        Ok(())
+    }
+
+    fn body(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(one(
+            self,
+            "SELECT b.bytes FROM events e JOIN bodies b ON b.sha256 = e.sha256 WHERE e.id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+    }
+
+    fn get(&self, id: i64) -> Result<Option<EventRow>> {
+        Ok(one(
+            self,
+            &format!("SELECT {COLUMNS} FROM events WHERE id = ?1"),
+            [id],
+            row,
+        )
+        .optional()?)
+    }
+
+    /// Newest first.
+    fn list(&self, filter: &Filter) -> Result<Vec<EventRow>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM events e WHERE 1 = 1");
+        if filter.commit.is_some() {
+            // A prefix of lower-case hex (checked by the command line), as git takes it; a range
+            // keeps the index: every id with the prefix sorts between it and the prefix + 'g'.
+            sql.push_str(" AND e.commit_id >= ?1 AND e.commit_id < ?1 || 'g'");
+        }
+        if filter.failed {
+            sql.push_str(
+                " AND (e.outcome = 'rejected' OR EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id
+                       AND o.state IN ('pending', 'sending', 'failed', 'refused')))",
+            );
+        }
+        let _ = write!(
+            sql,
+            " ORDER BY e.id DESC LIMIT {}",
+            filter.limit.clamp(1, 1_000_000)
+        );
+        let mut stmt = self.prepare_cached(&sql)?;
+        let rows = match &filter.commit {
+            Some(c) => stmt
+                .query_map([c], row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+            None => stmt
+                .query_map([], row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        };
+        Ok(rows)
+    }
+
+    /// Drops events older than `before_ms` and their finished requests. Requests still owed, and
+    /// the events they belong to, are kept whatever their age: pruning never loses a delivery.
+    fn prune(&self, before_ms: i64) -> Result<Pruned> {
+        let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
+            (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";
+        exec(self,
+            &format!("DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE event_id IN ({old_events}))"),
+            [before_ms],
+        )?;
+        let requests = exec(
+            self,
+            &format!("DELETE FROM outbox WHERE event_id IN ({old_events})"),
+            [before_ms],
+        )?;
+        let events = exec(
+            self,
+            &format!("DELETE FROM events WHERE id IN ({old_events})"),
+            [before_ms],
+        )?;
+        let bodies = exec(self,
+            "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.sha256 = bodies.sha256)",
+            [],
+        )?;
+        Ok(Pruned {
+            events,
+            requests,
+            bodies,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -282,21 +280,21 @@ mod tests {
     fn identical_bodies_are_stored_once_and_found_as_copies() {
         let (state, dir) = temp_state("journal");
         let c = state.conn();
-        let a = record(c, b"{}", b"abc", Mode::Handle, None).unwrap();
+        let a = c.record(b"{}", b"abc", Mode::Handle, None).unwrap();
         let facts = Facts {
             instance: Some("i".into()),
             ..Facts::default()
         };
-        conclude(c, a, Verdict::Handled, None, &facts).unwrap();
-        let b = record(c, b"{}", b"abc", Mode::Handle, None).unwrap();
-        assert_eq!(earlier_status_copy(c, b"abc", "i", b).unwrap(), Some(a));
-        assert_eq!(earlier_status_copy(c, b"abc", "other", b).unwrap(), None);
+        c.conclude(a, Verdict::Handled, None, &facts).unwrap();
+        let b = c.record(b"{}", b"abc", Mode::Handle, None).unwrap();
+        assert_eq!(c.earlier_status_copy(b"abc", "i", b).unwrap(), Some(a));
+        assert_eq!(c.earlier_status_copy(b"abc", "other", b).unwrap(), None);
         let bodies: i64 = c
             .query_row("SELECT COUNT(*) FROM bodies", [], |r| r.get(0))
             .unwrap();
         assert_eq!(bodies, 1);
-        assert_eq!(body(c, b).unwrap().unwrap(), b"{}");
-        let pruned = prune(c, now_ms() + 1).unwrap();
+        assert_eq!(c.body(b).unwrap().unwrap(), b"{}");
+        let pruned = c.prune(now_ms() + 1).unwrap();
         assert_eq!(
             pruned,
             Pruned {

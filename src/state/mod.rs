@@ -1,6 +1,7 @@
 //! The state: the journal, the outbox, and what is known of commits, PRs and deployments. The
 //! program sees it through the traits of [`store`]; a backend implements them and registers in
-//! [`BACKENDS`]. SQLite (`sqlite.rs`, with its SQL in the modules below) is the one there is.
+//! [`BACKENDS`]. SQLite (`sqlite/`, with its SQL in the modules below, each
+//! implementing its trait) is the one there is.
 //! Never a token in it.
 
 pub mod commits;

@@ -1,6 +1,6 @@
 //! The state as the rest of the program sees it: what it can read and store, with no word of
 //! SQL. A backend implements these traits and [`Backend`], and registers in
-//! [`super::BACKENDS`]; `sqlite.rs` is the one there is.
+//! [`super::BACKENDS`]; SQLite (`sqlite/` and the state modules) is the one there is.
 
 use super::commits::Record;
 use super::deployments::Deployment;

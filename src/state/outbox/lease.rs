@@ -6,7 +6,7 @@
 
 use super::{row, Row, RowState};
 use crate::state::{exec, now_ms};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rusqlite::{params, Connection, TransactionBehavior};
 
 /// The head of every open queue in scope: its oldest row still pending or being sent.
@@ -53,7 +53,7 @@ pub fn claim_next(
 ) -> Result<Claim> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if let Some((id, finish)) = done {
-        record(&tx, id, finish)?;
+        crate::state::store::Outbox::record(&*tx, id, finish)?;
     }
     let now = now_ms();
     // Static SQL (so the statement is parsed once): the scope is a bound JSON array, `null` for all.
@@ -141,76 +141,12 @@ pub enum Finish {
     },
 }
 
-/// Records how a send ended, in a transaction of its own.
-pub(in crate::state) fn finish(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
-    record(&tx, id, finish)?;
-    tx.commit()?;
-    Ok(())
-}
-
-/// Records how a send ended, inside the caller's transaction.
-pub(in crate::state) fn record(conn: &Connection, id: i64, finish: &Finish) -> Result<()> {
-    let now = now_ms();
-    let (state, answer, why, not_before, attempt) = match finish {
-        Finish::Done { answer } => (RowState::Done, Some(*answer), None, 0, true),
-        Finish::Retry {
-            why,
-            answer,
-            not_before,
-            ..
-        } => (
-            RowState::Pending,
-            *answer,
-            Some(why.as_str()),
-            *not_before,
-            true,
-        ),
-        Finish::Failed { why, answer } => (RowState::Failed, *answer, Some(why.as_str()), 0, true),
-        Finish::Nothing { why } => (RowState::Nothing, None, Some(why.as_str()), 0, false),
-        Finish::Refused { why } => (RowState::Refused, None, Some(why.as_str()), 0, false),
-        Finish::Blocked {
-            why,
-            answer,
-            not_before,
-        } => (
-            RowState::Pending,
-            *answer,
-            Some(why.as_str()),
-            *not_before,
-            answer.is_some(),
-        ),
-    };
-    let host_wait = matches!(
-        finish,
-        Finish::Retry {
-            host_wait: true,
-            ..
-        }
-    );
-    let blocked = matches!(finish, Finish::Blocked { .. });
-    exec(conn,
-        "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
-                attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8, blocked = ?9
-         WHERE id = ?1",
-        params![id, state, answer, why, not_before, i64::from(attempt), now, host_wait, blocked],
-    )
-    .context("cannot record a delivery")?;
-    if attempt {
-        exec(
-            conn,
-            "INSERT INTO attempts (outbox_id, at_ms, answer, error) VALUES (?1, ?2, ?3, ?4)",
-            params![id, now, answer, why],
-        )?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::{attempts, enqueue, queue_of, Kind, NewRow};
+    use super::super::{queue_of, Kind, NewRow};
     use super::*;
     use crate::request::{Request, Target};
+    use crate::state::store::Outbox;
     use crate::state::temp_state;
 
     fn add(conn: &Connection, commit: &str, url: &str) -> i64 {
@@ -219,19 +155,16 @@ mod tests {
             url.into(),
             serde_json::json!({}),
         );
-        enqueue(
-            conn,
-            &NewRow {
-                event_id: None,
-                instance: "i",
-                commit: Some(commit),
-                target: &Target::Kind(&crate::hosts::github::STATUSES),
-                kind: Kind::Request,
-                context: None,
-                request: Some(&request),
-                job: None,
-            },
-        )
+        conn.enqueue(&NewRow {
+            event_id: None,
+            instance: "i",
+            commit: Some(commit),
+            target: &Target::Kind(&crate::hosts::github::STATUSES),
+            kind: Kind::Request,
+            context: None,
+            request: Some(&request),
+            job: None,
+        })
         .unwrap()
     }
 
@@ -252,8 +185,7 @@ mod tests {
         };
         assert_eq!(row.id, other);
         let later = now_ms() + 60_000;
-        finish(
-            conn,
+        conn.finish(
             first,
             &Finish::Retry {
                 why: "503".into(),
@@ -263,7 +195,7 @@ mod tests {
             },
         )
         .unwrap();
-        finish(conn, other, &Finish::Done { answer: 201 }).unwrap();
+        conn.finish(other, &Finish::Done { answer: 201 }).unwrap();
         // `second` must wait behind `first`.
         assert!(
             matches!(claim_next(conn, &Scope::All, 1000, None, None).unwrap(), Claim::Wait(t) if t == later)
@@ -275,12 +207,12 @@ mod tests {
         };
         assert_eq!(row.id, first);
         assert_eq!(row.attempts, 1);
-        finish(conn, first, &Finish::Done { answer: 201 }).unwrap();
+        conn.finish(first, &Finish::Done { answer: 201 }).unwrap();
         let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
             panic!()
         };
         assert_eq!(row.id, second);
-        assert_eq!(attempts(conn, first).unwrap().len(), 2);
+        assert_eq!(conn.attempts(first).unwrap().len(), 2);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -323,8 +255,7 @@ mod tests {
             let Claim::Row(_) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
                 panic!()
             };
-            finish(
-                conn,
+            conn.finish(
                 id,
                 &Finish::Retry {
                     why: "x".into(),
@@ -342,8 +273,7 @@ mod tests {
             panic!()
         };
         assert_eq!(row.id, ours);
-        finish(
-            conn,
+        conn.finish(
             ours,
             &Finish::Retry {
                 why: "x".into(),

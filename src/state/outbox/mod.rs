@@ -4,10 +4,11 @@
 //! across processes: only a queue's oldest open row may be sent, and a process claims it with a
 //! lease. A process that dies leaves its lease to expire; the next one takes the row over.
 
+use super::store::Outbox;
 use super::values::RowState;
 use super::{exec, now_ms, one};
 use crate::request::{Method, Request, Target};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
@@ -46,30 +47,6 @@ pub struct NewRow<'a> {
 
 pub fn queue_of(instance: &str, commit: Option<&str>, target: &Target) -> String {
     format!("{instance}/{}/{}", commit.unwrap_or("-"), target.key())
-}
-
-pub(super) fn enqueue(conn: &Connection, row: &NewRow) -> Result<i64> {
-    let now = now_ms();
-    exec(conn,
-        "INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
-                             created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-        params![
-            row.event_id,
-            row.instance,
-            row.commit,
-            queue_of(row.instance, row.commit, row.target),
-            row.target.key(),
-            row.kind,
-            row.context,
-            row.request.map(|r| r.method),
-            row.request.map(|r| r.url.as_str()),
-            row.request.and_then(|r| r.body.as_ref()).map(std::string::ToString::to_string),
-            row.job,
-            now
-        ],
-    )?;
-    Ok(conn.last_insert_rowid())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,100 +118,6 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
     })
 }
 
-/// The notification's final request, once a flow has built it: shown by `events show`.
-pub(super) fn set_request(conn: &Connection, id: i64, request: &Request) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
-        params![
-            id,
-            request.method,
-            request.url,
-            request.body.as_ref().map(std::string::ToString::to_string)
-        ],
-    )?;
-    Ok(())
-}
-
-pub(super) fn for_event(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM outbox WHERE event_id = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt
-        .query_map([event_id], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-/// The rows planned for an event and for every replay of it, oldest first.
-pub(super) fn for_event_family(conn: &Connection, event_id: i64) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM outbox WHERE event_id = ?1 OR event_id IN (SELECT id FROM events WHERE replay_of = ?1) ORDER BY id"
-    ))?;
-    let rows = stmt
-        .query_map([event_id], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-/// The events whose status requests wait on a configuration fix: `replay --failed` re-plans them.
-pub(super) fn events_blocked_on_configuration(conn: &Connection) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT COALESCE(e.replay_of, e.id) FROM outbox o JOIN events e ON e.id = o.event_id
-         WHERE o.state = 'pending' AND o.blocked = 1 AND o.kind = 'request' ORDER BY 1",
-    )?;
-    let rows = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-/// Points an owed row at a re-planned request; it keeps its place in its queue.
-pub(super) fn replan(conn: &Connection, id: i64, request: &Request) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE outbox SET method = ?2, url = ?3, body = ?4, blocked = 0, not_before = 0, updated_ms = ?5
-         WHERE id = ?1 AND state = 'pending'",
-        params![
-            id,
-            request.method,
-            request.url,
-            request.body.as_ref().map(std::string::ToString::to_string),
-            now_ms()
-        ],
-    )?;
-    Ok(())
-}
-
-/// Takes an owed row out of its queue: the current configuration plans nothing in its place.
-pub(super) fn replace(conn: &Connection, id: i64, why: &str) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE outbox SET state = 'replaced', last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND state = 'pending'",
-        params![id, why, now_ms()],
-    )?;
-    Ok(())
-}
-
-/// The open rows of one commit's queues (a repeated event retries what its commit still owes).
-pub(super) fn open_queues_of_commit(
-    conn: &Connection,
-    instance: &str,
-    commit: &str,
-) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT queue FROM outbox WHERE instance = ?1 AND commit_id = ?2 AND state IN ('pending', 'sending')",
-    )?;
-    let rows = stmt
-        .query_map(params![instance, commit], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Attempt {
     pub at_ms: i64,
@@ -242,63 +125,245 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-pub(super) fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>> {
-    let mut stmt = conn
-        .prepare("SELECT at_ms, answer, error FROM attempts WHERE outbox_id = ?1 ORDER BY at_ms")?;
-    let rows = stmt
-        .query_map([id], |r| {
-            Ok(Attempt {
-                at_ms: r.get(0)?,
-                answer: r.get(1)?,
-                error: r.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
+/// The SQLite backend's outbox: the SQL of each operation.
+impl Outbox for Connection {
+    fn enqueue(&self, row: &NewRow) -> Result<i64> {
+        let now = now_ms();
+        exec(self,
+            "INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
+                                 created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+            params![
+                row.event_id,
+                row.instance,
+                row.commit,
+                queue_of(row.instance, row.commit, row.target),
+                row.target.key(),
+                row.kind,
+                row.context,
+                row.request.map(|r| r.method),
+                row.request.map(|r| r.url.as_str()),
+                row.request.and_then(|r| r.body.as_ref()).map(std::string::ToString::to_string),
+                row.job,
+                now
+            ],
+        )?;
+        Ok(self.last_insert_rowid())
+    }
 
-/// The queues that still hold open rows (all of them, or among `queues`).
-pub(super) fn open_queues(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT queue FROM outbox WHERE state IN ('pending', 'sending')",
-    )?;
-    let rows = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
+    /// The notification's final request, once a flow has built it: shown by `events show`.
+    fn set_request(&self, id: i64, request: &Request) -> Result<()> {
+        exec(
+            self,
+            "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
+            params![
+                id,
+                request.method,
+                request.url,
+                request.body.as_ref().map(std::string::ToString::to_string)
+            ],
+        )?;
+        Ok(())
+    }
 
-/// Which of these rows found nothing to notify.
-pub(super) fn nothing_among(
-    conn: &Connection,
-    ids: &[i64],
-) -> Result<std::collections::HashSet<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM outbox WHERE state = 'nothing' AND id IN (SELECT value FROM json_each(?1))",
-    )?;
-    let rows = stmt
-        .query_map([serde_json::to_string(ids)?], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
+    fn for_event(&self, event_id: i64) -> Result<Vec<Row>> {
+        let mut stmt = self.prepare_cached(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox WHERE event_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([event_id], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
 
-/// How the rows with these ids stand now: (owed, failed for good, refused).
-pub(super) fn standing(conn: &Connection, ids: &[i64]) -> Result<(usize, usize, usize)> {
-    let counts = one(
-        conn,
-        "SELECT COUNT(*) FILTER (WHERE state IN ('pending', 'sending')),
-                COUNT(*) FILTER (WHERE state = 'failed'),
-                COUNT(*) FILTER (WHERE state = 'refused')
-         FROM outbox WHERE id IN (SELECT value FROM json_each(?1))",
-        [serde_json::to_string(ids)?],
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        },
-    )?;
-    let count = |n: i64| usize::try_from(n).unwrap_or(0);
-    Ok((count(counts.0), count(counts.1), count(counts.2)))
+    /// The rows planned for an event and for every replay of it, oldest first.
+    fn for_event_family(&self, event_id: i64) -> Result<Vec<Row>> {
+        let mut stmt = self.prepare_cached(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox WHERE event_id = ?1 OR event_id IN (SELECT id FROM events WHERE replay_of = ?1) ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([event_id], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The events whose status requests wait on a configuration fix: `replay --failed` re-plans them.
+    fn events_blocked_on_configuration(&self) -> Result<Vec<i64>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT DISTINCT COALESCE(e.replay_of, e.id) FROM outbox o JOIN events e ON e.id = o.event_id
+             WHERE o.state = 'pending' AND o.blocked = 1 AND o.kind = 'request' ORDER BY 1",
+        )?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Points an owed row at a re-planned request; it keeps its place in its queue.
+    fn replan(&self, id: i64, request: &Request) -> Result<()> {
+        exec(
+            self,
+            "UPDATE outbox SET method = ?2, url = ?3, body = ?4, blocked = 0, not_before = 0, updated_ms = ?5
+             WHERE id = ?1 AND state = 'pending'",
+            params![
+                id,
+                request.method,
+                request.url,
+                request.body.as_ref().map(std::string::ToString::to_string),
+                now_ms()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Takes an owed row out of its queue: the current configuration plans nothing in its place.
+    fn replace(&self, id: i64, why: &str) -> Result<()> {
+        exec(
+            self,
+            "UPDATE outbox SET state = 'replaced', last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND state = 'pending'",
+            params![id, why, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// The open rows of one commit's queues (a repeated event retries what its commit still owes).
+    fn open_queues_of_commit(&self, instance: &str, commit: &str) -> Result<Vec<String>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT DISTINCT queue FROM outbox WHERE instance = ?1 AND commit_id = ?2 AND state IN ('pending', 'sending')",
+        )?;
+        let rows = stmt
+            .query_map(params![instance, commit], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn attempts(&self, id: i64) -> Result<Vec<Attempt>> {
+        let mut stmt = self.prepare(
+            "SELECT at_ms, answer, error FROM attempts WHERE outbox_id = ?1 ORDER BY at_ms",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(Attempt {
+                    at_ms: r.get(0)?,
+                    answer: r.get(1)?,
+                    error: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The queues that still hold open rows (all of them, or among `queues`).
+    fn open_queues(&self) -> Result<Vec<String>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT DISTINCT queue FROM outbox WHERE state IN ('pending', 'sending')",
+        )?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Which of these rows found nothing to notify.
+    fn nothing_among(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT id FROM outbox WHERE state = 'nothing' AND id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = stmt
+            .query_map([serde_json::to_string(ids)?], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// How the rows with these ids stand now: (owed, failed for good, refused).
+    fn standing(&self, ids: &[i64]) -> Result<(usize, usize, usize)> {
+        let counts = one(
+            self,
+            "SELECT COUNT(*) FILTER (WHERE state IN ('pending', 'sending')),
+                    COUNT(*) FILTER (WHERE state = 'failed'),
+                    COUNT(*) FILTER (WHERE state = 'refused')
+             FROM outbox WHERE id IN (SELECT value FROM json_each(?1))",
+            [serde_json::to_string(ids)?],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )?;
+        let count = |n: i64| usize::try_from(n).unwrap_or(0);
+        Ok((count(counts.0), count(counts.1), count(counts.2)))
+    }
+
+    /// Records how a send ended, in a transaction of its own.
+    fn finish(&self, id: i64, finish: &Finish) -> Result<()> {
+        let tx = self.unchecked_transaction()?;
+        Outbox::record(&*tx, id, finish)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records how a send ended, inside the caller's transaction.
+    fn record(&self, id: i64, finish: &Finish) -> Result<()> {
+        let now = now_ms();
+        let (state, answer, why, not_before, attempt) = match finish {
+            Finish::Done { answer } => (RowState::Done, Some(*answer), None, 0, true),
+            Finish::Retry {
+                why,
+                answer,
+                not_before,
+                ..
+            } => (
+                RowState::Pending,
+                *answer,
+                Some(why.as_str()),
+                *not_before,
+                true,
+            ),
+            Finish::Failed { why, answer } => {
+                (RowState::Failed, *answer, Some(why.as_str()), 0, true)
+            }
+            Finish::Nothing { why } => (RowState::Nothing, None, Some(why.as_str()), 0, false),
+            Finish::Refused { why } => (RowState::Refused, None, Some(why.as_str()), 0, false),
+            Finish::Blocked {
+                why,
+                answer,
+                not_before,
+            } => (
+                RowState::Pending,
+                *answer,
+                Some(why.as_str()),
+                *not_before,
+                answer.is_some(),
+            ),
+        };
+        let host_wait = matches!(
+            finish,
+            Finish::Retry {
+                host_wait: true,
+                ..
+            }
+        );
+        let blocked = matches!(finish, Finish::Blocked { .. });
+        exec(self,
+            "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
+                    attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8, blocked = ?9
+             WHERE id = ?1",
+            params![id, state, answer, why, not_before, i64::from(attempt), now, host_wait, blocked],
+        )
+        .context("cannot record a delivery")?;
+        if attempt {
+            exec(
+                self,
+                "INSERT INTO attempts (outbox_id, at_ms, answer, error) VALUES (?1, ?2, ?3, ?4)",
+                params![id, now, answer, why],
+            )?;
+        }
+        Ok(())
+    }
 }

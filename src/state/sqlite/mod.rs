@@ -1,14 +1,13 @@
 //! The SQLite backend: one file. WAL so readers never wait; a busy timeout so 32 parallel
 //! invocations queue instead of failing; decisions taken in `BEGIN IMMEDIATE` transactions so two
 //! processes cannot both claim the same notification. Never a token in it. The SQL itself is in
-//! `journal.rs`, `outbox/`, `commits.rs`, `prs.rs` and `deployments.rs`; this module opens the
-//! file and migrates it, and `store.rs` answers the [`Store`] traits with them.
-
-mod store;
+//! `journal.rs`, `outbox/`, `commits.rs`, `prs.rs` and `deployments.rs`, each the SQLite
+//! implementation of its [`Store`] trait on a connection; this module opens the file, migrates
+//! it, and makes a connection (or a transaction through it) the whole store.
 
 use super::outbox::{self, Claim, Finish, Scope};
 use super::schema::{CURRENT, MIGRATIONS};
-use super::store::{Backend, BackendKind, Store};
+use super::store::{Backend, BackendKind, Commits, Deployments, Journal, Outbox, Prs, Store};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
@@ -134,6 +133,29 @@ impl Backend for Sqlite {
         done: Option<(i64, &Finish)>,
     ) -> Result<Claim> {
         outbox::lease::claim_next(&mut self.conn, scope, lease_ms, retry_from, done)
+    }
+}
+
+/// A connection, or a transaction through it, is the whole store.
+impl Store for Connection {
+    fn journal(&self) -> &dyn Journal {
+        self
+    }
+
+    fn outbox(&self) -> &dyn Outbox {
+        self
+    }
+
+    fn commits(&self) -> &dyn Commits {
+        self
+    }
+
+    fn prs(&self) -> &dyn Prs {
+        self
+    }
+
+    fn deployments(&self) -> &dyn Deployments {
+        self
     }
 }
 
@@ -300,11 +322,9 @@ mod tests {
         }
         let state = Sqlite::open(&path, Duration::from_secs(1)).unwrap();
         assert_eq!(schema_version(state.conn()).unwrap(), MIGRATIONS.len());
-        let rows = outbox::for_event(state.conn(), 1).unwrap();
+        let rows = state.conn().for_event(1).unwrap();
         assert_eq!((rows.len(), rows[0].blocked), (1, false));
-        let record = crate::state::commits::get(state.conn(), "i", "c")
-            .unwrap()
-            .unwrap();
+        let record = Commits::get(state.conn(), "i", "c").unwrap().unwrap();
         assert!(
             record.end_statuses,
             "an ended commit keeps ending its repeats"
