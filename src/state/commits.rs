@@ -4,11 +4,12 @@
 use super::values::Notified;
 use crate::decide::Newest;
 use crate::report::Outcome;
+use crate::values;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
 
+use super::now_ms;
+use super::sql::{Db, Sql as _};
 use super::store::Commits;
-use super::{exec, now_ms, one};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -27,12 +28,12 @@ const LAST_ENDED: &str = "SELECT commit_id FROM commits
      ORDER BY outcome_ms DESC LIMIT 1";
 
 /// The SQLite backend's commits: the SQL of each operation.
-impl Commits for Connection {
+/// What is known of commits, in SQL the same on every backend.
+impl<D: Db> Commits for D {
     fn get(&self, instance: &str, commit: &str) -> Result<Option<Record>> {
-        Ok(one(
-            self,
+        self.one(
             "SELECT outcome, notify, end_statuses FROM commits WHERE instance = ?1 AND commit_id = ?2",
-            params![instance, commit],
+            values![instance, commit],
             |r| {
                 Ok(Record {
                     outcome: r.get(0)?,
@@ -41,16 +42,14 @@ impl Commits for Connection {
                 })
             },
         )
-        .optional()?)
     }
 
     /// The statuses of the commit's end are planned: later events that do not change the outcome
     /// post nothing.
     fn mark_end_statuses(&self, instance: &str, commit: &str) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "UPDATE commits SET end_statuses = 1 WHERE instance = ?1 AND commit_id = ?2 AND outcome IS NOT NULL",
-            params![instance, commit],
+            values![instance, commit],
         )?;
         Ok(())
     }
@@ -62,10 +61,10 @@ impl Commits for Connection {
         outcome: Outcome,
         event: Option<i64>,
     ) -> Result<()> {
-        exec(self,
+        self.exec(
             "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (instance, commit_id) DO UPDATE SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5",
-            params![instance, commit, outcome, event, now_ms()],
+            values![instance, commit, outcome, event, now_ms()],
         )?;
         Ok(())
     }
@@ -73,16 +72,15 @@ impl Commits for Connection {
     /// Remembers a commit at first sight, before it has an outcome: from then on its end is decided
     /// from local records alone, with no need to ask the host whether it had already ended.
     fn seen(&self, instance: &str, commit: &str) -> Result<()> {
-        exec(
-            self,
-            "INSERT OR IGNORE INTO commits (instance, commit_id) VALUES (?1, ?2)",
-            params![instance, commit],
+        self.exec(
+            "INSERT INTO commits (instance, commit_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            values![instance, commit],
         )?;
         Ok(())
     }
 
     fn last_ended(&self, instance: &str, except: &str) -> Result<Option<String>> {
-        Ok(one(self, LAST_ENDED, params![instance, except], |r| r.get(0)).optional()?)
+        self.one(LAST_ENDED, values![instance, except], |r| r.get(0))
     }
 
     /// Concludes a skipped commit as superseded by `head`: its outcome, and its notification
@@ -95,13 +93,13 @@ impl Commits for Connection {
         head: &str,
         event: Option<i64>,
     ) -> Result<bool> {
-        let changed = exec(self,
+        let changed = self.exec(
             "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms, notify, notify_ms, superseded_by)
              VALUES (?1, ?2, ?3, ?4, ?5, 'owed', ?5, ?6)
              ON CONFLICT (instance, commit_id) DO UPDATE
                 SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5, notify = 'owed', notify_ms = ?5, superseded_by = ?6
                 WHERE commits.outcome IS NULL AND commits.notify IS NULL",
-            params![instance, commit, outcome, event, now_ms(), head],
+            values![instance, commit, outcome, event, now_ms(), head],
         )?;
         Ok(changed == 1)
     }
@@ -109,18 +107,17 @@ impl Commits for Connection {
     /// Claims the one notification of this commit. `true` for exactly one caller, ever (but see
     /// `reopen_notify`).
     fn claim_notify(&self, instance: &str, commit: &str) -> Result<bool> {
-        let changed = exec(self,
+        let changed = self.exec(
             "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
-            params![instance, commit, now_ms()],
+            values![instance, commit, now_ms()],
         )?;
         Ok(changed == 1)
     }
 
     fn set_notify(&self, instance: &str, commit: &str, notify: Notified) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "UPDATE commits SET notify = ?3, notify_ms = ?4 WHERE instance = ?1 AND commit_id = ?2",
-            params![instance, commit, notify, now_ms()],
+            values![instance, commit, notify, now_ms()],
         )?;
         Ok(())
     }
@@ -128,9 +125,9 @@ impl Commits for Connection {
     /// An explicit `replay ID` may try again a notification that failed for good or found nothing
     /// to notify (the configuration may have changed since); one that was sent never is.
     fn reopen_notify(&self, instance: &str, commit: &str) -> Result<bool> {
-        let changed = exec(self,
+        let changed = self.exec(
             "UPDATE commits SET notify = NULL WHERE instance = ?1 AND commit_id = ?2 AND notify IN ('failed', 'nothing')",
-            params![instance, commit],
+            values![instance, commit],
         )?;
         Ok(changed == 1)
     }
@@ -138,22 +135,20 @@ impl Commits for Connection {
     /// The host's combined status says the commit ended before our records began: take that as
     /// told, so a connector that lost its state does not notify again.
     fn assume_ended(&self, instance: &str, commit: &str, outcome: Outcome) -> Result<()> {
-        exec(self,
-            "INSERT OR IGNORE INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms, end_statuses)
-             VALUES (?1, ?2, ?3, ?4, 'assumed', ?4, 1)",
-            params![instance, commit, outcome, now_ms()],
+        self.exec(
+            "INSERT INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms, end_statuses)
+             VALUES (?1, ?2, ?3, ?4, 'assumed', ?4, 1) ON CONFLICT DO NOTHING",
+            values![instance, commit, outcome, now_ms()],
         )?;
         Ok(())
     }
 
     fn sources(&self, instance: &str, commit: &str) -> Result<Vec<(String, Outcome)>> {
-        let mut stmt = self.prepare_cached(
+        self.all::<_, Vec<_>>(
             "SELECT source, outcome FROM sources WHERE instance = ?1 AND commit_id = ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![instance, commit], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            values![instance, commit],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     fn set_source(
@@ -163,11 +158,10 @@ impl Commits for Connection {
         source: &str,
         outcome: Outcome,
     ) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "INSERT INTO sources (instance, commit_id, source, outcome) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (instance, commit_id, source) DO UPDATE SET outcome = ?4",
-            params![instance, commit, source, outcome],
+            values![instance, commit, source, outcome],
         )?;
         Ok(())
     }
@@ -181,25 +175,24 @@ impl Commits for Connection {
         context: &str,
         time: i64,
     ) -> Result<()> {
-        exec(self,
+        self.exec(
             "INSERT INTO contexts (instance, commit_id, target, context, event_time) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (instance, commit_id, target, context) DO UPDATE SET event_time = MAX(event_time, ?5)",
-            params![instance, commit, target, context, time],
+             ON CONFLICT (instance, commit_id, target, context) DO UPDATE
+                SET event_time = CASE WHEN contexts.event_time > ?5 THEN contexts.event_time ELSE ?5 END",
+            values![instance, commit, target, context, time],
         )?;
         Ok(())
     }
 
     /// The newest event time posted per (target, context) of a commit.
     fn newest_contexts(&self, instance: &str, commit: &str) -> Result<Newest> {
-        let mut stmt = self.prepare_cached(
+        self.all::<_, Newest>(
             "SELECT target, context, event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![instance, commit], |r| {
+            values![instance, commit],
+            |r| {
                 Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
-            })?
-            .collect::<rusqlite::Result<Newest>>()?;
-        Ok(rows)
+            },
+        )
     }
 }
 

@@ -3,13 +3,13 @@
 //! planned once.
 
 use super::outbox::{self, Kind, NewRow};
+use super::sql::{Db, Sql as _};
 use super::store::{Deployments, Outbox as _};
-use super::{exec, one};
 use crate::config::Instance;
 use crate::deployment::Job;
 use crate::hosts::DeploymentState;
+use crate::values;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deployment {
@@ -18,14 +18,13 @@ pub struct Deployment {
     pub planned: DeploymentState,
 }
 
-/// The SQLite backend's deployments: the SQL of each operation.
-impl Deployments for Connection {
+/// The deployments' SQL, the same on every backend.
+impl<D: Db> Deployments for D {
     fn get(&self, instance: &str, commit: &str, environment: &str) -> Result<Option<Deployment>> {
-        Ok(one(
-            self,
+        self.one(
             "SELECT deployment_id, planned FROM deployments
              WHERE instance = ?1 AND commit_id = ?2 AND environment = ?3",
-            params![instance, commit, environment],
+            values![instance, commit, environment],
             |r| {
                 Ok(Deployment {
                     id: r.get(0)?,
@@ -33,7 +32,6 @@ impl Deployments for Connection {
                 })
             },
         )
-        .optional()?)
     }
 
     /// Records the state now planned for the deployment (creating its record).
@@ -44,21 +42,19 @@ impl Deployments for Connection {
         environment: &str,
         state: DeploymentState,
     ) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "INSERT INTO deployments (instance, commit_id, environment, planned) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (instance, commit_id, environment) DO UPDATE SET planned = ?4",
-            params![instance, commit, environment, state],
+            values![instance, commit, environment, state],
         )?;
         Ok(())
     }
 
     /// The host created the deployment: its id, for every later status.
     fn set_id(&self, instance: &str, commit: &str, environment: &str, id: u64) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "UPDATE deployments SET deployment_id = ?4 WHERE instance = ?1 AND commit_id = ?2 AND environment = ?3",
-            params![instance, commit, environment, id],
+            values![instance, commit, environment, i64::try_from(id)?],
         )?;
         Ok(())
     }

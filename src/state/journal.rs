@@ -1,10 +1,11 @@
 //! The journal: every event body as received, and what became of it.
 
+use super::now_ms;
+use super::sql::{Db, Row, Sql as _};
 use super::store::Journal;
-use super::{exec, now_ms, one};
 use crate::plan::Mode;
+use crate::values;
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -70,12 +71,12 @@ pub struct EventRow {
 const COLUMNS: &str =
     "id, received_ms, command, sha256, size, instance, operator, kind, source, reason, commit_id, outcome, why, replay_of, released";
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
+fn row(r: &Row) -> Result<EventRow> {
     Ok(EventRow {
         id: r.get(0)?,
         received_ms: r.get(1)?,
         command: r.get(2)?,
-        sha256: crate::signature::hex(&r.get::<_, Vec<u8>>(3)?),
+        sha256: crate::signature::hex(&r.get::<Vec<u8>>(3)?),
         size: r.get(4)?,
         instance: r.get(5)?,
         operator: r.get(6)?,
@@ -106,8 +107,8 @@ pub struct Pruned {
     pub bodies: usize,
 }
 
-/// The SQLite backend's journal: the SQL of each operation.
-impl Journal for Connection {
+/// The journal's SQL, the same on every backend.
+impl<D: Db> Journal for D {
     /// First thing every invocation does: the body is safe before anything can fail.
     fn record(
         &self,
@@ -116,23 +117,24 @@ impl Journal for Connection {
         command: Mode,
         replay_of: Option<i64>,
     ) -> Result<i64> {
-        exec(
-            self,
-            "INSERT OR IGNORE INTO bodies (sha256, bytes) VALUES (?1, ?2)",
-            params![sha256, bytes],
+        self.exec(
+            "INSERT INTO bodies (sha256, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            values![sha256, bytes],
         )?;
-        exec(self,
-            "INSERT INTO events (received_ms, command, sha256, size, replay_of, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![now_ms(), command, sha256, i64::try_from(bytes.len())?, replay_of, Verdict::Received],
+        let id = self.one(
+            "INSERT INTO events (received_ms, command, sha256, size, replay_of, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             RETURNING id",
+            values![now_ms(), command, sha256, i64::try_from(bytes.len())?, replay_of, Verdict::Received],
+            |r| r.get(0),
         )?;
-        Ok(self.last_insert_rowid())
+        id.ok_or_else(|| anyhow::anyhow!("the state did not number the event"))
     }
 
     fn conclude(&self, id: i64, verdict: Verdict, why: Option<&str>, facts: &Facts) -> Result<()> {
-        exec(self,
+        self.exec(
             "UPDATE events SET outcome = ?2, why = ?3, instance = ?4, operator = ?5, kind = ?6, source = ?7,
                     reason = ?8, commit_id = ?9 WHERE id = ?1",
-            params![
+            values![
                 id,
                 verdict,
                 why,
@@ -157,56 +159,45 @@ impl Journal for Connection {
         instance: &str,
         before: i64,
     ) -> Result<Option<i64>> {
-        Ok(one(
-            self,
+        self.one(
             "SELECT id FROM events WHERE sha256 = ?1 AND instance = ?2 AND id != ?3
                    AND outcome IN ('handled', 'superseded') AND command IN ('status', 'handle')
                    ORDER BY id LIMIT 1",
-            params![sha256, instance, before],
+            values![sha256, instance, before],
             |r| r.get(0),
         )
-        .optional()?)
     }
 
     /// Replaces an event's `why` once what it planned has happened (its notification was delivered).
     fn note(&self, id: i64, why: &str) -> Result<()> {
-        exec(
-            self,
-            "UPDATE events SET why = ?2 WHERE id = ?1",
-            params![id, why],
-        )?;
+        self.exec("UPDATE events SET why = ?2 WHERE id = ?1", values![id, why])?;
         Ok(())
     }
 
     /// What the release queued by this event concluded (its own column: `why` tells of the event's
     /// own commit).
     fn note_release(&self, id: i64, summary: &str) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "UPDATE events SET released = ?2 WHERE id = ?1",
-            params![id, summary],
+            values![id, summary],
         )?;
         Ok(())
     }
 
     fn body(&self, id: i64) -> Result<Option<Vec<u8>>> {
-        Ok(one(
-            self,
+        self.one(
             "SELECT b.bytes FROM events e JOIN bodies b ON b.sha256 = e.sha256 WHERE e.id = ?1",
-            [id],
+            values![id],
             |r| r.get(0),
         )
-        .optional()?)
     }
 
     fn get(&self, id: i64) -> Result<Option<EventRow>> {
-        Ok(one(
-            self,
+        self.one(
             &format!("SELECT {COLUMNS} FROM events WHERE id = ?1"),
-            [id],
+            values![id],
             row,
         )
-        .optional()?)
     }
 
     /// Newest first.
@@ -228,16 +219,10 @@ impl Journal for Connection {
             " ORDER BY e.id DESC LIMIT {}",
             filter.limit.clamp(1, 1_000_000)
         );
-        let mut stmt = self.prepare_cached(&sql)?;
-        let rows = match &filter.commit {
-            Some(c) => stmt
-                .query_map([c], row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?,
-            None => stmt
-                .query_map([], row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?,
-        };
-        Ok(rows)
+        match &filter.commit {
+            Some(c) => self.all(&sql, values![c], row),
+            None => self.all(&sql, &[], row),
+        }
     }
 
     /// Drops events older than `before_ms` and their finished requests. Requests still owed, and
@@ -245,23 +230,21 @@ impl Journal for Connection {
     fn prune(&self, before_ms: i64) -> Result<Pruned> {
         let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
             (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";
-        exec(self,
+        self.exec(
             &format!("DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE event_id IN ({old_events}))"),
-            [before_ms],
+            values![before_ms],
         )?;
-        let requests = exec(
-            self,
+        let requests = self.exec(
             &format!("DELETE FROM outbox WHERE event_id IN ({old_events})"),
-            [before_ms],
+            values![before_ms],
         )?;
-        let events = exec(
-            self,
+        let events = self.exec(
             &format!("DELETE FROM events WHERE id IN ({old_events})"),
-            [before_ms],
+            values![before_ms],
         )?;
-        let bodies = exec(self,
+        let bodies = self.exec(
             "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.sha256 = bodies.sha256)",
-            [],
+            &[],
         )?;
         Ok(Pruned {
             events,

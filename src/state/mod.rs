@@ -10,6 +10,7 @@ pub mod journal;
 pub mod outbox;
 pub mod prs;
 mod schema;
+pub mod sql;
 mod sqlite;
 pub mod store;
 pub mod values;
@@ -18,32 +19,11 @@ pub use store::{Backend, BackendKind, Store};
 
 use anyhow::Result;
 use outbox::{Claim, Finish, Scope};
-use rusqlite::Connection;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[cfg(test)]
 pub(crate) use sqlite::temp_state;
-
-/// Runs a statement through the connection's cache: SQLite parses each distinct SQL text once per
-/// process instead of once per call (parsing was half of an invocation's instructions).
-pub(crate) fn exec(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql)?.execute(params)
-}
-
-/// `query_row` through the statement cache.
-pub(crate) fn one<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    conn.prepare_cached(sql)?.query_row(params, f)
-}
 
 /// What became of a notification, recorded where each reader looks: the commit's record (or the
 /// abandoned PR's), and the why of the event that planned it, so that `events` says "told" only
@@ -115,9 +95,10 @@ impl State {
     /// Runs `f` in a transaction that takes the write lock up front: a read-then-write decision
     /// cannot interleave with another process's.
     pub fn immediate<T>(&mut self, f: impl FnOnce(&dyn Store) -> Result<T>) -> Result<T> {
+        let store = self.backend.store();
         let mut f = Some(f);
         let mut value = None;
-        self.backend.transaction(&mut |store| {
+        store.atomically(&mut || {
             if let Some(f) = f.take() {
                 value = Some(f(store)?);
             }
@@ -134,6 +115,8 @@ impl State {
         retry_from: Option<i64>,
         done: Option<(i64, &Finish)>,
     ) -> Result<Claim> {
-        self.backend.claim_next(scope, lease_ms, retry_from, done)
+        self.backend
+            .store()
+            .claim_next(scope, lease_ms, retry_from, done)
     }
 }

@@ -1,11 +1,12 @@
 //! The state as the rest of the program sees it: what it can read and store, with no word of
-//! SQL. A backend implements these traits and [`Backend`], and registers in
-//! [`super::BACKENDS`]; SQLite (`sqlite/` and the state modules) is the one there is.
+//! SQL. A backend is a connection that runs SQL ([`Db`]) and registers in [`super::BACKENDS`];
+//! the traits are implemented once over every `Db`.
 
 use super::commits::Record;
 use super::deployments::Deployment;
 use super::journal::{EventRow, Facts, Filter, Pruned, Verdict};
 use super::outbox::{Attempt, Claim, Finish, NewRow, Row, Scope};
+use super::sql::Db;
 use super::values::{Notified, PrState};
 use crate::config::Instance;
 use crate::decide::Newest;
@@ -17,33 +18,73 @@ use crate::request::Request;
 use anyhow::Result;
 use std::collections::HashSet;
 
-/// Every part of the state, from one connection or one transaction.
+/// Every part of the state, from one connection: reads outside transactions, decisions inside
+/// them, and the claim of the next row to send (its own transaction, which also records the
+/// previous row's result).
 pub trait Store {
     fn journal(&self) -> &dyn Journal;
     fn outbox(&self) -> &dyn Outbox;
     fn commits(&self) -> &dyn Commits;
     fn prs(&self) -> &dyn Prs;
     fn deployments(&self) -> &dyn Deployments;
-}
-
-/// An open state: reads outside transactions, decisions inside them, and the claim of the next
-/// row to send (its own transaction, which also records the previous row's result).
-pub trait Backend {
-    fn store(&self) -> &dyn Store;
 
     /// Runs `f` in a transaction that takes the write lock up front (SQLite's `BEGIN
-    /// IMMEDIATE`), so that a read-then-write decision cannot interleave with another process's;
-    /// committed when `f` returns `Ok`, rolled back otherwise.
-    fn transaction(&mut self, f: &mut dyn FnMut(&dyn Store) -> Result<()>) -> Result<()>;
+    /// IMMEDIATE`, a PostgreSQL advisory lock), so that a read-then-write decision cannot
+    /// interleave with another process's; committed when `f` returns `Ok`, rolled back otherwise.
+    /// `f` goes on using this store.
+    fn atomically(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()>;
 
     /// See `outbox::lease::claim_next`.
     fn claim_next(
-        &mut self,
+        &self,
         scope: &Scope,
         lease_ms: i64,
         retry_from: Option<i64>,
         done: Option<(i64, &Finish)>,
     ) -> Result<Claim>;
+}
+
+/// Every [`Db`] is the whole store: the operations are written once, in the SQL both backends
+/// speak (`journal.rs`, `outbox/`, `commits.rs`, `prs.rs`, `deployments.rs`).
+impl<D: Db> Store for D {
+    fn journal(&self) -> &dyn Journal {
+        self
+    }
+
+    fn outbox(&self) -> &dyn Outbox {
+        self
+    }
+
+    fn commits(&self) -> &dyn Commits {
+        self
+    }
+
+    fn prs(&self) -> &dyn Prs {
+        self
+    }
+
+    fn deployments(&self) -> &dyn Deployments {
+        self
+    }
+
+    fn atomically(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        Db::atomically(self, f)
+    }
+
+    fn claim_next(
+        &self,
+        scope: &Scope,
+        lease_ms: i64,
+        retry_from: Option<i64>,
+        done: Option<(i64, &Finish)>,
+    ) -> Result<Claim> {
+        super::outbox::lease::claim_next(self, scope, lease_ms, retry_from, done)
+    }
+}
+
+/// An open state, whatever holds it.
+pub trait Backend {
+    fn store(&self) -> &dyn Store;
 }
 
 /// How a backend is chosen and opened: the state location it accepts (`state`,

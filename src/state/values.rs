@@ -1,46 +1,6 @@
-//! The words the state stores, as enums. Each is written and read through `ToSql`/`FromSql`, and
+//! The words the state stores, as enums. Each is written and read through `stored_words!`, and
 //! the schema's `CHECK` constraints hold the same lists: an unknown word read back is an error,
 //! never silently taken for another value.
-
-/// Declares how an enum is spelled in the state, with `as_str`, `parse`, `Display` and the
-/// rusqlite conversions.
-#[macro_export]
-macro_rules! stored_words {
-    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl rusqlite::types::ToSql for $ty {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
-            }
-        }
-
-        impl rusqlite::types::FromSql for $ty {
-            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                let text = value.as_str()?;
-                Self::parse(text).ok_or_else(|| {
-                    rusqlite::types::FromSqlError::Other(
-                        format!("the state holds {text:?}, which is not a known {}", stringify!($ty)).into(),
-                    )
-                })
-            }
-        }
-    };
-}
 
 /// Where an outbox row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -61,7 +21,7 @@ pub enum RowState {
     Replaced,
 }
 
-stored_words!(RowState {
+crate::stored_words!(RowState {
     Pending => "pending",
     Sending => "sending",
     Done => "done",
@@ -91,7 +51,7 @@ pub enum Notified {
     Assumed,
 }
 
-stored_words!(Notified {
+crate::stored_words!(Notified {
     Owed => "owed",
     Sent => "sent",
     Nothing => "nothing",
@@ -108,7 +68,7 @@ pub enum PrState {
     Failed,
 }
 
-stored_words!(PrState {
+crate::stored_words!(PrState {
     Queued => "queued",
     Sent => "sent",
     Nothing => "nothing",
@@ -126,12 +86,12 @@ impl From<Notified> for PrState {
     }
 }
 
-stored_words!(crate::report::Outcome {
+crate::stored_words!(crate::report::Outcome {
     Success => "success",
     Failure => "failure",
 });
 
-stored_words!(crate::request::Method {
+crate::stored_words!(crate::request::Method {
     Get => "GET",
     Post => "POST",
 });
@@ -139,7 +99,9 @@ stored_words!(crate::request::Method {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::sql::Sql as _;
     use crate::state::temp_state;
+    use crate::values;
 
     #[test]
     fn every_word_reads_back_as_itself_and_an_unknown_one_is_an_error() {
@@ -154,17 +116,15 @@ mod tests {
             RowState::Refused,
             RowState::Replaced,
         ] {
-            let back: RowState = c.query_row("SELECT ?1", [word], |r| r.get(0)).unwrap();
-            assert_eq!(back, word);
+            let back: Option<RowState> = c.one("SELECT ?1", values![word], |r| r.get(0)).unwrap();
+            assert_eq!(back, Some(word));
         }
-        let unknown = c.query_row("SELECT 'handle-ish'", [], |r| r.get::<_, RowState>(0));
+        let unknown = c.one("SELECT 'handle-ish'", &[], |r| r.get::<RowState>(0));
         assert!(unknown
             .unwrap_err()
             .to_string()
             .contains("not a known RowState"));
-        let method = c.query_row("SELECT 'PUT'", [], |r| {
-            r.get::<_, crate::request::Method>(0)
-        });
+        let method = c.one("SELECT 'PUT'", &[], |r| r.get::<crate::request::Method>(0));
         assert!(method.is_err(), "never silently POST");
         std::fs::remove_dir_all(dir).unwrap();
     }

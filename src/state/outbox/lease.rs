@@ -5,9 +5,10 @@
 //! dies leaves its lease to expire; the next one takes the row over.
 
 use super::{row, Row, RowState};
-use crate::state::{exec, now_ms};
+use crate::state::now_ms;
+use crate::state::sql::{Db, Sql as _};
+use crate::values;
 use anyhow::Result;
-use rusqlite::{params, Connection, TransactionBehavior};
 
 /// The head of every open queue in scope: its oldest row still pending or being sent.
 const HEADS: &str = concat!(
@@ -44,16 +45,30 @@ pub enum Scope {
 /// With `retry_from` (the replay CronJob's start), our own backoff of rows last tried before then
 /// is over; a wait the host asked for (Retry-After, a rate-limit reset) still holds, and a row
 /// that fails again during this replay backs off as usual.
-pub fn claim_next(
-    conn: &mut Connection,
+pub fn claim_next<D: Db>(
+    db: &D,
     scope: &Scope,
     lease_ms: i64,
     retry_from: Option<i64>,
     done: Option<(i64, &Finish)>,
 ) -> Result<Claim> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut claim = None;
+    db.atomically(&mut || {
+        claim = Some(claim_in_transaction(db, scope, lease_ms, retry_from, done)?);
+        Ok(())
+    })?;
+    claim.ok_or_else(|| anyhow::anyhow!("the claim's transaction did not run"))
+}
+
+fn claim_in_transaction<D: Db>(
+    db: &D,
+    scope: &Scope,
+    lease_ms: i64,
+    retry_from: Option<i64>,
+    done: Option<(i64, &Finish)>,
+) -> Result<Claim> {
     if let Some((id, finish)) = done {
-        crate::state::store::Outbox::record(&*tx, id, finish)?;
+        crate::state::store::Outbox::record(db, id, finish)?;
     }
     let now = now_ms();
     // Static SQL (so the statement is parsed once): the scope is a bound JSON array, `null` for all.
@@ -61,20 +76,14 @@ pub fn claim_next(
         Scope::All => None,
         Scope::Queues(queues) => Some(serde_json::to_string(queues)?),
     };
-    let heads = {
-        let mut stmt = tx.prepare_cached(HEADS)?;
-        let rows = stmt
-            .query_map([scope_json], |r| {
-                Ok((
-                    row(r)?,
-                    r.get::<_, i64>("lease_until")?,
-                    r.get::<_, bool>("host_wait")?,
-                    r.get::<_, i64>("updated_ms")?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows
-    };
+    let heads: Vec<(Row, i64, bool, i64)> = db.all(HEADS, values![scope_json], |r| {
+        Ok((
+            row(r)?,
+            r.get("lease_until")?,
+            r.get("host_wait")?,
+            r.get("updated_ms")?,
+        ))
+    })?;
     let mut wake: Option<i64> = None;
     let mut busy = false;
     for (mut head, lease_until, host_wait, updated_ms) in heads {
@@ -87,18 +96,16 @@ pub fn claim_next(
             head.not_before = 0;
         }
         if head.not_before <= now {
-            exec(&tx,
+            db.exec(
                 "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3 WHERE id = ?1",
-                params![head.id, now + lease_ms, now],
+                values![head.id, now + lease_ms, now],
             )?;
-            tx.commit()?;
             let mut claimed = head;
             claimed.state = RowState::Sending;
             return Ok(Claim::Row(Box::new(claimed)));
         }
         wake = Some(wake.map_or(head.not_before, |w| w.min(head.not_before)));
     }
-    tx.commit()?;
     Ok(match (busy, wake) {
         (true, _) => Claim::Busy,
         (false, Some(at)) => Claim::Wait(at),
@@ -106,7 +113,6 @@ pub fn claim_next(
     })
 }
 
-/// How a send ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finish {
     Done {
@@ -149,7 +155,7 @@ mod tests {
     use crate::state::store::Outbox;
     use crate::state::temp_state;
 
-    fn add(conn: &Connection, commit: &str, url: &str) -> i64 {
+    fn add(conn: &rusqlite::Connection, commit: &str, url: &str) -> i64 {
         let request = Request::post(
             Target::Kind(&crate::hosts::github::STATUSES),
             url.into(),
@@ -170,11 +176,11 @@ mod tests {
 
     #[test]
     fn a_queue_leaves_in_order_and_a_retry_holds_it_back() {
-        let (mut state, dir) = temp_state("outbox");
+        let (state, dir) = temp_state("outbox");
         let first = add(state.conn(), "a", "https://x/1");
         let second = add(state.conn(), "a", "https://x/2");
         let other = add(state.conn(), "b", "https://x/3");
-        let conn = &mut state.conn;
+        let conn = &state.conn;
         let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
             panic!()
         };
@@ -218,9 +224,9 @@ mod tests {
 
     #[test]
     fn a_live_lease_is_busy_and_an_expired_one_is_taken_over() {
-        let (mut state, dir) = temp_state("lease");
+        let (state, dir) = temp_state("lease");
         let id = add(state.conn(), "a", "https://x/1");
-        let conn = &mut state.conn;
+        let conn = &state.conn;
         let Claim::Row(_) = claim_next(conn, &Scope::All, 60_000, None, None).unwrap() else {
             panic!()
         };
@@ -246,10 +252,10 @@ mod tests {
 
     #[test]
     fn replay_skips_our_own_backoff_but_not_the_hosts() {
-        let (mut state, dir) = temp_state("replay-backoff");
+        let (state, dir) = temp_state("replay-backoff");
         let ours = add(state.conn(), "a", "https://x/1");
         let theirs = add(state.conn(), "b", "https://x/2");
-        let conn = &mut state.conn;
+        let conn = &state.conn;
         let later = now_ms() + 60_000;
         for (id, host_wait) in [(ours, false), (theirs, true)] {
             let Claim::Row(_) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {

@@ -4,12 +4,13 @@
 //! across processes: only a queue's oldest open row may be sent, and a process claims it with a
 //! lease. A process that dies leaves its lease to expire; the next one takes the row over.
 
+use super::now_ms;
+use super::sql::{Db, Row as SqlRow, Sql as _};
 use super::store::Outbox;
 use super::values::RowState;
-use super::{exec, now_ms, one};
 use crate::request::{Method, Request, Target};
+use crate::values;
 use anyhow::{Context, Result};
-use rusqlite::{params, Connection};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,7 +85,7 @@ pub(super) mod lease;
 pub use lease::{Claim, Finish, Scope};
 
 /// Reads a row by column name, so that a statement may select more columns after these.
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
+fn row(r: &SqlRow) -> Result<Row> {
     let target: String = r.get("target")?;
     let method: Option<Method> = r.get("method")?;
     let url: Option<String> = r.get("url")?;
@@ -125,15 +126,15 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-/// The SQLite backend's outbox: the SQL of each operation.
-impl Outbox for Connection {
+/// The outbox's SQL, the same on every backend.
+impl<D: Db> Outbox for D {
     fn enqueue(&self, row: &NewRow) -> Result<i64> {
         let now = now_ms();
-        exec(self,
+        let id = self.one(
             "INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
                                  created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-            params![
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING id",
+            values![
                 row.event_id,
                 row.instance,
                 row.commit,
@@ -147,16 +148,16 @@ impl Outbox for Connection {
                 row.job,
                 now
             ],
+            |r| r.get(0),
         )?;
-        Ok(self.last_insert_rowid())
+        id.ok_or_else(|| anyhow::anyhow!("the state did not number the request"))
     }
 
     /// The notification's final request, once a flow has built it: shown by `events show`.
     fn set_request(&self, id: i64, request: &Request) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
-            params![
+            values![
                 id,
                 request.method,
                 request.url,
@@ -167,49 +168,39 @@ impl Outbox for Connection {
     }
 
     fn for_event(&self, event_id: i64) -> Result<Vec<Row>> {
-        let mut stmt = self.prepare_cached(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM outbox WHERE event_id = ?1 ORDER BY id"
-        ))?;
-        let rows = stmt
-            .query_map([event_id], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        self.all(
+            concat!(
+                "SELECT ",
+                columns!(),
+                " FROM outbox WHERE event_id = ?1 ORDER BY id"
+            ),
+            values![event_id],
+            row,
+        )
     }
 
     /// The rows planned for an event and for every replay of it, oldest first.
     fn for_event_family(&self, event_id: i64) -> Result<Vec<Row>> {
-        let mut stmt = self.prepare_cached(concat!(
+        self.all(concat!(
             "SELECT ",
             columns!(),
             " FROM outbox WHERE event_id = ?1 OR event_id IN (SELECT id FROM events WHERE replay_of = ?1) ORDER BY id"
-        ))?;
-        let rows = stmt
-            .query_map([event_id], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        ), values![event_id], row)
     }
 
     /// The events whose status requests wait on a configuration fix: `replay --failed` re-plans them.
     fn events_blocked_on_configuration(&self) -> Result<Vec<i64>> {
-        let mut stmt = self.prepare_cached(
+        self.all(
             "SELECT DISTINCT COALESCE(e.replay_of, e.id) FROM outbox o JOIN events e ON e.id = o.event_id
-             WHERE o.state = 'pending' AND o.blocked = 1 AND o.kind = 'request' ORDER BY 1",
-        )?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+             WHERE o.state = 'pending' AND o.blocked = 1 AND o.kind = 'request' ORDER BY 1", &[], |r| r.get(0))
     }
 
     /// Points an owed row at a re-planned request; it keeps its place in its queue.
     fn replan(&self, id: i64, request: &Request) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "UPDATE outbox SET method = ?2, url = ?3, body = ?4, blocked = 0, not_before = 0, updated_ms = ?5
              WHERE id = ?1 AND state = 'pending'",
-            params![
+            values![
                 id,
                 request.method,
                 request.url,
@@ -222,90 +213,67 @@ impl Outbox for Connection {
 
     /// Takes an owed row out of its queue: the current configuration plans nothing in its place.
     fn replace(&self, id: i64, why: &str) -> Result<()> {
-        exec(
-            self,
+        self.exec(
             "UPDATE outbox SET state = 'replaced', last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND state = 'pending'",
-            params![id, why, now_ms()],
+            values![id, why, now_ms()],
         )?;
         Ok(())
     }
 
     /// The open rows of one commit's queues (a repeated event retries what its commit still owes).
     fn open_queues_of_commit(&self, instance: &str, commit: &str) -> Result<Vec<String>> {
-        let mut stmt = self.prepare_cached(
-            "SELECT DISTINCT queue FROM outbox WHERE instance = ?1 AND commit_id = ?2 AND state IN ('pending', 'sending')",
-        )?;
-        let rows = stmt
-            .query_map(params![instance, commit], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        self.all(
+            "SELECT DISTINCT queue FROM outbox WHERE instance = ?1 AND commit_id = ?2 AND state IN ('pending', 'sending')", values![instance, commit], |r| r.get(0))
     }
 
     fn attempts(&self, id: i64) -> Result<Vec<Attempt>> {
-        let mut stmt = self.prepare(
+        self.all(
             "SELECT at_ms, answer, error FROM attempts WHERE outbox_id = ?1 ORDER BY at_ms",
-        )?;
-        let rows = stmt
-            .query_map([id], |r| {
+            values![id],
+            |r| {
                 Ok(Attempt {
                     at_ms: r.get(0)?,
                     answer: r.get(1)?,
                     error: r.get(2)?,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            },
+        )
     }
 
     /// The queues that still hold open rows (all of them, or among `queues`).
     fn open_queues(&self) -> Result<Vec<String>> {
-        let mut stmt = self.prepare_cached(
+        self.all(
             "SELECT DISTINCT queue FROM outbox WHERE state IN ('pending', 'sending')",
-        )?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            &[],
+            |r| r.get(0),
+        )
     }
 
     /// Which of these rows found nothing to notify.
     fn nothing_among(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
-        let mut stmt = self.prepare_cached(
-            "SELECT id FROM outbox WHERE state = 'nothing' AND id IN (SELECT value FROM json_each(?1))",
-        )?;
-        let rows = stmt
-            .query_map([serde_json::to_string(ids)?], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        self.all(
+            "SELECT id FROM outbox WHERE state = 'nothing' AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?1))", values![serde_json::to_string(ids)?], |r| r.get(0))
     }
 
     /// How the rows with these ids stand now: (owed, failed for good, refused).
     fn standing(&self, ids: &[i64]) -> Result<(usize, usize, usize)> {
-        let counts = one(
-            self,
-            "SELECT COUNT(*) FILTER (WHERE state IN ('pending', 'sending')),
+        let counts = self
+            .one(
+                "SELECT COUNT(*) FILTER (WHERE state IN ('pending', 'sending')),
                     COUNT(*) FILTER (WHERE state = 'failed'),
                     COUNT(*) FILTER (WHERE state = 'refused')
-             FROM outbox WHERE id IN (SELECT value FROM json_each(?1))",
-            [serde_json::to_string(ids)?],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            },
-        )?;
+             FROM outbox WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?1))",
+                values![serde_json::to_string(ids)?],
+                |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?)),
+            )?
+            .unwrap_or_default();
         let count = |n: i64| usize::try_from(n).unwrap_or(0);
         Ok((count(counts.0), count(counts.1), count(counts.2)))
     }
 
     /// Records how a send ended, in a transaction of its own.
     fn finish(&self, id: i64, finish: &Finish) -> Result<()> {
-        let tx = self.unchecked_transaction()?;
-        Outbox::record(&*tx, id, finish)?;
-        tx.commit()?;
-        Ok(())
+        self.atomically(&mut || Outbox::record(self, id, finish))
     }
 
     /// Records how a send ended, inside the caller's transaction.
@@ -350,18 +318,17 @@ impl Outbox for Connection {
             }
         );
         let blocked = matches!(finish, Finish::Blocked { .. });
-        exec(self,
+        self.exec(
             "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
                     attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8, blocked = ?9
              WHERE id = ?1",
-            params![id, state, answer, why, not_before, i64::from(attempt), now, host_wait, blocked],
+            values![id, state, answer, why, not_before, i64::from(attempt), now, host_wait, blocked],
         )
         .context("cannot record a delivery")?;
         if attempt {
-            exec(
-                self,
+            self.exec(
                 "INSERT INTO attempts (outbox_id, at_ms, answer, error) VALUES (?1, ?2, ?3, ?4)",
-                params![id, now, answer, why],
+                values![id, now, answer, why],
             )?;
         }
         Ok(())

@@ -5,15 +5,18 @@
 //! implementation of its [`Store`] trait on a connection; this module opens the file, migrates
 //! it, and makes a connection (or a transaction through it) the whole store.
 
-use super::outbox::{self, Claim, Finish, Scope};
 use super::schema::{CURRENT, MIGRATIONS};
-use super::store::{Backend, BackendKind, Commits, Deployments, Journal, Outbox, Prs, Store};
+use super::store::{Backend, BackendKind, Store};
+#[cfg(test)]
+use super::store::{Commits, Outbox};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 #[cfg(test)]
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod db;
 
 /// Any state location that no other backend claims is a SQLite file path.
 pub static BACKEND: BackendKind = BackendKind {
@@ -114,48 +117,6 @@ impl Sqlite {
 impl Backend for Sqlite {
     fn store(&self) -> &dyn Store {
         &self.conn
-    }
-
-    fn transaction(&mut self, f: &mut dyn FnMut(&dyn Store) -> Result<()>) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        f(&*tx)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn claim_next(
-        &mut self,
-        scope: &Scope,
-        lease_ms: i64,
-        retry_from: Option<i64>,
-        done: Option<(i64, &Finish)>,
-    ) -> Result<Claim> {
-        outbox::lease::claim_next(&mut self.conn, scope, lease_ms, retry_from, done)
-    }
-}
-
-/// A connection, or a transaction through it, is the whole store.
-impl Store for Connection {
-    fn journal(&self) -> &dyn Journal {
-        self
-    }
-
-    fn outbox(&self) -> &dyn Outbox {
-        self
-    }
-
-    fn commits(&self) -> &dyn Commits {
-        self
-    }
-
-    fn prs(&self) -> &dyn Prs {
-        self
-    }
-
-    fn deployments(&self) -> &dyn Deployments {
-        self
     }
 }
 
