@@ -80,6 +80,12 @@ crate::message_error!(
     StateError
 );
 
+crate::message_error!(
+    /// The state's server cannot be reached, went away or is shutting down (exit 75): the event
+    /// is owed, not lost, and its sender retries.
+    StateUnavailable
+);
+
 pub fn code_of(error: &anyhow::Error) -> Code {
     for cause in error.chain() {
         if cause.is::<Invalid>() {
@@ -93,6 +99,9 @@ pub fn code_of(error: &anyhow::Error) -> Code {
         }
         if cause.is::<InputError>() {
             return Code::Usage;
+        }
+        if cause.is::<StateUnavailable>() {
+            return Code::Owed;
         }
         if cause.is::<StateError>() || cause.is::<rusqlite::Error>() {
             return Code::Io;

@@ -9,9 +9,14 @@ use serde_json::json;
 #[allow(clippy::unnecessary_wraps)] // every command has the same signature
 pub fn run(ctx: &Ctx) -> Result<Code> {
     let config = &ctx.config;
-    let state = ctx
-        .state_path()
-        .map_or_else(|e| format!("(none: {e})"), |p| p.display().to_string());
+    let state = ctx.state_path().map_or_else(
+        |e| format!("(none: {e})"),
+        |p| crate::url::without_credentials(&p.display().to_string()),
+    );
+    let password_file = config
+        .state_password_file
+        .as_ref()
+        .map(|p| p.display().to_string());
     // Where each global value came from: a flag, the environment, the file, or the default.
     let from = |key: &str| {
         config
@@ -36,6 +41,7 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
             print_json(&json!({
                 "file": config.file.as_ref().map(|p| p.display().to_string()),
                 "state": {"value": state, "from": from("state")},
+                "state_password_file": {"value": password_file, "from": from("state_password_file")},
                 "budget_seconds": {"value": config.budget.as_secs(), "from": from("budget_seconds")},
                 "retention_days": {"value": config.retention_days, "from": from("retention_days")},
                 "instances": instances,
@@ -47,6 +53,12 @@ pub fn run(ctx: &Ctx) -> Result<Code> {
                 None => crate::outln!("file: (none)"),
             }
             crate::outln!("state = {state:?}    # {}", from("state"));
+            if let Some(file) = &password_file {
+                crate::outln!(
+                    "state_password_file = {file:?}    # {}",
+                    from("state_password_file")
+                );
+            }
             crate::outln!(
                 "budget_seconds = {}    # {}",
                 config.budget.as_secs(),

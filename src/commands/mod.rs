@@ -17,6 +17,7 @@ use crate::config::{ConfigError, Flags};
 use crate::exit::{Code, StateError};
 use crate::state::State;
 use anyhow::Result;
+use sha2::Digest as _;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -73,12 +74,19 @@ impl Ctx {
     }
 
     /// The HTTP client, keeping short-lived tokens (Entra, GitHub App) beside the state file
-    /// (`state.db.tokens`).
+    /// (`state.db.tokens`). With a PostgreSQL state, in this user's cache folder, one file per
+    /// state (`tokens-` and a digest of its URL): tokens never go into the shared state.
     pub fn client(&self) -> crate::http::Client {
-        let cache = self
-            .state_path()
-            .ok()
-            .map(|p| PathBuf::from(format!("{}.tokens", p.display())));
+        let cache = self.state_path().ok().and_then(|p| {
+            let location = p.display().to_string();
+            if crate::state::is_server_url(&location) {
+                let shown = crate::url::without_credentials(&location);
+                let digest = crate::signature::hex(&sha2::Sha256::digest(shown.as_bytes()));
+                project_dirs().map(|d| d.cache_dir().join(format!("tokens-{}", &digest[..16])))
+            } else {
+                Some(PathBuf::from(format!("{location}.tokens")))
+            }
+        });
         crate::http::Client::new().caching_tokens_in(cache)
     }
 
@@ -86,11 +94,24 @@ impl Ctx {
         let path = self.state_path()?;
         // Wait for the lock as long as the budget allows: parallel invocations queue, never fail.
         let busy = self.config.budget.max(Duration::from_secs(5));
-        State::open(&path, busy).map_err(|e| {
-            StateError(format!(
+        let opening = crate::state::Opening {
+            location: &path.display().to_string(),
+            busy,
+            password_file: self.config.state_password_file.as_deref(),
+        };
+        State::open_with(&opening).map_err(|e| {
+            let message = format!(
                 "{e:#} (the state is chosen by --state, GITOPS_CONNECTOR_STATE or `state` in the config file)"
-            ))
-            .into()
+            );
+            // A server that is down makes the event owed (75), not a broken state (74).
+            if e
+                .chain()
+                .any(<dyn std::error::Error>::is::<crate::exit::StateUnavailable>)
+            {
+                crate::exit::StateUnavailable(message).into()
+            } else {
+                StateError(message).into()
+            }
         })
     }
 }

@@ -160,7 +160,13 @@ pub const GLOBAL_KEYS: &[Key] = &[
         "state",
         Some("GITOPS_CONNECTOR_STATE"),
         Kind::Text,
-        "path of the SQLite state file",
+        "where the state is kept: a SQLite file path, or a postgres:// URL (libpq form: postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full&sslrootcert=CA.pem) that several replicas share",
+    ),
+    key(
+        "state_password_file",
+        Some("GITOPS_CONNECTOR_STATE_PASSWORD_FILE"),
+        Kind::Text,
+        "file holding the PostgreSQL state's password (else PGPASSWORD, else PGPASSFILE or ~/.pgpass)",
     ),
     key(
         "budget_seconds",

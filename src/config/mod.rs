@@ -48,6 +48,7 @@ pub struct Flags {
 pub struct Config {
     pub file: Option<PathBuf>,
     pub state: Option<PathBuf>,
+    pub state_password_file: Option<PathBuf>,
     pub budget: Duration,
     pub retention_days: u64,
     pub instances: Vec<Instance>,
@@ -241,6 +242,7 @@ pub fn resolve(
     let file_path = file.map(|(p, _)| p);
     let global = &layers.global;
     let state = text(global, "state").map(PathBuf::from);
+    let state_password_file = text(global, "state_password_file").map(PathBuf::from);
     // Bounded here, so that every instant computed from them is far inside the clock's range.
     let budget_seconds = number(global, "budget_seconds").unwrap_or(10);
     if !(1..=MAX_BUDGET_SECONDS).contains(&budget_seconds) {
@@ -267,6 +269,7 @@ pub fn resolve(
     Ok(Config {
         file: file_path,
         state,
+        state_password_file,
         budget,
         retention_days,
         instances,

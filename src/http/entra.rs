@@ -133,13 +133,16 @@ impl Cache {
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        if let Some(dir) = self.path.parent().filter(|d| !d.exists()) {
+            std::fs::create_dir_all(dir).map_err(|e| self.unusable(&e))?;
+        }
         options.open(&self.path).map_err(|e| self.unusable(&e))
     }
 
     fn unusable(&self, e: &std::io::Error) -> Failure {
         Failure::Config {
             why: format!(
-                "cannot use the token cache {} ({e}): it lives beside the state file, whose folder must be writable",
+                "cannot use the token cache {} ({e}): it lives beside a SQLite state file, or in this user's cache folder for a PostgreSQL state; that folder must be writable",
                 self.path.display()
             ),
             answer: None,

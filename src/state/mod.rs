@@ -8,6 +8,7 @@ pub mod commits;
 pub mod deployments;
 pub mod journal;
 pub mod outbox;
+mod postgres;
 pub mod prs;
 mod schema;
 pub mod sql;
@@ -15,7 +16,8 @@ mod sqlite;
 pub mod store;
 pub mod values;
 
-pub use store::{Backend, BackendKind, Store};
+pub use postgres::is_url as is_server_url;
+pub use store::{Backend, BackendKind, Opening, Store};
 
 use anyhow::Result;
 use outbox::{Claim, Finish, Scope};
@@ -51,7 +53,7 @@ pub fn record_told(
 }
 
 /// Every state backend `state` may name, tried in order: the first that accepts the location.
-pub const BACKENDS: &[&BackendKind] = &[&sqlite::BACKEND];
+pub const BACKENDS: &[&BackendKind] = &[&postgres::BACKEND, &sqlite::BACKEND];
 
 /// The open state, whatever its backend.
 pub struct State {
@@ -71,18 +73,25 @@ impl State {
     /// Opens the state at `location` with the first backend that accepts it (creating and
     /// migrating it as that backend does). `busy`: how long to wait for another process.
     pub fn open(location: &Path, busy: Duration) -> Result<State> {
-        let location = location.display().to_string();
-        let kind = BACKENDS
-            .iter()
-            .find(|kind| (kind.accepts)(&location))
-            .ok_or_else(|| anyhow::anyhow!("no state backend accepts {location:?}"))?;
-        Ok(State {
-            backend: (kind.open)(&location, busy)?,
-            location,
+        State::open_with(&Opening {
+            location: &location.display().to_string(),
+            busy,
+            password_file: None,
         })
     }
 
-    /// Where the state is, for messages.
+    pub fn open_with(opening: &Opening) -> Result<State> {
+        let kind = BACKENDS
+            .iter()
+            .find(|kind| (kind.accepts)(opening.location))
+            .ok_or_else(|| anyhow::anyhow!("no state backend accepts {:?}", opening.location))?;
+        Ok(State {
+            backend: (kind.open)(opening)?,
+            location: crate::url::without_credentials(opening.location),
+        })
+    }
+
+    /// Where the state is, for messages (a server's password hidden).
     pub fn location(&self) -> &str {
         &self.location
     }

@@ -92,7 +92,17 @@ pub trait Backend {
 pub struct BackendKind {
     pub name: &'static str,
     pub accepts: fn(&str) -> bool,
-    pub open: fn(&str, std::time::Duration) -> Result<Box<dyn Backend>>,
+    pub open: fn(&Opening) -> Result<Box<dyn Backend>>,
+}
+
+/// What opening a state takes.
+pub struct Opening<'a> {
+    /// A path, or a URL: the one place the password may be written, never shown.
+    pub location: &'a str,
+    /// How long to wait for another process's decision before giving up.
+    pub busy: std::time::Duration,
+    /// Where a server's password is kept (`state_password_file`).
+    pub password_file: Option<&'a std::path::Path>,
 }
 
 /// The journal: every event body as received, and what became of it.

@@ -182,13 +182,12 @@ fn many_invocations_share_one_installation_token_found_from_the_repository() {
         .iter()
         .all(|r| r.header("Authorization") == Some("Bearer ghs_1")));
     // The cache is private, and the journal holds neither the token nor the key.
-    let cache = format!("{}.tokens", dir.state());
+    let cache = dir.token_cache();
     assert_eq!(
         std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let state = std::fs::read(dir.state()).unwrap();
-    let state = String::from_utf8_lossy(&state);
+    let state = dir.state_dump();
     assert!(!state.contains("ghs_1") && !state.contains("PRIVATE KEY"));
     let shown = connector(&["events", "show", "1"], &env, None);
     assert!(!shown.stdout.contains("ghs_"), "{}", shown.stdout);

@@ -313,7 +313,7 @@ fn a_gitlab_pipeline_is_triggered_once_with_the_run_and_the_trigger_token_never_
         .iter()
         .all(|r| r.header("Authorization") == Some(format!("Bearer {TOKEN}").as_str())));
     // The trigger token is in no output and nowhere in the state.
-    let state = String::from_utf8_lossy(&std::fs::read(dir.state()).unwrap()).to_string();
+    let state = dir.state_dump();
     assert!(!state.contains(TRIGGER));
     let shown = connector(&["events", "show", "1"], &env, None);
     assert!(!shown.stdout.contains(TRIGGER), "{}", shown.stdout);

@@ -9,6 +9,11 @@ use serde_json::json;
 fn shown(run: &Run, dir: &TempDir, host: Option<&MockHost>) -> String {
     let mut text = format!("exit {}\n{}", run.code, run.stderr);
     text = text.replace(&dir.path().display().to_string(), "[DIR]");
+    // On the suite's PostgreSQL pass the state is a URL, shown without its password.
+    if postgres::suite_on_postgres() {
+        let state = dir.state().replacen(postgres::PASSWORD, "***", 1);
+        text = text.replace(&state, "[DIR]/state.db");
+    }
     if let Some(host) = host {
         let port = host.base.rsplit(':').next().unwrap();
         text = text.replace(port, "[PORT]");

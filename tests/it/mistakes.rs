@@ -611,7 +611,7 @@ fn command_line_traps_are_closed() {
 fn a_read_only_state_says_what_to_fix() {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("read-only");
-    let env = vec![("GITOPS_CONNECTOR_STATE".to_string(), dir.state())];
+    let env = vec![("GITOPS_CONNECTOR_STATE".to_string(), dir.sqlite_state())];
     assert_eq!(
         connector(&["events"], &env, None).code,
         0,
@@ -621,7 +621,7 @@ fn a_read_only_state_says_what_to_fix() {
     let binary = dir.path().join("gitops-connector");
     std::fs::copy(env!("CARGO_BIN_EXE_gitops-connector"), &binary).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
-    std::fs::set_permissions(dir.state(), std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(dir.sqlite_state(), std::fs::Permissions::from_mode(0o444)).unwrap();
     let root = std::process::Command::new("id")
         .arg("-u")
         .output()
@@ -637,7 +637,7 @@ fn a_read_only_state_says_what_to_fix() {
         std::process::Command::new(&binary)
     };
     let out = command
-        .args(["events", "--state", &dir.state()])
+        .args(["events", "--state", &dir.sqlite_state()])
         .env_clear()
         .env("HOME", dir.path())
         .output()
@@ -646,7 +646,10 @@ fn a_read_only_state_says_what_to_fix() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(74), "{stderr}");
     assert!(
-        stderr.contains(&format!("{} is not writable by this user", dir.state())),
+        stderr.contains(&format!(
+            "{} is not writable by this user",
+            dir.sqlite_state()
+        )),
         "{stderr}"
     );
 }

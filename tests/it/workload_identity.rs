@@ -190,10 +190,9 @@ fn many_invocations_share_one_token_sent_as_bearer() {
         let run = connector(args, &env, None);
         assert!(!run.stdout.contains("entra-token") && !run.stdout.contains("fed-token"));
     }
-    let state = std::fs::read(dir.state()).unwrap();
-    let text = String::from_utf8_lossy(&state);
+    let text = dir.state_dump();
     assert!(!text.contains("entra-token") && !text.contains("fed-token"));
-    let cache = format!("{}.tokens", dir.state());
+    let cache = dir.token_cache();
     let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }

@@ -11,15 +11,24 @@ use crate::values;
 use anyhow::Result;
 
 /// The head of every open queue in scope: its oldest row still pending or being sent.
-const HEADS: &str = concat!(
-    "SELECT ",
-    columns!(),
-    ", lease_until, host_wait, updated_ms FROM outbox o \
-     WHERE o.state IN ('pending', 'sending') \
-       AND (?1 IS NULL OR o.queue IN (SELECT value FROM json_each(?1))) \
-       AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending')) \
-     ORDER BY o.id"
-);
+/// The oldest open row of each queue (its head), oldest first; `heads!(filter)` adds a filter.
+macro_rules! heads {
+    ($filter:literal) => {
+        concat!(
+            "SELECT ",
+            columns!(),
+            ", lease_until, host_wait, updated_ms FROM outbox o \
+             WHERE o.state IN ('pending', 'sending') ",
+            $filter,
+            " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending')) \
+             ORDER BY o.id"
+        )
+    };
+}
+
+const HEADS: &str = heads!("");
+/// The heads among a bound JSON array of queues.
+const HEADS_AMONG: &str = heads!("AND o.queue IN (SELECT value FROM json_each(?1))");
 
 #[derive(Debug)]
 pub enum Claim {
@@ -71,19 +80,21 @@ fn claim_in_transaction<D: Db>(
         crate::state::store::Outbox::record(db, id, finish)?;
     }
     let now = now_ms();
-    // Static SQL (so the statement is parsed once): the scope is a bound JSON array, `null` for all.
-    let scope_json = match scope {
-        Scope::All => None,
-        Scope::Queues(queues) => Some(serde_json::to_string(queues)?),
-    };
-    let heads: Vec<(Row, i64, bool, i64)> = db.all(HEADS, values![scope_json], |r| {
+    // Static SQL (so the statement is parsed once): the scope is a bound JSON array.
+    let read = |r: &crate::state::sql::Row| {
         Ok((
             row(r)?,
             r.get("lease_until")?,
             r.get("host_wait")?,
             r.get("updated_ms")?,
         ))
-    })?;
+    };
+    let heads: Vec<(Row, i64, bool, i64)> = match scope {
+        Scope::All => db.all(HEADS, &[], read)?,
+        Scope::Queues(queues) => {
+            db.all(HEADS_AMONG, values![serde_json::to_string(queues)?], read)?
+        }
+    };
     let mut wake: Option<i64> = None;
     let mut busy = false;
     for (mut head, lease_until, host_wait, updated_ms) in heads {

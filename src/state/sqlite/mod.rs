@@ -22,7 +22,12 @@ mod db;
 pub static BACKEND: BackendKind = BackendKind {
     name: "sqlite",
     accepts: |_| true,
-    open: |location, busy| Ok(Box::new(Sqlite::open(Path::new(location), busy)?)),
+    open: |opening| {
+        Ok(Box::new(Sqlite::open(
+            Path::new(opening.location),
+            opening.busy,
+        )?))
+    },
 };
 
 pub struct Sqlite {

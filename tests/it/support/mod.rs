@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod hostile;
+pub mod postgres;
 pub mod tls;
 
 use serde_json::{json, Value};
@@ -301,24 +302,110 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// A temporary directory (removed on drop), with the state file path tests use.
-pub struct TempDir(tempfile::TempDir);
+/// A temporary directory (removed on drop), with the state tests use: a SQLite file in it, or,
+/// when the suite runs on PostgreSQL (`GITOPS_CONNECTOR_TEST_STATE=postgres`), a database of
+/// its own on the suite's server.
+pub struct TempDir {
+    dir: tempfile::TempDir,
+    name: String,
+    database: std::sync::OnceLock<String>,
+}
 
 impl TempDir {
     pub fn new(name: &str) -> TempDir {
-        TempDir(
-            tempfile::Builder::new()
+        TempDir {
+            dir: tempfile::Builder::new()
                 .prefix(&format!("gc-it-{name}-"))
                 .tempdir()
                 .unwrap(),
-        )
+            name: name.to_string(),
+            database: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn path(&self) -> &Path {
-        self.0.path()
+        self.dir.path()
     }
 
     pub fn state(&self) -> String {
+        if postgres::suite_on_postgres() {
+            return self
+                .database
+                .get_or_init(|| {
+                    let server = postgres::server(&self.name).expect(
+                        "GITOPS_CONNECTOR_TEST_STATE=postgres needs PostgreSQL's server binaries",
+                    );
+                    // With the password in it: every runner of the suite passes the URL on as is.
+                    server.database(&self.name).replacen(
+                        &format!("{}@", postgres::USER),
+                        &format!("{}:{}@", postgres::USER, postgres::PASSWORD),
+                        1,
+                    )
+                })
+                .clone();
+        }
+        self.sqlite_state()
+    }
+
+    /// One integer a query over the state answers, on either backend.
+    pub fn count(&self, sql: &str) -> i64 {
+        if postgres::suite_on_postgres() {
+            let mut client = ::postgres::Client::connect(&self.state(), ::postgres::NoTls).unwrap();
+            return client.query_one(sql, &[]).unwrap().get(0);
+        }
+        let conn = rusqlite::Connection::open(self.state()).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Everything the state holds, as text, to search for what must never be in it: the SQLite
+    /// file and its WAL, or every row of every table on PostgreSQL.
+    pub fn state_dump(&self) -> String {
+        if postgres::suite_on_postgres() {
+            let mut client = ::postgres::Client::connect(&self.state(), ::postgres::NoTls).unwrap();
+            let tables: Vec<String> = client
+                .query(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut dump = String::new();
+            for table in tables {
+                for row in client
+                    .query(&format!("SELECT t::text FROM {table} t"), &[])
+                    .unwrap()
+                {
+                    dump.push_str(row.get::<_, &str>(0));
+                    dump.push('\n');
+                }
+            }
+            return dump;
+        }
+        let mut bytes = std::fs::read(self.state()).unwrap_or_default();
+        bytes.extend(std::fs::read(format!("{}-wal", self.state())).unwrap_or_default());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Where the connector caches short-lived tokens for this state: beside the SQLite file, or
+    /// in the (throw-away) home's cache folder, one file per PostgreSQL state.
+    pub fn token_cache(&self) -> std::path::PathBuf {
+        if postgres::suite_on_postgres() {
+            use sha2::Digest as _;
+            let url = self.state();
+            let shown = url.replacen(postgres::PASSWORD, "***", 1);
+            let digest = hex::encode(sha2::Sha256::digest(shown.as_bytes()));
+            return std::env::temp_dir()
+                .join("gc-it-home/.cache/gitops-connector")
+                .join(format!("tokens-{}", &digest[..16]));
+        }
+        std::path::PathBuf::from(format!("{}.tokens", self.state()))
+    }
+
+    /// The SQLite file, for the tests of what only a file has (its mode, its WAL, a read-only
+    /// folder).
+    pub fn sqlite_state(&self) -> String {
         self.path().join("state.db").display().to_string()
     }
 }

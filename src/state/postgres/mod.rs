@@ -1,0 +1,296 @@
+//! The PostgreSQL backend: one database shared by every replica and periodic job. The state's
+//! operations are the same SQL as SQLite's (see `sql.rs`), rewritten where the spelling differs.
+//! Decisions are taken in transactions that first take one advisory lock, as SQLite's `BEGIN
+//! IMMEDIATE` takes its write lock: two replicas can never both claim a notification or a row,
+//! and the unique keys of the schema hold the rest. Never a token, nor the password, in it.
+
+mod connect;
+mod dialect;
+
+use super::schema::{CURRENT, MIGRATIONS};
+use super::sql::{Db, Rows, Value};
+use super::store::{Backend, BackendKind, Opening, Store};
+use crate::exit::StateUnavailable;
+use anyhow::{Context, Result};
+use postgres::error::SqlState;
+use postgres::types::{IsNull, ToSql, Type};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use connect::is_url;
+
+/// `postgres://` and `postgresql://` URLs, in libpq's form.
+pub static BACKEND: BackendKind = BackendKind {
+    name: "postgres",
+    accepts: connect::is_url,
+    open: |opening| Ok(Box::new(Postgres::open(opening)?)),
+};
+
+/// The one lock every deciding transaction takes first ("gitopsco").
+const LOCK: i64 = 7_451_615_080_437_998_447;
+
+/// Where the schema version is kept (SQLite keeps it in `PRAGMA user_version`).
+const VERSION_TABLE: &str = "gitops_connector_schema";
+
+pub struct Postgres {
+    client: RefCell<postgres::Client>,
+    /// Prepared once per process and SQL text, as SQLite's statement cache does.
+    statements: RefCell<HashMap<String, postgres::Statement>>,
+    in_transaction: Cell<bool>,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+impl Postgres {
+    pub fn open(opening: &Opening) -> Result<Postgres> {
+        let shown = crate::url::without_credentials(opening.location);
+        let target = connect::target(opening.location, opening.password_file, &|key| {
+            std::env::var(key).ok()
+        })?;
+        let client = match target.tls {
+            None => target.config.connect(postgres::NoTls),
+            Some(verify) => target
+                .config
+                .connect(connect::tls(verify, target.root_cert.as_deref())?),
+        }
+        .map_err(|e| failure(&e, &shown))?;
+        let state = Postgres {
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            in_transaction: Cell::new(false),
+            shown,
+        };
+        // A decision waits for another replica's as long as the budget allows, then the event is
+        // owed (exit 75), never lost.
+        let wait = opening.busy.as_millis();
+        state
+            .client
+            .borrow_mut()
+            .batch_execute(&format!("SET lock_timeout = {wait}"))
+            .map_err(|e| failure(&e, &state.shown))?;
+        state
+            .migrate()
+            .with_context(|| format!("cannot migrate the state at {}", state.shown))?;
+        Ok(state)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        // Every invocation but the first finds the current version with one read, no lock.
+        let current = i64::try_from(MIGRATIONS.len())?;
+        if self.version()? == Some(current) {
+            return Ok(());
+        }
+        Db::atomically(self, &mut || {
+            let mut client = self.client.borrow_mut();
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version BIGINT NOT NULL)"
+                ))
+                .map_err(|e| failure(&e, &self.shown))?;
+            let version: i64 = client
+                .query_opt(&format!("SELECT version FROM {VERSION_TABLE}"), &[])
+                .map_err(|e| failure(&e, &self.shown))?
+                .map_or(0, |row| row.get(0));
+            if version > current {
+                anyhow::bail!(
+                    "the state has schema version {version}, newer than this binary knows ({current}); use a newer gitops-connector"
+                );
+            }
+            let scripts: Vec<String> = if version == 0 {
+                vec![dialect::schema(CURRENT)]
+            } else {
+                MIGRATIONS[usize::try_from(version)?..]
+                    .iter()
+                    .map(|sql| dialect::schema(sql))
+                    .collect()
+            };
+            for script in scripts {
+                client
+                    .batch_execute(&script)
+                    .map_err(|e| failure(&e, &self.shown))?;
+            }
+            client
+                .batch_execute(&format!(
+                    "DELETE FROM {VERSION_TABLE}; INSERT INTO {VERSION_TABLE} VALUES ({current})"
+                ))
+                .map_err(|e| failure(&e, &self.shown))?;
+            Ok(())
+        })
+    }
+
+    /// The schema version, `None` before the first migration.
+    fn version(&self) -> Result<Option<i64>> {
+        let read = self
+            .client
+            .borrow_mut()
+            .query_opt(&format!("SELECT version FROM {VERSION_TABLE}"), &[]);
+        match read {
+            Ok(row) => Ok(row.map(|r| r.get(0))),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(None),
+            Err(e) => Err(failure(&e, &self.shown)),
+        }
+    }
+
+    fn statement(&self, sql: &str) -> Result<postgres::Statement> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self
+            .client
+            .borrow_mut()
+            .prepare(&dialect::statement(sql))
+            .map_err(|e| failure(&e, &self.shown))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+}
+
+impl Backend for Postgres {
+    fn store(&self) -> &dyn Store {
+        self
+    }
+}
+
+fn bound(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+impl Db for Postgres {
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<usize> {
+        let statement = self.statement(sql)?;
+        let changed = self
+            .client
+            .borrow_mut()
+            .execute(&statement, &bound(params))
+            .map_err(|e| failure(&e, &self.shown))?;
+        Ok(usize::try_from(changed)?)
+    }
+
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Rows> {
+        let statement = self.statement(sql)?;
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(&statement, &bound(params))
+            .map_err(|e| failure(&e, &self.shown))?;
+        let columns: Arc<[String]> = statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        let values = rows
+            .iter()
+            .map(|row| (0..columns.len()).map(|i| value_at(row, i)).collect())
+            .collect::<Result<_>>()?;
+        Ok(Rows { columns, values })
+    }
+
+    fn atomically(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        if self.in_transaction.get() {
+            return f();
+        }
+        self.client
+            .borrow_mut()
+            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({LOCK})"))
+            .map_err(|e| failure(&e, &self.shown))?;
+        self.in_transaction.set(true);
+        let result = f();
+        self.in_transaction.set(false);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = self.client.borrow_mut().batch_execute(end);
+        result?;
+        ended.map_err(|e| failure(&e, &self.shown))
+    }
+}
+
+/// A column as a [`Value`], by the type PostgreSQL says it has.
+fn value_at(row: &postgres::Row, i: usize) -> Result<Value> {
+    let ty = row.columns()[i].type_();
+    let int = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
+    Ok(match *ty {
+        Type::INT8 => int(row.try_get(i)?),
+        Type::INT4 => int(row.try_get::<_, Option<i32>>(i)?.map(i64::from)),
+        Type::INT2 => int(row.try_get::<_, Option<i16>>(i)?.map(i64::from)),
+        Type::BOOL => int(row.try_get::<_, Option<bool>>(i)?.map(i64::from)),
+        Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => row
+            .try_get::<_, Option<String>>(i)?
+            .map_or(Value::Null, Value::Text),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(i)?
+            .map_or(Value::Null, Value::Blob),
+        _ => anyhow::bail!(
+            "the state's column {} has type {ty}, which it never holds",
+            row.columns()[i].name()
+        ),
+    })
+}
+
+/// Binds a [`Value`] as the type PostgreSQL inferred for the parameter.
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => i.to_string().to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
+            Value::Text(s) => match *ty {
+                // A bound list (`json_each`): JSON's binary form is its text.
+                Type::JSON => {
+                    out.extend_from_slice(s.as_bytes());
+                    Ok(IsNull::No)
+                }
+                _ => s.as_str().to_sql(ty, out),
+            },
+            Value::Blob(b) => b.as_slice().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A PostgreSQL error as the rest of the program sees it: a server that cannot be reached, went
+/// away or is shutting down makes the event owed (exit 75, the sender retries); anything else is
+/// the state failing (exit 74). Never the password: the location is shown without it.
+fn failure(e: &postgres::Error, shown: &str) -> anyhow::Error {
+    let unavailable = match e.code() {
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code == SqlState::LOCK_NOT_AVAILABLE.code()
+        }
+        None => e.as_db_error().is_none(),
+    };
+    let detail = e.as_db_error().map_or_else(
+        || format!("{e}"),
+        |db| format!("{}: {}", db.severity(), db.message()),
+    );
+    let detail = match std::error::Error::source(e) {
+        Some(source) if e.as_db_error().is_none() => format!("{detail}: {source}"),
+        _ => detail,
+    };
+    if unavailable {
+        StateUnavailable(format!(
+            "the PostgreSQL state at {shown} is unavailable ({detail}): the event is owed, send it again when the server is back"
+        ))
+        .into()
+    } else {
+        crate::exit::StateError(format!("the PostgreSQL state at {shown}: {detail}")).into()
+    }
+}
