@@ -46,6 +46,9 @@ _gitops__connector() {
             gitops__connector,replay)
                 cmd="gitops__connector__subcmd__replay"
                 ;;
+            gitops__connector,state)
+                cmd="gitops__connector__subcmd__state"
+                ;;
             gitops__connector,status)
                 cmd="gitops__connector__subcmd__status"
                 ;;
@@ -91,11 +94,29 @@ _gitops__connector() {
             gitops__connector__subcmd__help,replay)
                 cmd="gitops__connector__subcmd__help__subcmd__replay"
                 ;;
+            gitops__connector__subcmd__help,state)
+                cmd="gitops__connector__subcmd__help__subcmd__state"
+                ;;
             gitops__connector__subcmd__help,status)
                 cmd="gitops__connector__subcmd__help__subcmd__status"
                 ;;
             gitops__connector__subcmd__help__subcmd__events,show)
                 cmd="gitops__connector__subcmd__help__subcmd__events__subcmd__show"
+                ;;
+            gitops__connector__subcmd__help__subcmd__state,migrate)
+                cmd="gitops__connector__subcmd__help__subcmd__state__subcmd__migrate"
+                ;;
+            gitops__connector__subcmd__state,help)
+                cmd="gitops__connector__subcmd__state__subcmd__help"
+                ;;
+            gitops__connector__subcmd__state,migrate)
+                cmd="gitops__connector__subcmd__state__subcmd__migrate"
+                ;;
+            gitops__connector__subcmd__state__subcmd__help,help)
+                cmd="gitops__connector__subcmd__state__subcmd__help__subcmd__help"
+                ;;
+            gitops__connector__subcmd__state__subcmd__help,migrate)
+                cmd="gitops__connector__subcmd__state__subcmd__help__subcmd__migrate"
                 ;;
             *)
                 ;;
@@ -104,7 +125,7 @@ _gitops__connector() {
 
     case "${cmd}" in
         gitops__connector)
-            opts="-v -q -h -V --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help --version status notify handle poll-prs replay events prune config periodic generate help"
+            opts="-v -q -h -V --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help --version status notify handle poll-prs replay events prune config periodic state generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,7 +411,7 @@ _gitops__connector() {
             return 0
             ;;
         gitops__connector__subcmd__help)
-            opts="status notify handle poll-prs replay events prune config periodic generate help"
+            opts="status notify handle poll-prs replay events prune config periodic state generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +567,34 @@ _gitops__connector() {
         gitops__connector__subcmd__help__subcmd__replay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gitops__connector__subcmd__help__subcmd__state)
+            opts="migrate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gitops__connector__subcmd__help__subcmd__state__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -750,6 +799,132 @@ _gitops__connector() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gitops__connector__subcmd__state)
+            opts="-v -q -h --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help migrate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gitops__connector__subcmd__state__subcmd__help)
+            opts="migrate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gitops__connector__subcmd__state__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gitops__connector__subcmd__state__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gitops__connector__subcmd__state__subcmd__migrate)
+            opts="-v -q -h --from --to --verbose --quiet --config --state --instance --output --log-format --dry-run --budget --ack-rejected --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -25,7 +25,7 @@ function __fish_gitops_connector_using_subcommand
 end
 
 complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -47,11 +47,12 @@ complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -f -a "e
 complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -f -a "prune" -d 'Drop journal entries older than a given age (owed requests are always kept)'
 complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -f -a "config" -d 'Print the resolved configuration, secrets redacted, with where each value came from'
 complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -f -a "periodic" -d 'Run the periodic work: replay --failed, then poll-prs; with --every, in a loop'
+complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -f -a "state" -d 'Work on the state itself: copy a SQLite state into PostgreSQL'
 complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -f -a "generate" -d 'Write shell completions and man pages (what `completions/` and `man/` hold)'
 complete -c gitops-connector -n "__fish_gitops_connector_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l signature -d 'The sender\'s X-Signature header (Flux generic-hmac), e.g. sha256=<hex>' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -66,7 +67,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand status" -s h -l help -d 'Print help'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l signature -d 'The sender\'s X-Signature header (Flux generic-hmac), e.g. sha256=<hex>' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -81,7 +82,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand notify" -s h -l help -d 'Print help'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l signature -d 'The sender\'s X-Signature header (Flux generic-hmac), e.g. sha256=<hex>' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -96,7 +97,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand handle" -s h -l help -d 'Print help'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-prs" -l max-age -d 'Only PRs closed within this age count (e.g. 72h, 3d, 90m)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-prs" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-prs" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-prs" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-prs" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-prs" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -109,7 +110,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-p
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-prs" -l ack-rejected -d 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand poll-prs" -s h -l help -d 'Print help'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -125,7 +126,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand replay
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l commit -d 'Only events for this commit: its id, or a prefix of 7 or more hex digits' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l limit -d 'At most this many, newest first' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -141,7 +142,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'The event body, its outcome, and each request with its attempts'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and __fish_seen_subcommand_from show" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and __fish_seen_subcommand_from show" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and __fish_seen_subcommand_from show" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and __fish_seen_subcommand_from show" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -157,7 +158,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune" -l older-than -d 'Age of the entries to drop (e.g. 30d, 12h) [default: retention_days of the configuration]' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -170,7 +171,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune"
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune" -l ack-rejected -d 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand prune" -s h -l help -d 'Print help'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand config" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand config" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand config" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand config" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand config" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -185,7 +186,7 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand config
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l every -d 'Run a round every AGE (e.g. 60s, 5m) until stopped; without it, one round and exit' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l max-age -d 'Only PRs closed within this age count (e.g. 72h, 3d, 90m)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -197,9 +198,41 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand period
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l dry-run -d 'Print the requests that would be sent; send nothing and write no state'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -l ack-rejected -d 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand periodic" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
+json\t''"
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -l log-format -d 'How diagnostics are printed on stderr (json: one object per line, for log collectors)' -r -f -a "text\t''
+json\t''"
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -l budget -d 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -s v -l verbose -d 'Say more on stderr (each request, each decision)'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -s q -l quiet -d 'Say nothing on stderr but the error that explains a non-zero exit'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -l dry-run -d 'Print the requests that would be sent; send nothing and write no state'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -l ack-rejected -d 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -s h -l help -d 'Print help'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -f -a "migrate" -d 'Copy a state (journal, outbox with what is owed, what was told, handled PRs) into an empty one'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and not __fish_seen_subcommand_from migrate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l from -d 'The state to copy: a SQLite file (it must exist)' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l to -d 'The empty state to copy into: a postgres:// URL [default: the configured state]' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
+json\t''"
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l log-format -d 'How diagnostics are printed on stderr (json: one object per line, for log collectors)' -r -f -a "text\t''
+json\t''"
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l budget -d 'Seconds one invocation may spend sending; what is left stays owed (exit 75) [default: 10]' -r
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -s v -l verbose -d 'Say more on stderr (each request, each decision)'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -s q -l quiet -d 'Say nothing on stderr but the error that explains a non-zero exit'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l dry-run -d 'Print the requests that would be sent; send nothing and write no state'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -l ack-rejected -d 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Copy a state (journal, outbox with what is owed, what was told, handled PRs) into an empty one'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -l out -d 'Where to write completions/ and man/' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -l config -d 'Configuration file [default: config.toml in the platform config directory]' -r -F
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -l state -d 'State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]' -r -F
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -l state -d 'The state: a SQLite file, or a postgres:// URL several replicas share [env: GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]' -r -F
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -l instance -d 'The configured instance to use (else the event\'s gitops_connector_config_name, else the only one)' -r
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -l output -d 'How results are printed on stdout' -r -f -a "text\t''
 json\t''"
@@ -211,15 +244,17 @@ complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand genera
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -l dry-run -d 'Print the requests that would be sent; send nothing and write no state'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -l ack-rejected -d 'Exit 0 for invalid events (they are journaled as rejected), so a webhook relay answers 2xx and the sender stops resending them. Bad signatures and owed deliveries stay non-zero'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "status" -d 'Post the event\'s commit statuses to the Git host and subscribers'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "notify" -d 'If the event ends the deployment, tell the orchestrator (once per commit)'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "handle" -d 'Status and notify in one invocation: what a webhook relay runs'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "poll-prs" -d 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (see also `periodic`)'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "replay" -d 'Send what is still owed, or process a journaled event again'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "events" -d 'List journaled events, or show one with its requests and their attempts'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "prune" -d 'Drop journal entries older than a given age (owed requests are always kept)'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "config" -d 'Print the resolved configuration, secrets redacted, with where each value came from'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "periodic" -d 'Run the periodic work: replay --failed, then poll-prs; with --every, in a loop'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "generate" -d 'Write shell completions and man pages (what `completions/` and `man/` hold)'
-complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "status" -d 'Post the event\'s commit statuses to the Git host and subscribers'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "notify" -d 'If the event ends the deployment, tell the orchestrator (once per commit)'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "handle" -d 'Status and notify in one invocation: what a webhook relay runs'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "poll-prs" -d 'Fail the Azure Pipelines tasks still waiting on abandoned PRs (see also `periodic`)'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "replay" -d 'Send what is still owed, or process a journaled event again'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "events" -d 'List journaled events, or show one with its requests and their attempts'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "prune" -d 'Drop journal entries older than a given age (owed requests are always kept)'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "config" -d 'Print the resolved configuration, secrets redacted, with where each value came from'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "periodic" -d 'Run the periodic work: replay --failed, then poll-prs; with --every, in a loop'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "state" -d 'Work on the state itself: copy a SQLite state into PostgreSQL'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "generate" -d 'Write shell completions and man pages (what `completions/` and `man/` hold)'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and not __fish_seen_subcommand_from status notify handle poll-prs replay events prune config periodic state generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "show" -d 'The event body, its outcome, and each request with its attempts'
+complete -c gitops-connector -n "__fish_gitops_connector_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "migrate" -d 'Copy a state (journal, outbox with what is owed, what was told, handled PRs) into an empty one'

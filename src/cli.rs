@@ -45,8 +45,9 @@ pub struct Global {
         value_name = "PATH"
     )]
     pub config: Option<PathBuf>,
-    /// State file (SQLite) [env: GITOPS_CONNECTOR_STATE; default: the platform state directory]
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The state: a SQLite file, or a postgres:// URL several replicas share [env:
+    /// GITOPS_CONNECTOR_STATE; default: a file in the platform state directory]
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
     /// The configured instance to use (else the event's gitops_connector_config_name, else the only one)
     #[arg(long, global = true, value_name = "NAME")]
@@ -119,8 +120,41 @@ pub enum Command {
         after_help = "Examples:\n  gitops-connector periodic                # one round, e.g. from cron\n  gitops-connector periodic --every 60s    # a loop beside the relay, in the same pod\n\nWith --every, each round reads the configuration afresh, logs what it did, and an error\nis logged and tried again next round; the process runs until it is stopped."
     )]
     Periodic(PeriodicArgs),
+    /// Work on the state itself: copy a SQLite state into PostgreSQL
+    State(StateArgs),
     /// Write shell completions and man pages (what `completions/` and `man/` hold)
     Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub command: StateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy a state (journal, outbox with what is owed, what was told, handled PRs) into an
+    /// empty one
+    ///
+    /// Stop the relay and the periodic work first (scale them to 0): the copy keeps the source's
+    /// writers out while it runs, and what they would write afterwards stays behind. Nothing is
+    /// sent; every commit already told stays told in the new state, so nothing is notified
+    /// again. Then point --state / GITOPS_CONNECTOR_STATE at the new state.
+    #[command(
+        after_help = "Example:\n  export PGPASSWORD=...   # or state_password_file, or ~/.pgpass\n  gitops-connector state migrate --from /var/lib/gitops-connector/state.db \\\n      --to 'postgres://connector@db.internal:5432/connector?sslmode=verify-full&sslrootcert=/etc/ca.pem'"
+    )]
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The state to copy: a SQLite file (it must exist)
+    #[arg(long, value_name = "PATH")]
+    pub from: PathBuf,
+    /// The empty state to copy into: a postgres:// URL [default: the configured state]
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod periodic;
 mod planning;
 mod poll_prs;
 mod replay;
+mod state;
 
 use crate::cli::{Cli, Command, Global, Output};
 use crate::config::{ConfigError, Flags};
@@ -94,12 +95,17 @@ impl Ctx {
         let path = self.state_path()?;
         // Wait for the lock as long as the budget allows: parallel invocations queue, never fail.
         let busy = self.config.budget.max(Duration::from_secs(5));
-        let opening = crate::state::Opening {
+        self.open_state_at(&crate::state::Opening {
             location: &path.display().to_string(),
             busy,
             password_file: self.config.state_password_file.as_deref(),
-        };
-        State::open_with(&opening).map_err(|e| {
+        })
+    }
+
+    /// Opens the state `opening` names: a server that is down is owed (75), anything else a
+    /// broken state (74).
+    pub fn open_state_at(&self, opening: &crate::state::Opening) -> Result<State> {
+        State::open_with(opening).map_err(|e| {
             let message = format!(
                 "{e:#} (the state is chosen by --state, GITOPS_CONNECTOR_STATE or `state` in the config file)"
             );
@@ -137,6 +143,7 @@ pub fn run(cli: &Cli) -> Result<Code> {
         Command::Events(args) => events::run(&ctx, args),
         Command::Prune(args) => events::prune(&ctx, args),
         Command::Config => config::run(&ctx),
+        Command::State(args) => state::run(&ctx, args),
         Command::Generate(_) | Command::Periodic(_) => unreachable!("handled above"),
     }
 }

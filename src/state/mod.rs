@@ -5,6 +5,7 @@
 //! Never a token in it.
 
 pub mod commits;
+pub mod copy;
 pub mod deployments;
 pub mod journal;
 pub mod outbox;
@@ -114,6 +115,20 @@ impl State {
             Ok(())
         })?;
         value.ok_or_else(|| anyhow::anyhow!("the state's transaction did not run"))
+    }
+
+    /// Copies every row of `from` into this state, which must hold nothing yet: one transaction
+    /// on each side (the source's keeps its writers out meanwhile).
+    pub fn copy_from(&mut self, from: &State) -> Result<copy::Copied> {
+        let (source, destination) = (from.backend.db(), self.backend.db());
+        let mut copied = None;
+        source.atomically(&mut || {
+            destination.atomically(&mut || {
+                copied = Some(copy::copy(source, destination)?);
+                self.backend.after_copy()
+            })
+        })?;
+        copied.ok_or_else(|| anyhow::anyhow!("the copy's transaction did not run"))
     }
 
     /// Claims the next row to send (see `outbox::lease::claim_next`).

@@ -85,6 +85,14 @@ impl<D: Db> Store for D {
 /// An open state, whatever holds it.
 pub trait Backend {
     fn store(&self) -> &dyn Store;
+
+    /// The connection itself, for what works on every table at once (`state migrate`).
+    fn db(&self) -> &dyn Db;
+
+    /// After rows were copied in with their ids: new ids continue after the largest.
+    fn after_copy(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// How a backend is chosen and opened: the state location it accepts (`state`,

@@ -13,17 +13,17 @@ fn report(line: &str) {
 }
 
 /// xorshift64*: a small seeded generator, so every run injects the same faults.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
@@ -47,7 +47,7 @@ fn argo(name: &str, commit: &str) -> Vec<u8> {
 
 /// The full soak runs where CI is set (`CI=true`), a shorter one otherwise, so that `cargo test`
 /// stays quick for a developer and CI still covers the whole run.
-fn full() -> bool {
+pub(crate) fn full() -> bool {
     std::env::var_os("CI").is_some()
 }
 
@@ -60,10 +60,14 @@ fn soak_commits() -> usize {
     }
 }
 
-/// Five events per commit: Flux and Argo CD lifecycles with sender retries and periodic repeats.
 fn events() -> Vec<Vec<u8>> {
+    events_of(soak_commits())
+}
+
+/// Five events per commit: Flux and Argo CD lifecycles with sender retries and periodic repeats.
+pub(crate) fn events_of(commits: usize) -> Vec<Vec<u8>> {
     let mut all = Vec::new();
-    for i in 0..soak_commits() {
+    for i in 0..commits {
         let c = commit(i);
         if i % 2 == 0 {
             let progressing = flux(
@@ -102,14 +106,16 @@ fn events() -> Vec<Vec<u8>> {
 }
 
 #[derive(Default)]
-struct Ledger {
+pub(crate) struct Ledger {
     /// (method, url, body) of every request the host accepted, in order.
-    accepted: Vec<(String, String, String)>,
-    faults: usize,
+    pub(crate) accepted: Vec<(String, String, String)>,
+    /// When each was accepted.
+    pub(crate) at: Vec<std::time::Instant>,
+    pub(crate) faults: usize,
 }
 
 /// A host that fails `fault_percent` of requests in one of the ways hosts fail.
-fn faulty_host(seed: u64, fault_percent: u64, ledger: Arc<Mutex<Ledger>>) -> MockHost {
+pub(crate) fn faulty_host(seed: u64, fault_percent: u64, ledger: Arc<Mutex<Ledger>>) -> MockHost {
     let rng = Mutex::new(Rng(seed));
     MockHost::with(move |r| {
         let mut rng = rng.lock().unwrap();
@@ -148,6 +154,7 @@ fn faulty_host(seed: u64, fault_percent: u64, ledger: Arc<Mutex<Ledger>>) -> Moc
             ledger
                 .accepted
                 .push((r.method.clone(), r.url.clone(), r.body.clone()));
+            ledger.at.push(std::time::Instant::now());
         }
         commit_specific(r)
     })
@@ -217,7 +224,7 @@ impl ForReads for Reply {
     }
 }
 
-fn run_all(env: &[(String, String)], events: &[Vec<u8>]) -> (usize, usize) {
+pub(crate) fn run_all(env: &[(String, String)], events: &[Vec<u8>]) -> (usize, usize) {
     let mut owed_exits = 0;
     for body in events {
         let run = connector(&["handle", "--budget", "1"], env, Some(body));
@@ -239,7 +246,9 @@ fn run_all(env: &[(String, String)], events: &[Vec<u8>]) -> (usize, usize) {
 }
 
 /// Per (commit, context): the state of the last status the host accepted.
-fn final_statuses(accepted: &[(String, String, String)]) -> BTreeMap<(String, String), String> {
+pub(crate) fn final_statuses(
+    accepted: &[(String, String, String)],
+) -> BTreeMap<(String, String), String> {
     let mut last = BTreeMap::new();
     for (_, url, body) in accepted.iter().filter(|(_, u, _)| u.contains("/statuses")) {
         let body: Value = serde_json::from_str(body).unwrap();
@@ -257,7 +266,7 @@ fn final_statuses(accepted: &[(String, String, String)]) -> BTreeMap<(String, St
     last
 }
 
-fn notifications(accepted: &[(String, String, String)]) -> Vec<String> {
+pub(crate) fn notifications(accepted: &[(String, String, String)]) -> Vec<String> {
     accepted
         .iter()
         .filter(|(_, u, _)| u.contains("/dispatches") || u.contains("/events?"))

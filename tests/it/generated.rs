@@ -55,7 +55,7 @@ fn help_lists_exactly_the_sub_commands() {
         listed_commands(&run.stdout),
         [
             "status", "notify", "handle", "poll-prs", "replay", "events", "prune", "config",
-            "periodic", "generate", "help"
+            "periodic", "state", "generate", "help"
         ]
     );
     let events = connector(&["events", "--help"], &[], None);

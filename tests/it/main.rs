@@ -25,6 +25,7 @@ mod networks;
 mod notify;
 mod outbox;
 mod poll_prs;
+mod postgres;
 mod properties;
 mod relay;
 mod signature;

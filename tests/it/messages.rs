@@ -27,12 +27,15 @@ fn help_of_the_tool_and_every_sub_command() {
     insta::assert_snapshot!("help", top.stdout);
     for sub in [
         "status", "notify", "handle", "poll-prs", "replay", "events", "prune", "config",
-        "periodic", "generate",
+        "periodic", "generate", "state",
     ] {
         let run = connector(&[sub, "--help"], &[], None);
         assert_eq!(run.code, 0, "{sub}");
         insta::assert_snapshot!(format!("help-{sub}"), run.stdout);
     }
+    let migrate = connector(&["state", "migrate", "--help"], &[], None);
+    assert_eq!(migrate.code, 0);
+    insta::assert_snapshot!("help-state-migrate", migrate.stdout);
     let show = connector(&["events", "show", "--help"], &[], None);
     insta::assert_snapshot!("help-events-show", show.stdout);
 }

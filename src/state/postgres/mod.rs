@@ -152,6 +152,23 @@ impl Backend for Postgres {
     fn store(&self) -> &dyn Store {
         self
     }
+
+    fn db(&self) -> &dyn Db {
+        self
+    }
+
+    /// Identity columns do not follow ids inserted explicitly: restart them after the largest.
+    fn after_copy(&self) -> Result<()> {
+        for table in ["events", "outbox"] {
+            self.client
+                .borrow_mut()
+                .batch_execute(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+                ))
+                .map_err(|e| failure(&e, &self.shown))?;
+        }
+        Ok(())
+    }
 }
 
 fn bound(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
@@ -264,9 +281,13 @@ impl ToSql for Value {
 }
 
 /// A PostgreSQL error as the rest of the program sees it: a server that cannot be reached, went
-/// away or is shutting down makes the event owed (exit 75, the sender retries); anything else is
-/// the state failing (exit 74). Never the password: the location is shown without it.
+/// away or is shutting down makes the event owed (exit 75, the sender retries); anything else
+/// (a refused password, a certificate that does not verify, SQL) is the state failing (exit 74).
+/// Never the password: the location is shown without it.
 fn failure(e: &postgres::Error, shown: &str) -> anyhow::Error {
+    let io_kind = std::iter::successors(std::error::Error::source(e), |s| s.source())
+        .find_map(|s| s.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
     let unavailable = match e.code() {
         Some(code) => {
             let code = code.code();
@@ -275,7 +296,18 @@ fn failure(e: &postgres::Error, shown: &str) -> anyhow::Error {
                 || code.starts_with("53")
                 || code == SqlState::LOCK_NOT_AVAILABLE.code()
         }
-        None => e.as_db_error().is_none(),
+        // A TLS failure comes as invalid data: it will not mend by itself.
+        None => {
+            e.is_closed()
+                || io_kind.is_some_and(|kind| {
+                    !matches!(
+                        kind,
+                        std::io::ErrorKind::InvalidData
+                            | std::io::ErrorKind::InvalidInput
+                            | std::io::ErrorKind::PermissionDenied
+                    )
+                })
+        }
     };
     let detail = e.as_db_error().map_or_else(
         || format!("{e}"),
@@ -286,11 +318,17 @@ fn failure(e: &postgres::Error, shown: &str) -> anyhow::Error {
         _ => detail,
     };
     if unavailable {
-        StateUnavailable(format!(
+        return StateUnavailable(format!(
             "the PostgreSQL state at {shown} is unavailable ({detail}): the event is owed, send it again when the server is back"
         ))
-        .into()
-    } else {
-        crate::exit::StateError(format!("the PostgreSQL state at {shown}: {detail}")).into()
+        .into();
     }
+    let advice = if detail.contains("certificate") {
+        ": name the CA that signed the server's certificate with sslrootcert=PATH in the URL (or PGSSLROOTCERT), or use sslmode=require to encrypt without checking it"
+    } else if detail.contains("password") {
+        ": check the user and the password (the URL, state_password_file, PGPASSWORD or the pgpass file)"
+    } else {
+        ""
+    };
+    crate::exit::StateError(format!("the PostgreSQL state at {shown}: {detail}{advice}")).into()
 }

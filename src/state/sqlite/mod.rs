@@ -123,6 +123,10 @@ impl Backend for Sqlite {
     fn store(&self) -> &dyn Store {
         &self.conn
     }
+
+    fn db(&self) -> &dyn super::sql::Db {
+        &self.conn
+    }
 }
 
 fn schema_version(conn: &Connection) -> Result<usize> {

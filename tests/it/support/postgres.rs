@@ -18,6 +18,11 @@ pub struct Server {
     pub port: u16,
     pub dir: PathBuf,
     bin: PathBuf,
+    /// The CA that signed the server's certificate (for 127.0.0.1 and localhost): the server
+    /// takes TLS, and clients choose (`sslmode`).
+    pub ca_pem: String,
+    /// Stopped when dropped (a server of one test); the suite's lives until the process ends.
+    private: bool,
 }
 
 static SERVER: OnceLock<Option<Server>> = OnceLock::new();
@@ -25,15 +30,26 @@ static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
 /// The suite's server, or `None` (after saying SKIPPED) where PostgreSQL is not installed.
 pub fn server(test: &str) -> Option<&'static Server> {
-    let server = SERVER.get_or_init(start).as_ref();
-    if server.is_none() {
+    let server = SERVER.get_or_init(|| start(false)).as_ref();
+    skipped_unless(server.is_some(), test);
+    server
+}
+
+/// A server of the test's own, that it may stop and start (stopped when dropped).
+pub fn private_server(test: &str) -> Option<Server> {
+    let server = start(true);
+    skipped_unless(server.is_some(), test);
+    server
+}
+
+fn skipped_unless(found: bool, test: &str) {
+    if !found {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "{test}: no PostgreSQL server binaries (initdb, pg_ctl), and CI=true: .ci/run installs them"
         );
         eprintln!("SKIPPED {test}: no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in /usr/lib/postgresql");
     }
-    server
 }
 
 /// Where `initdb` and `pg_ctl` are: on PATH, or where Debian's packages put them.
@@ -71,7 +87,7 @@ fn as_server_user(program: &Path) -> Command {
 }
 
 #[allow(clippy::zombie_processes)] // the watchdog below outlives this process on purpose
-fn start() -> Option<Server> {
+fn start(private: bool) -> Option<Server> {
     let bin = binaries()?;
     let dir = tempfile::Builder::new()
         .prefix("gc-it-postgres-")
@@ -80,6 +96,17 @@ fn start() -> Option<Server> {
         .keep();
     let password_file = dir.join("password");
     std::fs::write(&password_file, PASSWORD).unwrap();
+    let ca = super::tls::TestCa::new();
+    std::fs::write(dir.join("server.crt"), &ca.server_cert_pem).unwrap();
+    std::fs::write(dir.join("server.key"), &ca.server_key_pem).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
     if is_root() {
         let status = Command::new("chown")
             .args(["-R", "nobody"])
@@ -110,7 +137,13 @@ fn start() -> Option<Server> {
         String::from_utf8_lossy(&output.stderr)
     );
     let port = super::free_port();
-    let server = Server { port, dir, bin };
+    let server = Server {
+        port,
+        dir,
+        bin,
+        ca_pem: ca.ca_pem,
+        private,
+    };
     server.pg_ctl_start();
     // The watchdog: stops the server once this test process has gone, however it ended.
     let script = format!(
@@ -138,9 +171,10 @@ impl Server {
             .arg(self.dir.join("log"))
             .arg("-o")
             .arg(format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300",
-                self.port,
-                self.dir.display()
+                "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300 \
+                 -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key",
+                port = self.port,
+                dir = self.dir.display()
             ))
             .args(["-w", "start"])
             .stdin(Stdio::null())
@@ -211,6 +245,17 @@ impl Server {
             "postgres://{USER}@127.0.0.1:{}/{database}?sslmode=disable",
             self.port
         )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.private {
+            let _ = Command::new("sh")
+                .args(["-c", &self.stop_command()])
+                .status();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

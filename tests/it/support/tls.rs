@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex};
 /// A test CA and a certificate for 127.0.0.1 and localhost that it signed.
 pub struct TestCa {
     pub ca_pem: String,
+    /// The server's certificate and key, PEM, for a server that reads files (PostgreSQL).
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
     server: Arc<rustls::ServerConfig>,
 }
 
@@ -39,6 +42,8 @@ impl TestCa {
             .unwrap();
         TestCa {
             ca_pem: ca_cert.pem(),
+            server_cert_pem: server_cert.pem(),
+            server_key_pem: server_key.serialize_pem(),
             server: Arc::new(server),
         }
     }
