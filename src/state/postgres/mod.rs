@@ -15,7 +15,6 @@ use anyhow::{Context, Result};
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use connect::is_url;
@@ -35,8 +34,6 @@ const VERSION_TABLE: &str = "gitops_connector_schema";
 
 pub struct Postgres {
     client: RefCell<postgres::Client>,
-    /// Prepared once per process and SQL text, as SQLite's statement cache does.
-    statements: RefCell<HashMap<String, postgres::Statement>>,
     in_transaction: Cell<bool>,
     /// The URL without its password, for messages.
     shown: String,
@@ -45,9 +42,17 @@ pub struct Postgres {
 impl Postgres {
     pub fn open(opening: &Opening) -> Result<Postgres> {
         let shown = crate::url::without_credentials(opening.location);
-        let target = connect::target(opening.location, opening.password_file, &|key| {
+        let mut target = connect::target(opening.location, opening.password_file, &|key| {
             std::env::var(key).ok()
         })?;
+        // A decision waits for another replica's as long as the budget allows, then the event is
+        // owed (exit 75), never lost. Set in the start-up packet: no round trip of its own.
+        let wait = format!("-c lock_timeout={}", opening.busy.as_millis());
+        let options = match target.config.get_options() {
+            Some(given) => format!("{given} {wait}"),
+            None => wait,
+        };
+        target.config.options(&options);
         let client = match target.tls {
             None => target.config.connect(postgres::NoTls),
             Some(verify) => target
@@ -57,18 +62,9 @@ impl Postgres {
         .map_err(|e| failure(&e, &shown))?;
         let state = Postgres {
             client: RefCell::new(client),
-            statements: RefCell::new(HashMap::new()),
             in_transaction: Cell::new(false),
             shown,
         };
-        // A decision waits for another replica's as long as the budget allows, then the event is
-        // owed (exit 75), never lost.
-        let wait = opening.busy.as_millis();
-        state
-            .client
-            .borrow_mut()
-            .batch_execute(&format!("SET lock_timeout = {wait}"))
-            .map_err(|e| failure(&e, &state.shown))?;
         state
             .migrate()
             .with_context(|| format!("cannot migrate the state at {}", state.shown))?;
@@ -131,21 +127,6 @@ impl Postgres {
             Err(e) => Err(failure(&e, &self.shown)),
         }
     }
-
-    fn statement(&self, sql: &str) -> Result<postgres::Statement> {
-        if let Some(statement) = self.statements.borrow().get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self
-            .client
-            .borrow_mut()
-            .prepare(&dialect::statement(sql))
-            .map_err(|e| failure(&e, &self.shown))?;
-        self.statements
-            .borrow_mut()
-            .insert(sql.to_string(), statement.clone());
-        Ok(statement)
-    }
 }
 
 impl Backend for Postgres {
@@ -171,33 +152,51 @@ impl Backend for Postgres {
     }
 }
 
-fn bound(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+/// Each parameter with the type it is sent as: a statement then takes one round trip (parse,
+/// bind and execute at once) instead of a prepare first. Text and NULL are left for the server
+/// to infer (type 0), as text or JSON (a bound list) as the statement needs.
+fn bound(params: &[Value]) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    let inferred = || {
+        Type::new(
+            "unknown".into(),
+            0,
+            postgres::types::Kind::Pseudo,
+            "pg_catalog".into(),
+        )
+    };
+    params
+        .iter()
+        .map(|v| {
+            let ty = match v {
+                Value::Int(_) => Type::INT8,
+                Value::Blob(_) => Type::BYTEA,
+                Value::Text(_) | Value::Null => inferred(),
+            };
+            (v as &(dyn ToSql + Sync), ty)
+        })
+        .collect()
 }
 
 impl Db for Postgres {
     fn execute(&self, sql: &str, params: &[Value]) -> Result<usize> {
-        let statement = self.statement(sql)?;
         let changed = self
             .client
             .borrow_mut()
-            .execute(&statement, &bound(params))
+            .execute_typed(&dialect::statement(sql), &bound(params))
             .map_err(|e| failure(&e, &self.shown))?;
         Ok(usize::try_from(changed)?)
     }
 
     fn query(&self, sql: &str, params: &[Value]) -> Result<Rows> {
-        let statement = self.statement(sql)?;
         let rows = self
             .client
             .borrow_mut()
-            .query(&statement, &bound(params))
+            .query_typed(&dialect::statement(sql), &bound(params))
             .map_err(|e| failure(&e, &self.shown))?;
-        let columns: Arc<[String]> = statement
-            .columns()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
+        let columns: Arc<[String]> = rows.first().map_or_else(
+            || Arc::from(Vec::new()),
+            |row| row.columns().iter().map(|c| c.name().to_string()).collect(),
+        );
         let values = rows
             .iter()
             .map(|row| (0..columns.len()).map(|i| value_at(row, i)).collect())
