@@ -23,6 +23,14 @@ use std::time::{Duration, Instant};
 #[path = "../tests/it/support/hostile.rs"]
 mod hostile;
 
+/// The tests' PostgreSQL server (started on a free loopback port, stopped after the bench).
+#[allow(dead_code)]
+#[path = "../tests/it/support"]
+mod support {
+    pub mod ca;
+    pub mod postgres;
+}
+
 const BIN: &str = env!("CARGO_BIN_EXE_gitops-connector");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -327,6 +335,8 @@ fn main() {
         ms(percentile(warm, 0.5))
     );
 
+    postgres_beside_sqlite(&mock, &work, runs, &handle_by_kind);
+
     // Hostile sizes: events near the 10 MiB limit are planned in linear time and bounded.
     println!("\n| hostile event (≈ 9 MiB) | status requests | `handle` wall | `handle` CPU | `--dry-run` CPU |");
     println!("| --- | --- | --- | --- | --- |");
@@ -476,6 +486,73 @@ fn main() {
             ms(dry)
         );
     }
+}
+
+/// The same events with the state in PostgreSQL on loopback, beside SQLite's figures: what a
+/// shared state costs per event (connection, authentication, one round trip per statement).
+fn postgres_beside_sqlite(mock: &Mock, work: &std::path::Path, runs: usize, sqlite: &[Duration]) {
+    use support::postgres;
+    let Some(server) = postgres::server("benchmark") else {
+        println!("\nPostgreSQL: SKIPPED (no initdb/pg_ctl)");
+        return;
+    };
+    let url_of = |name: &str| {
+        server.database(name).replacen(
+            &format!("{}@", postgres::USER),
+            &format!("{}:{}@", postgres::USER, postgres::PASSWORD),
+            1,
+        )
+    };
+    println!("\n| event | `handle` median, SQLite | `handle` median, PostgreSQL (loopback) | PostgreSQL − SQLite | `handle` CPU, PostgreSQL |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (n, (kind, sqlite)) in ["flux-success", "flux-40-lines", "argo-300"]
+        .iter()
+        .zip(sqlite)
+        .enumerate()
+    {
+        let e = env(mock, &url_of(&kind.replace('-', "_")));
+        let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+        for i in 0..runs {
+            let s = run(&["handle"], &e, &event(kind, 700_000 + n * 10_000 + i));
+            assert_eq!(s.code, 0, "{kind} on PostgreSQL");
+            walls.push(s.wall);
+            cpus.push(s.cpu);
+        }
+        let wall = percentile(walls, 0.5);
+        println!(
+            "| {kind} | {} | {} | {} | {} |",
+            ms(*sqlite),
+            ms(wall),
+            ms(wall.saturating_sub(*sqlite)),
+            ms(percentile(cpus, 0.5))
+        );
+    }
+    // Opening alone (connect, authenticate, read the schema version) against opening a file.
+    let sqlite_state = work.join("open.db").display().to_string();
+    let pg_state = url_of("open");
+    let mut opens = Vec::new();
+    for state in [&sqlite_state, &pg_state] {
+        let e = env(mock, state);
+        run(&["events", "--limit", "1"], &e, b"");
+        let walls: Vec<Duration> = (0..runs)
+            .map(|_| run(&["events", "--limit", "1"], &e, b"").wall)
+            .collect();
+        opens.push(percentile(walls, 0.5));
+    }
+    // The first event on a new database (it creates the schema), and the next.
+    let (mut fresh, mut warm) = (Vec::new(), Vec::new());
+    for i in 0..runs.min(20) {
+        let e = env(mock, &url_of(&format!("fresh_{i}")));
+        fresh.push(run(&["handle"], &e, &event("flux-success", 800_000 + i)).wall);
+        warm.push(run(&["handle"], &e, &event("flux-success", 850_000 + i)).wall);
+    }
+    println!(
+        "`events --limit 1` (open, one read): {} on SQLite, {} on PostgreSQL; flux-success on a new PostgreSQL database: {} (the next event: {})",
+        ms(opens[0]),
+        ms(opens[1]),
+        ms(percentile(fresh, 0.5)),
+        ms(percentile(warm, 0.5))
+    );
 }
 
 fn dir_bytes(db: &std::path::Path) -> u64 {

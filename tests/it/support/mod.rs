@@ -2,6 +2,7 @@
 //! and a runner for the real binary with a clean environment.
 #![allow(dead_code)]
 
+pub mod ca;
 pub mod hostile;
 pub mod postgres;
 pub mod tls;

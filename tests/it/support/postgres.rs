@@ -4,7 +4,8 @@
 //! process has exited. Each caller gets a database of its own.
 //!
 //! Without the server's binaries the tests that need one print SKIPPED, and fail under
-//! `CI=true`, where `.ci/run` has installed them.
+//! `CI=true`, where `.ci/run` has installed them. Self-contained but for `ca.rs`, so that the
+//! benchmark includes it too.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,9 +97,9 @@ fn start(private: bool) -> Option<Server> {
         .keep();
     let password_file = dir.join("password");
     std::fs::write(&password_file, PASSWORD).unwrap();
-    let ca = super::tls::TestCa::new();
-    std::fs::write(dir.join("server.crt"), &ca.server_cert_pem).unwrap();
-    std::fs::write(dir.join("server.key"), &ca.server_key_pem).unwrap();
+    let ca = super::ca::issue();
+    std::fs::write(dir.join("server.crt"), &ca.cert_pem).unwrap();
+    std::fs::write(dir.join("server.key"), &ca.key_pem).unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(
@@ -136,7 +137,11 @@ fn start(private: bool) -> Option<Server> {
         "initdb: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let port = super::free_port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let server = Server {
         port,
         dir,

@@ -7,32 +7,20 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// A test CA and a certificate for 127.0.0.1 and localhost that it signed.
+/// A test CA and a certificate for 127.0.0.1 and localhost that it signed, served by rustls.
 pub struct TestCa {
     pub ca_pem: String,
-    /// The server's certificate and key, PEM, for a server that reads files (PostgreSQL).
-    pub server_cert_pem: String,
-    pub server_key_pem: String,
     server: Arc<rustls::ServerConfig>,
 }
 
 impl TestCa {
     pub fn new() -> TestCa {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "gitops-connector test CA");
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let server_key = rcgen::KeyPair::generate().unwrap();
-        let server_params =
-            rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .unwrap();
-        let server_cert = server_params.signed_by(&server_key, &issuer).unwrap();
-        let chain = vec![server_cert.der().clone(), ca_cert.der().clone()];
-        let key = rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der()).unwrap();
+        let issued = super::ca::issue();
+        let chain = vec![
+            rustls::pki_types::CertificateDer::from(issued.cert_der),
+            rustls::pki_types::CertificateDer::from(issued.ca_der),
+        ];
+        let key = rustls::pki_types::PrivateKeyDer::try_from(issued.key_der).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let server = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -41,9 +29,7 @@ impl TestCa {
             .with_single_cert(chain, key)
             .unwrap();
         TestCa {
-            ca_pem: ca_cert.pem(),
-            server_cert_pem: server_cert.pem(),
-            server_key_pem: server_key.serialize_pem(),
+            ca_pem: issued.ca_pem,
             server: Arc::new(server),
         }
     }
