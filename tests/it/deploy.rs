@@ -260,3 +260,115 @@ fn the_workload_identity_overlay_gives_the_pod_an_identity_and_no_pat() {
             .unwrap()
             .contains("workload-identity")));
 }
+
+/// Every volume a pod spec mounts is one it declares.
+fn mounts_resolve(pod: &Value) {
+    let volumes: Vec<&str> = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    for container in pod["containers"].as_array().unwrap() {
+        for mount in container["volumeMounts"].as_array().into_iter().flatten() {
+            let name = mount["name"].as_str().unwrap();
+            assert!(
+                volumes.contains(&name),
+                "{name} is mounted but not declared"
+            );
+        }
+    }
+}
+
+/// The state URL from the Secret, and the password file inside the Secret's mount.
+fn takes_the_postgres_state(container: &Value) {
+    let env = container["env"].as_array().unwrap();
+    let var = |name: &str| env.iter().find(|e| e["name"] == name).unwrap();
+    let url = &var("GITOPS_CONNECTOR_STATE")["valueFrom"]["secretKeyRef"];
+    assert_eq!(
+        (url["name"].as_str(), url["key"].as_str()),
+        (Some("gitops-connector-postgres"), Some("url"))
+    );
+    let file = var("GITOPS_CONNECTOR_STATE_PASSWORD_FILE")["value"]
+        .as_str()
+        .unwrap();
+    let mounts = container["volumeMounts"].as_array().unwrap();
+    assert!(
+        mounts
+            .iter()
+            .any(|m| m["name"] == "postgres" && file.starts_with(m["mountPath"].as_str().unwrap())),
+        "{file} is not in the Secret's mount"
+    );
+}
+
+#[test]
+fn the_postgres_overlay_runs_replicas_and_the_periodic_work_as_a_cronjob() {
+    let Some(objects) = rendered_at("deploy/overlays/postgres") else {
+        return;
+    };
+    assert!(
+        find(&objects, "PersistentVolumeClaim").is_empty(),
+        "no volume for a SQLite file"
+    );
+    let deployment = find(&objects, "Deployment")[0];
+    let spec = &deployment["spec"];
+    assert!(spec["replicas"].as_u64().unwrap() >= 2);
+    assert_eq!(spec["strategy"]["type"], "RollingUpdate");
+    assert_eq!(spec["strategy"]["rollingUpdate"]["maxUnavailable"], 0);
+    let pod = &spec["template"]["spec"];
+    let containers = pod["containers"].as_array().unwrap();
+    let names: Vec<&str> = containers
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["relay"], "the periodic work left the pod");
+    takes_the_postgres_state(&containers[0]);
+    mounts_resolve(pod);
+    assert!(pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["name"] != "state"));
+
+    let cronjob = find(&objects, "CronJob")[0];
+    assert_eq!(cronjob["spec"]["concurrencyPolicy"], "Forbid");
+    let job_pod = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let periodic = &job_pod["containers"][0];
+    assert_eq!(
+        strings(&periodic["command"]),
+        ["/usr/local/bin/gitops-connector", "periodic"]
+    );
+    takes_the_postgres_state(periodic);
+    mounts_resolve(job_pod);
+    assert_eq!(job_pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(periodic["securityContext"]["readOnlyRootFilesystem"], true);
+
+    // Both read the generated configuration, which names no SQLite path.
+    let maps = find(&objects, "ConfigMap");
+    let config_of = |pod: &Value| {
+        let volume = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "config")
+            .unwrap();
+        let name = volume["configMap"]["name"].as_str().unwrap().to_string();
+        maps.iter()
+            .find(|m| m["metadata"]["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("no ConfigMap {name}"))["data"]["config.toml"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let config = config_of(pod);
+    assert_eq!(config, config_of(job_pod));
+    let config: toml::Table = config.parse().unwrap();
+    assert!(
+        !config.contains_key("state"),
+        "the state is the Secret's URL"
+    );
+    assert_eq!(
+        find(&objects, "PodDisruptionBudget")[0]["spec"]["minAvailable"],
+        1
+    );
+}
