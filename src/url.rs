@@ -64,17 +64,23 @@ pub fn is_https(url: &str) -> bool {
 }
 
 /// A URL fit for a message or `config`: the credentials of its authority hidden
-/// (`http://me:***@proxy:3128`; a user alone may be a token: `https://***@host`).
+/// (`http://me:***@proxy:3128`; a user alone may be a token: `https://***@host`). A database
+/// URL's user is a role name, not a secret: `postgres://connector@db` stays as it is.
 pub fn without_credentials(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
+    let database = matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "postgres" | "postgresql"
+    );
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let shown = match userinfo.split_once(':') {
                 Some((user, _)) => format!("{user}:***"),
+                None if database => userinfo.to_string(),
                 None => "***".to_string(),
             };
             format!("{scheme}://{shown}@{host}{path}")
@@ -103,6 +109,15 @@ mod tests {
             "an @ in the path is no credential"
         );
         assert_eq!(without_credentials("flux-system/apps"), "flux-system/apps");
+        assert_eq!(
+            without_credentials("postgres://connector:pw@db:5432/c?sslmode=require"),
+            "postgres://connector:***@db:5432/c?sslmode=require"
+        );
+        assert_eq!(
+            without_credentials("postgresql://connector@db/c"),
+            "postgresql://connector@db/c",
+            "a role name is no secret"
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn migrate(ctx: &Ctx, args: &MigrateArgs) -> Result<Code> {
         })),
         Output::Text => {
             crate::outln!(
-                "copied {} into {shown}: {} events, {} requests ({} still owed), {} commits, {} handled PRs, {} deployments",
+                "copied {} into {shown}: events {}, requests {} ({} still owed), commits {}, handled PRs {}, deployments {}",
                 from.location(),
                 copied.rows("events"),
                 copied.rows("outbox"),

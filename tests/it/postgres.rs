@@ -71,7 +71,7 @@ fn a_sqlite_state_moves_to_postgres_and_nothing_is_notified_again() {
     );
     assert_eq!(migrate.code, 0, "{}", migrate.stderr);
     assert!(
-        migrate.stdout.contains("2 events") && migrate.stdout.contains("still owed"),
+        migrate.stdout.contains("events 2,") && migrate.stdout.contains("still owed"),
         "{}",
         migrate.stdout
     );

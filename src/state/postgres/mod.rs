@@ -322,7 +322,9 @@ fn failure(e: &postgres::Error, shown: &str) -> anyhow::Error {
         ))
         .into();
     }
-    let advice = if detail.contains("certificate") {
+    let advice = if detail.contains("does not support TLS") {
+        ": the server offers no TLS; enable it there (ssl = on), or use sslmode=prefer or disable on a network you trust"
+    } else if detail.contains("certificate") {
         ": name the CA that signed the server's certificate with sslrootcert=PATH in the URL (or PGSSLROOTCERT), or use sslmode=require to encrypt without checking it"
     } else if detail.contains("password") {
         ": check the user and the password (the URL, state_password_file, PGPASSWORD or the pgpass file)"
