@@ -179,14 +179,19 @@ pub fn tls(
     verify: Verify,
     root_cert: Option<&Path>,
 ) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let verifier = verifier(verify, root_cert)?;
+    let config = rustls::ClientConfig::builder_with_provider(verifier.provider.clone())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+fn verifier(verify: Verify, root_cert: Option<&Path>) -> Result<Libpq> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?;
-    let config = if verify == Verify::Nothing {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
-            .with_no_client_auth()
+    let chain = if verify == Verify::Nothing {
+        None
     } else {
         let mut roots = rustls::RootCertStore::empty();
         match root_cert {
@@ -210,37 +215,50 @@ pub fn tls(
                 }
             }
         }
-        let webpki =
-            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()?;
-        let verifier: Arc<dyn ServerCertVerifier> = if verify == Verify::Chain {
-            Arc::new(AnyName(webpki))
-        } else {
-            webpki
-        };
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth()
+        Some(
+            rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()?,
+        )
     };
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    Ok(Libpq {
+        chain,
+        name: verify == Verify::ChainAndName,
+        provider,
+    })
 }
 
-/// `sslmode=prefer`/`require` without a root: encrypted, the certificate not checked (libpq's
-/// meaning); the handshake's signatures still are.
+/// The server certificate checked as libpq's `sslmode` says: not at all (`prefer`, `require`
+/// without a root: encrypted only), the chain (`verify-ca`), or the chain and the name
+/// (`verify-full`). The handshake's signatures are always checked.
 #[derive(Debug)]
-struct Unchecked(Arc<rustls::crypto::CryptoProvider>);
+struct Libpq {
+    chain: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    name: bool,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
 
-impl ServerCertVerifier for Unchecked {
+impl ServerCertVerifier for Libpq {
     fn verify_server_cert(
         &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. },
+            )) if !self.name => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -253,7 +271,7 @@ impl ServerCertVerifier for Unchecked {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -267,60 +285,14 @@ impl ServerCertVerifier for Unchecked {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `sslmode=verify-ca`: the chain is checked, the name is not.
-#[derive(Debug)]
-struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -363,6 +335,44 @@ mod tests {
         assert!(e.to_string().contains("verify-full"), "{e}");
         let e = target("postgres://u:s3cret@h/db?bogus=1", None, &no_env).unwrap_err();
         assert!(!format!("{e:#}").contains("s3cret"), "{e:#}");
+    }
+
+    /// A CA file and a certificate it signed for `localhost`.
+    fn issued(dir: &Path) -> (PathBuf, CertificateDer<'static>) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let file = dir.join("ca.pem");
+        std::fs::write(&file, ca.pem()).unwrap();
+        (file, cert.der().clone())
+    }
+
+    #[test]
+    fn verify_ca_checks_the_chain_and_verify_full_the_name_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert) = issued(dir.path());
+        let check = |verify: Verify, root: Option<&Path>, name: &str| {
+            let verifier = verifier(verify, root).unwrap();
+            let name = ServerName::try_from(name.to_string()).unwrap();
+            verifier
+                .verify_server_cert(&cert, &[], &name, &[], UnixTime::now())
+                .is_ok()
+        };
+        assert!(check(Verify::ChainAndName, Some(&ca), "localhost"));
+        assert!(!check(Verify::ChainAndName, Some(&ca), "db.example"));
+        assert!(check(Verify::Chain, Some(&ca), "db.example"));
+        let other = tempfile::tempdir().unwrap();
+        let (stranger, _) = issued(other.path());
+        assert!(!check(Verify::Chain, Some(&stranger), "localhost"));
+        assert!(check(Verify::Nothing, None, "db.example"));
+        assert!(tls(Verify::Chain, Some(&dir.path().join("missing.pem"))).is_err());
     }
 
     #[test]
