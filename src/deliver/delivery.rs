@@ -29,6 +29,21 @@ pub fn warn_about(deliveries: &[Delivery]) {
 }
 
 impl Delivery {
+    /// A row about to be sent (one try).
+    pub fn of(row: &crate::state::outbox::Row) -> Delivery {
+        Delivery {
+            row: row.id,
+            event: row.event_id,
+            target: row.target.clone(),
+            context: row.context.clone(),
+            request: row.request.clone(),
+            result: String::new(),
+            ok: false,
+            tries: 1,
+            notification: row.kind == crate::state::outbox::Kind::Notify,
+        }
+    }
+
     /// Which request: `github POST https://…/statuses/… [Phase]`.
     pub fn what(&self) -> String {
         let request = match (&self.request, self.notification) {

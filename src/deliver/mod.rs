@@ -4,16 +4,16 @@
 
 mod delivery;
 mod deployment;
+mod drain;
 mod release;
 
-use delivery::remember;
 pub use delivery::{warn_about, Delivery};
 
 use crate::config::{Config, Instance};
 use crate::http::{Client, Credentials, Failure};
 use crate::orchestrators::{self, FlowError, Job, Step};
 use crate::request::Request;
-use crate::state::outbox::{self, Claim, Finish, Kind, Scope};
+use crate::state::outbox::{self, Finish, Kind, Scope};
 use crate::state::values::Notified;
 use crate::state::{now_ms, State};
 use anyhow::Result;
@@ -83,51 +83,6 @@ impl<'a> Sender<'a> {
         now_ms().saturating_add(millis(self.remaining()))
     }
 
-    /// Sends what `scope` holds until it is empty or the budget is spent.
-    pub fn drain(&self, state: &mut State, scope: &Scope) -> Result<Vec<Delivery>> {
-        // A release queues rows for the commits it concludes: they are sent in this drain too.
-        let mut scope = scope.clone();
-        // Every request ends by the deadline (its timeout is capped by what remains), so a live
-        // process never holds a row much past it; a dead one's rows are free soon after.
-        let lease_ms = millis(self.remaining() + LEASE_MARGIN);
-        let mut done = Vec::new();
-        // A request's result is recorded in the same transaction that claims the next row: one
-        // commit per request. Until then the row stays leased to us, so nobody else takes it.
-        let mut unrecorded: Option<(i64, Finish)> = None;
-        loop {
-            if self.remaining().is_zero() {
-                break;
-            }
-            let record = unrecorded.as_ref().map(|(id, f)| (*id, f));
-            let claim = state.claim_next(&scope, lease_ms, self.retry_from, record)?;
-            unrecorded = None;
-            match claim {
-                Claim::Empty => break,
-                Claim::Wait(at) => {
-                    if at >= self.deadline_ms() {
-                        break;
-                    }
-                    let pause = (at - now_ms()).clamp(5, 100).unsigned_abs();
-                    std::thread::sleep(Duration::from_millis(pause));
-                }
-                // Another process is sending the head of a queue we want; it finishes within its budget.
-                Claim::Busy => std::thread::sleep(Duration::from_millis(20)),
-                Claim::Row(row) => {
-                    let (delivery, finish, released) = self.send_row(state, &row)?;
-                    remember(&mut done, delivery);
-                    unrecorded = finish.map(|f| (row.id, f));
-                    if let Scope::Queues(queues) = &mut scope {
-                        queues.extend(released);
-                    }
-                }
-            }
-        }
-        if let Some((id, finish)) = unrecorded {
-            state.store().outbox().finish(id, &finish)?;
-        }
-        Ok(done)
-    }
-
     /// Sends one row. Returns its result still to be recorded (`None` when recorded already: a
     /// notification is recorded at once, to keep the window in which it could repeat small), and
     /// the queues a release filled.
@@ -137,31 +92,13 @@ impl<'a> Sender<'a> {
         row: &outbox::Row,
     ) -> Result<(Delivery, Option<Finish>, Vec<String>)> {
         let notification = row.kind == Kind::Notify;
-        let mut delivery = Delivery {
-            row: row.id,
-            event: row.event_id,
-            target: row.target.clone(),
-            context: row.context.clone(),
-            request: row.request.clone(),
-            result: String::new(),
-            ok: false,
-            tries: 1,
-            notification,
-        };
-        let Some(instance) = self
-            .config
-            .instances
-            .iter()
-            .find(|i| i.name == row.instance)
-        else {
-            let why = format!(
-                "instance {:?} is no longer configured: configure it again, or `gitops-connector replay ID` \
-                 the event with --instance NAME",
-                row.instance
-            );
-            let finish = self.failure(Failure::Config { why, answer: None }, row.attempts);
-            (delivery.ok, delivery.result) = describe(&finish);
-            return Ok((delivery, Some(finish), Vec::new()));
+        let mut delivery = Delivery::of(row);
+        let instance = match self.instance_of(row) {
+            Ok(instance) => instance,
+            Err(finish) => {
+                (delivery.ok, delivery.result) = describe(&finish);
+                return Ok((delivery, Some(finish), Vec::new()));
+            }
         };
         let credentials = Credentials::of(instance);
         let finish = match row.kind {
@@ -172,13 +109,7 @@ impl<'a> Sender<'a> {
             Kind::Deployment => {
                 self.run_deployment(state, row, instance, &credentials, &mut delivery)?
             }
-            Kind::Request => match &row.request {
-                Some(request) => self.outcome_of(self.send(request, &credentials), row.attempts),
-                None => Finish::Failed {
-                    why: "the stored request is unreadable".into(),
-                    answer: None,
-                },
-            },
+            Kind::Request => self.request_outcome(row, &credentials),
         };
         (delivery.ok, delivery.result) = describe(&finish);
         if notification {
@@ -186,6 +117,45 @@ impl<'a> Sender<'a> {
             return Ok((delivery, None, Vec::new()));
         }
         Ok((delivery, Some(finish), Vec::new()))
+    }
+
+    /// The instance a row was planned for, or why it cannot be sent.
+    fn instance_of(&self, row: &outbox::Row) -> Result<&'a Instance, Finish> {
+        self.config
+            .instances
+            .iter()
+            .find(|i| i.name == row.instance)
+            .ok_or_else(|| {
+                let why = format!(
+                    "instance {:?} is no longer configured: configure it again, or `gitops-connector replay ID` \
+                     the event with --instance NAME",
+                    row.instance
+                );
+                self.failure(Failure::Config { why, answer: None }, row.attempts)
+            })
+    }
+
+    /// Sends a row that is one planned request (a status, a subscriber's post): what a worker
+    /// thread does, with no access to the state.
+    fn send_request_row(&self, row: &outbox::Row) -> (Delivery, Finish) {
+        let mut delivery = Delivery::of(row);
+        let finish = match self.instance_of(row) {
+            Ok(instance) => self.request_outcome(row, &Credentials::of(instance)),
+            Err(finish) => finish,
+        };
+        (delivery.ok, delivery.result) = describe(&finish);
+        (delivery, finish)
+    }
+
+    /// Sends a row that is one planned request (a status, a subscriber's post).
+    fn request_outcome(&self, row: &outbox::Row, credentials: &Credentials) -> Finish {
+        match &row.request {
+            Some(request) => self.outcome_of(self.send(request, credentials), row.attempts),
+            None => Finish::Failed {
+                why: "the stored request is unreadable".into(),
+                answer: None,
+            },
+        }
     }
 
     fn send(

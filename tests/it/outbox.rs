@@ -41,26 +41,32 @@ fn a_host_that_is_down_leaves_everything_owed_until_replay_delivers_it_once_in_o
     let replay = connector(&["replay", "--failed"], &env, None);
     assert_eq!(replay.code, 0, "{}", replay.stderr);
     let posts = host.posts();
-    let contexts: Vec<String> = posts
+    // Each queue in the order planned: the change set's statuses, then the success's. The
+    // dispatch is a queue of its own (sent beside the statuses), once.
+    let statuses: Vec<_> = posts
         .iter()
-        .map(|p| {
-            p.json()["context"]
-                .as_str()
-                .unwrap_or("dispatch")
-                .to_string()
-        })
+        .filter(|p| p.path().contains("/statuses/"))
         .collect();
-    // The change set's statuses, then the success's, then the dispatch: in the order planned.
-    let expected: Vec<&str> = SSA_CONTEXTS
+    let contexts: Vec<String> = statuses
+        .iter()
+        .map(|p| p.json()["context"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = SSA_CONTEXTS
         .into_iter()
-        .chain(["Status", "dispatch"])
+        .chain(["Status"])
+        .map(String::from)
         .collect();
     assert_eq!(contexts, expected);
     assert_eq!(
-        posts[7].json()["state"],
+        statuses[7].json()["state"],
         "success",
         "the success is the newest status"
     );
+    let dispatches = posts
+        .iter()
+        .filter(|p| p.path().ends_with("/dispatches"))
+        .count();
+    assert_eq!((posts.len(), dispatches), (9, 1));
     assert!(
         connector(&["events", "--failed", "--output", "json"], &env, None)
             .stdout
@@ -358,4 +364,71 @@ fn prune_drops_old_entries_but_keeps_what_is_owed() {
     let left = json_of(&connector(&["events", "--output", "json"], &env, None));
     assert_eq!(left.as_array().unwrap().len(), 1);
     assert_eq!(connector(&["replay", "--failed"], &env, None).code, 0);
+}
+
+/// Queues are independent: the statuses and the orchestrator's flow go out at the same time,
+/// while the statuses of one queue still leave one after the other, in the order planned.
+#[test]
+fn independent_queues_are_sent_at_once_and_each_stays_in_order() {
+    let arrivals = Arc::new(std::sync::Mutex::new(Vec::<(Instant, Recorded)>::new()));
+    let slow = Duration::from_millis(300);
+    let host = {
+        let arrivals = arrivals.clone();
+        MockHost::with(move |r| {
+            arrivals.lock().unwrap().push((Instant::now(), r.clone()));
+            // The well-behaved answer, after `slow`.
+            let base = format!("http://{}", r.header("Host").unwrap_or("127.0.0.1"));
+            let mut reply = well_behaved(&base, r);
+            reply.delay = Some(slow);
+            Some(reply)
+        })
+    };
+    let dir = TempDir::new("concurrent");
+    let env = github_env(&host, &dir);
+    let progressing = run_fixture("handle", PROGRESSING, &env, &[]);
+    assert_eq!(progressing.code, 0, "{}", progressing.stderr);
+    let first: Vec<(Instant, Recorded)> = std::mem::take(&mut *arrivals.lock().unwrap());
+    let run = run_fixture("handle", SUCCESS, &env, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let second = arrivals.lock().unwrap().clone();
+
+    // One queue, one request at a time, in the order planned: each status waits for the
+    // previous one's answer.
+    let statuses: Vec<&(Instant, Recorded)> = first
+        .iter()
+        .filter(|(_, r)| r.path().contains("/statuses/"))
+        .collect();
+    let contexts: Vec<String> = statuses
+        .iter()
+        .map(|(_, r)| r.json()["context"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(contexts, SSA_CONTEXTS.map(String::from));
+    for pair in statuses.windows(2) {
+        assert!(
+            pair[1].0.duration_since(pair[0].0) >= slow,
+            "two statuses of one queue in flight at once"
+        );
+    }
+    // Different queues at once: the success's status and the flow's first read left together.
+    let status = second
+        .iter()
+        .find(|(_, r)| r.path().contains("/statuses/"))
+        .unwrap()
+        .0;
+    let read = second
+        .iter()
+        .find(|(_, r)| r.method == "GET" && r.path().contains("/commits/"))
+        .unwrap()
+        .0;
+    assert!(
+        status.max(read).duration_since(status.min(read)) < slow / 2,
+        "the status and the notification flow waited for each other"
+    );
+    assert_eq!(
+        second
+            .iter()
+            .filter(|(_, r)| r.path().ends_with("/dispatches"))
+            .count(),
+        1
+    );
 }
