@@ -45,8 +45,15 @@ struct Mock {
 }
 
 impl Mock {
-    /// Answers like GitHub when all is well, at once, on one thread per request.
+    /// Answers like GitHub when all is well, at once.
     fn start() -> Mock {
+        Mock::start_with(Duration::ZERO)
+    }
+
+    /// Answers like GitHub when all is well, each answer `latency` after its request arrived (on
+    /// a thread of its own, as a real host answers several clients at once): a network's round
+    /// trip.
+    fn start_with(latency: Duration) -> Mock {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let base = format!(
             "http://127.0.0.1:{}",
@@ -73,8 +80,16 @@ impl Mock {
                 } else {
                     (201, "{}".to_string())
                 };
-                let _ = request
-                    .respond(tiny_http::Response::from_string(body).with_status_code(status));
+                let respond = move || {
+                    std::thread::sleep(latency);
+                    let _ = request
+                        .respond(tiny_http::Response::from_string(body).with_status_code(status));
+                };
+                if latency.is_zero() {
+                    respond();
+                } else {
+                    std::thread::spawn(respond);
+                }
             }
         });
         Mock {
@@ -273,22 +288,11 @@ fn main() {
         let one = run(&["handle"], &e, &event(kind, n * 100_000 + runs));
         assert_eq!(one.code, 0, "{kind}");
         let sent = mock.log.lock().unwrap().clone();
-        let limits: Vec<Duration> = (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                for (method, url, body) in &sent {
-                    let url = format!("{}{url}", mock.base);
-                    let answer = if method == "GET" {
-                        agent.get(&url).call()
-                    } else {
-                        agent.post(&url).send(&body[..])
-                    };
-                    let _ = answer.map(|mut a| a.body_mut().read_to_vec());
-                }
-                t.elapsed()
-            })
-            .collect();
-        limits_by_kind.push((kind.to_string(), sent.len(), percentile(limits, 0.5)));
+        limits_by_kind.push((
+            kind.to_string(),
+            sent.len(),
+            sequential_limit(&mock, &sent, runs),
+        ));
         for i in 0..runs {
             dry.push(run(&["handle", "--dry-run"], &e, &event(kind, n * 100_000 + i)).cpu);
         }
@@ -335,6 +339,7 @@ fn main() {
         ms(percentile(warm, 0.5))
     );
 
+    at_round_trips(&work, runs.min(20));
     postgres_beside_sqlite(&mock, &work, runs, &handle_by_kind);
 
     // Hostile sizes: events near the 10 MiB limit are planned in linear time and bounded.
@@ -486,6 +491,101 @@ fn main() {
             ms(dry)
         );
     }
+}
+
+/// The requests `sent` replayed by an in-process client, one after the other over one
+/// kept-alive connection: the least time a sequential sender could take (median of `runs`).
+fn sequential_limit(mock: &Mock, sent: &[(String, String, Vec<u8>)], runs: usize) -> Duration {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let limits: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            for (method, url, body) in sent {
+                let url = format!("{}{url}", mock.base);
+                let answer = if method == "GET" {
+                    agent.get(&url).call()
+                } else {
+                    agent.post(&url).send(&body[..])
+                };
+                let _ = answer.map(|mut a| a.body_mut().read_to_vec());
+            }
+            t.elapsed()
+        })
+        .collect();
+    percentile(limits, 0.5)
+}
+
+/// `handle` where each request costs a network's round trip (1, 5 and 20 ms, or
+/// `BENCH_LATENCY_MS`): against the sequential limit of the same requests, on a warm state and
+/// on a new one. Independent queues leave at once, so `handle` can beat the limit.
+fn at_round_trips(work: &std::path::Path, runs: usize) {
+    let latencies: Vec<u64> = match std::env::var("BENCH_LATENCY_MS") {
+        Ok(v) => v.split(',').filter_map(|l| l.trim().parse().ok()).collect(),
+        Err(_) => vec![1, 5, 20],
+    };
+    println!("\n| round trip | event | requests | sequential limit | `handle` warm | / limit | requests (new state) | limit | `handle` on a new state | / limit |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for latency in latencies {
+        let mock = Mock::start_with(Duration::from_millis(latency));
+        for (n, kind) in ["flux-success", "flux-40-lines", "argo-300"]
+            .iter()
+            .enumerate()
+        {
+            let base = 600_000 + n * 10_000 + latency as usize * 100;
+            let state = work
+                .join(format!("rt-{latency}-{kind}.db"))
+                .display()
+                .to_string();
+            let e = env(&mock, &state);
+            run(&["handle"], &e, &event(kind, base));
+            let mut warm = Vec::new();
+            let mut fresh = Vec::new();
+            for i in 0..runs {
+                warm.push(timed(&mock, &e, &event(kind, base + 1 + i)));
+                let new_state = work
+                    .join(format!("rt-{latency}-{kind}-{i}.db"))
+                    .display()
+                    .to_string();
+                fresh.push(timed(
+                    &mock,
+                    &env(&mock, &new_state),
+                    &event(kind, base + 1 + i),
+                ));
+            }
+            let row = |runs: &[(Duration, Vec<(String, String, Vec<u8>)>)]| {
+                let sent = &runs[0].1;
+                let limit = sequential_limit(&mock, sent, runs.len().min(10));
+                let wall = percentile(runs.iter().map(|(w, _)| *w).collect(), 0.5);
+                (sent.len(), limit, wall)
+            };
+            let (warm_requests, warm_limit, warm_wall) = row(&warm);
+            let (fresh_requests, fresh_limit, fresh_wall) = row(&fresh);
+            println!(
+                "| {latency} ms | {kind} | {warm_requests} | {} | {} | {:.2}× | {fresh_requests} | {} | {} | {:.2}× |",
+                ms(warm_limit),
+                ms(warm_wall),
+                warm_wall.as_secs_f64() / warm_limit.as_secs_f64(),
+                ms(fresh_limit),
+                ms(fresh_wall),
+                fresh_wall.as_secs_f64() / fresh_limit.as_secs_f64(),
+            );
+        }
+    }
+}
+
+/// One `handle`: its wall time and the requests it sent.
+fn timed(
+    mock: &Mock,
+    env: &[(String, String)],
+    body: &[u8],
+) -> (Duration, Vec<(String, String, Vec<u8>)>) {
+    mock.log.lock().unwrap().clear();
+    let s = run(&["handle"], env, body);
+    assert_eq!(s.code, 0, "handle at a round trip");
+    (s.wall, mock.log.lock().unwrap().clone())
 }
 
 /// The same events with the state in PostgreSQL on loopback, beside SQLite's figures: what a
