@@ -555,7 +555,7 @@ fn at_round_trips(work: &std::path::Path, runs: usize) {
                     &event(kind, base + 1 + i),
                 ));
             }
-            let row = |runs: &[(Duration, Vec<(String, String, Vec<u8>)>)]| {
+            let row = |runs: &[(Duration, Requests)]| {
                 let sent = &runs[0].1;
                 let limit = sequential_limit(&mock, sent, runs.len().min(10));
                 let wall = percentile(runs.iter().map(|(w, _)| *w).collect(), 0.5);
@@ -576,12 +576,11 @@ fn at_round_trips(work: &std::path::Path, runs: usize) {
     }
 }
 
+/// Requests as the mock logged them: method, path and query, body.
+type Requests = Vec<(String, String, Vec<u8>)>;
+
 /// One `handle`: its wall time and the requests it sent.
-fn timed(
-    mock: &Mock,
-    env: &[(String, String)],
-    body: &[u8],
-) -> (Duration, Vec<(String, String, Vec<u8>)>) {
+fn timed(mock: &Mock, env: &[(String, String)], body: &[u8]) -> (Duration, Requests) {
     mock.log.lock().unwrap().clear();
     let s = run(&["handle"], env, body);
     assert_eq!(s.code, 0, "handle at a round trip");

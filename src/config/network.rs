@@ -5,12 +5,11 @@ use super::instance::Settings;
 use super::ConfigError;
 use crate::http::Network;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Trust and proxy: `tls_roots`, `ca_file` with `SSL_CERT_FILE` and `SSL_CERT_DIR`, and `proxy`,
 /// else the proxy variables as curl reads them for https (lower-case first, then upper-case,
-/// then `all_proxy`), with the hosts of `no_proxy`/`NO_PROXY` reached directly. Certificates are
-/// read now, so that a wrong file is a configuration error before any event.
+/// then `all_proxy`), with the hosts of `no_proxy`/`NO_PROXY` reached directly.
 pub(super) fn network(
     reader: &Settings,
     env: &BTreeMap<String, String>,
@@ -23,25 +22,30 @@ pub(super) fn network(
             return Err(reader.error(&format!("tls_roots {other:?} is not bundled or system")))
         }
     };
-    let mut ca_files: Vec<PathBuf> = reader
-        .text("ca_file")
+    // The instance's own CA is read once, here: a wrong file is a configuration error, and the
+    // agent trusts what was read.
+    let private_cas = match reader.text("ca_file") {
+        Some(file) => crate::http::network::certificates(Path::new(file))
+            .map_err(|why| reader.error(&format!("ca_file: {why}")))?,
+        None => Vec::new(),
+    };
+    // The environment's are read when an https agent is first built (often the whole system
+    // bundle); here only whether they are there.
+    let mut ca_paths: Vec<PathBuf> = var("SSL_CERT_FILE")
         .map(PathBuf::from)
         .into_iter()
         .collect();
-    ca_files.extend(var("SSL_CERT_FILE").map(PathBuf::from));
-    ca_files.extend(var("SSL_CERT_DIR").into_iter().flat_map(|dirs| {
+    ca_paths.extend(var("SSL_CERT_DIR").into_iter().flat_map(|dirs| {
         dirs.split(':')
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
             .collect::<Vec<_>>()
     }));
-    // Read once, here: a wrong file is a configuration error, and the agent trusts what was read.
-    let mut private_cas = Vec::new();
-    for file in &ca_files {
-        let certs = crate::http::network::certificates(file).map_err(|why| {
-            reader.error(&format!("ca_file (or SSL_CERT_FILE, SSL_CERT_DIR): {why}"))
-        })?;
-        private_cas.extend(certs.iter().map(|c| c.der().to_vec()));
+    if let Some(missing) = ca_paths.iter().find(|p| !p.exists()) {
+        return Err(reader.error(&format!(
+            "SSL_CERT_FILE or SSL_CERT_DIR names {}, which does not exist",
+            missing.display()
+        )));
     }
     if system_roots && crate::http::network::system_bundle().is_none() {
         return Err(reader.error(
@@ -70,6 +74,7 @@ pub(super) fn network(
     Ok(Network {
         system_roots,
         private_cas,
+        ca_paths,
         proxy,
         no_proxy,
     })

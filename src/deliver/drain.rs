@@ -114,6 +114,8 @@ impl Sender<'_> {
             }
             Ok(())
         })?;
+        // Shown in the order planned, whichever answered first.
+        done.sort_by_key(|d| d.row);
         Ok(done)
     }
 

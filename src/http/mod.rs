@@ -158,7 +158,7 @@ impl Client {
         let redact = |text: &str| redact(text, secret);
         refuse_before_sending(request, credentials, secret.is_some())?;
 
-        let agent = self.agent(&credentials.network)?;
+        let agent = self.agent(&credentials.network.for_url(&request.url))?;
         let body = auth::body(request, api, secret);
         let headers = auth::headers(api, secret, auth.bearer, &body);
         let result = call(&agent, request, &headers, &body, timeout);

@@ -12,8 +12,13 @@ pub struct Network {
     /// Trust the operating system's bundle instead of the bundled Mozilla roots.
     pub system_roots: bool,
     /// Certificates (DER) trusted besides the roots, as the configuration read them from
-    /// `ca_file`, `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    /// `ca_file`.
     pub private_cas: Vec<Vec<u8>>,
+    /// Files and folders of CAs trusted besides the roots, from `SSL_CERT_FILE` and
+    /// `SSL_CERT_DIR`: read when an https agent is first built, not at every start. Images
+    /// often point these at the whole system bundle, hundreds of certificates that a process
+    /// talking plain http, or not at all, never needs.
+    pub ca_paths: Vec<PathBuf>,
     /// `http://[user:password@]host:port`: https requests go through it with CONNECT, so the
     /// proxy sees only the TLS stream, never a token.
     pub proxy: Option<String>,
@@ -37,8 +42,9 @@ pub fn system_bundle() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The certificates of a PEM file, or of every `.pem`/`.crt` file of a directory.
-pub fn certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+/// The certificates (DER) of a PEM file, or of every `.pem`/`.crt` file of a directory, each
+/// once (a folder such as `/etc/ssl/certs` holds every CA twice: alone, and in the bundle).
+pub fn certificates(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     let files: Vec<PathBuf> = if path.is_dir() {
         let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut files: Vec<PathBuf> = entries
@@ -51,12 +57,13 @@ pub fn certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>,
     } else {
         vec![path.to_path_buf()]
     };
+    let mut seen = std::collections::HashSet::new();
     let mut certs = Vec::new();
     for file in files {
         let pem = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        for item in ureq::tls::parse_pem(&pem) {
-            if let Ok(ureq::tls::PemItem::Certificate(cert)) = item {
-                certs.push(cert);
+        for der in pem_certificates(&pem) {
+            if seen.insert(der.clone()) {
+                certs.push(der);
             }
         }
     }
@@ -69,9 +76,55 @@ pub fn certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>,
     Ok(certs)
 }
 
+/// The `CERTIFICATE` blocks of a PEM text, decoded. Certificates are public: the plain base64
+/// decoder does, about ten times faster than the constant-time one meant for keys (a system
+/// bundle took 5 ms of every start with it).
+fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut certs = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = find(rest, BEGIN) {
+        let body = &rest[start + BEGIN.len()..];
+        let Some(end) = find(body, END) else { break };
+        let text: Vec<u8> = body[..end]
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(text) {
+            certs.push(der);
+        }
+        rest = &body[end + END.len()..];
+    }
+    certs
+}
+
+impl Network {
+    /// What a plain `http://` request needs of this network: its proxy, no CAs (so no bundle
+    /// is read for a loopback host or a proxy given by address).
+    pub fn for_url(&self, url: &str) -> std::borrow::Cow<'_, Network> {
+        let plain = url
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+        if !plain || (!self.system_roots && self.private_cas.is_empty() && self.ca_paths.is_empty())
+        {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        std::borrow::Cow::Owned(Network {
+            system_roots: false,
+            private_cas: Vec::new(),
+            ca_paths: Vec::new(),
+            ..self.clone()
+        })
+    }
+}
+
 /// The roots an agent trusts for `network`.
 fn roots(network: &Network) -> Result<ureq::tls::RootCerts, String> {
-    if !network.system_roots && network.private_cas.is_empty() {
+    if !network.system_roots && network.private_cas.is_empty() && network.ca_paths.is_empty() {
         return Ok(ureq::tls::RootCerts::WebPki);
     }
     let mut certs: Vec<ureq::tls::Certificate<'static>> = if network.system_roots {
@@ -82,12 +135,23 @@ fn roots(network: &Network) -> Result<ureq::tls::RootCerts, String> {
             )
         })?;
         certificates(&bundle)?
+            .into_iter()
+            .map(|der| ureq::tls::Certificate::from_der(&der).to_owned())
+            .collect()
     } else {
         webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
             .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
             .collect()
     };
+    for path in &network.ca_paths {
+        let read =
+            certificates(path).map_err(|why| format!("SSL_CERT_FILE or SSL_CERT_DIR: {why}"))?;
+        certs.extend(
+            read.iter()
+                .map(|der| ureq::tls::Certificate::from_der(der).to_owned()),
+        );
+    }
     certs.extend(
         network
             .private_cas
@@ -228,11 +292,7 @@ mod tests {
         std::fs::write(&ca, cert.pem()).unwrap();
         let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
         let with_ca = Network {
-            private_cas: certificates(&ca)
-                .unwrap()
-                .iter()
-                .map(|c| c.der().to_vec())
-                .collect(),
+            private_cas: certificates(&ca).unwrap(),
             ..Network::default()
         };
         assert_eq!(count(&with_ca), Some(mozilla + 1));

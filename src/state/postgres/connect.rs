@@ -204,8 +204,8 @@ fn verifier(verify: Verify, root_cert: Option<&Path>) -> Result<Libpq> {
                         path.display()
                     );
                 }
-                for cert in certs {
-                    roots.add(CertificateDer::from(cert.der().to_vec()))?;
+                for der in certs {
+                    roots.add(CertificateDer::from(der))?;
                 }
             }
             None => {
