@@ -340,6 +340,7 @@ fn main() {
     );
 
     at_round_trips(&work, runs.min(20));
+    behind_the_relay(&mock, &work, runs);
     postgres_beside_sqlite(&mock, &work, runs, &handle_by_kind);
 
     // Hostile sizes: events near the 10 MiB limit are planned in linear time and bounded.
@@ -578,6 +579,75 @@ fn at_round_trips(work: &std::path::Path, runs: usize) {
 
 /// Requests as the mock logged them: method, path and query, body.
 type Requests = Vec<(String, String, Vec<u8>)>;
+
+/// The reference service's median from the operator's POST to the last request an event causes,
+/// measured beside this tool on the same machine (issue 18: gunicorn, as its image runs it).
+const REFERENCE_END_TO_END_MS: f64 = 15.5;
+
+/// End to end behind the real relay (adnanh/webhook with `deploy/relay/hooks.json`): from the
+/// operator's POST to the relay's answer, which comes once the connector has exited, every
+/// request sent.
+fn behind_the_relay(mock: &Mock, work: &std::path::Path, runs: usize) {
+    let Some(webhook) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("webhook"))
+            .find(|p| p.is_file())
+    }) else {
+        println!("\nbehind the relay: SKIPPED (no `webhook` on PATH)");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
+    let state = work.join("relay.db").display().to_string();
+    let mut relay = Command::new(webhook)
+        .args([
+            "-hooks",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/relay/hooks.json"),
+            "-template",
+            "-ip",
+            "127.0.0.1",
+            "-port",
+            &port.to_string(),
+        ])
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .envs(env(mock, &state))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/hooks/flux");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let started = Instant::now();
+    while agent.post(&url).send("{}").is_err() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let walls: Vec<Duration> = (0..runs)
+        .map(|i| {
+            let body = event("flux-success", 500_000 + i);
+            let t = Instant::now();
+            let answer = agent.post(&url).send(&body[..]).unwrap();
+            let wall = t.elapsed();
+            assert_eq!(answer.status(), 200, "the relay ran the connector");
+            wall
+        })
+        .collect();
+    let _ = relay.kill();
+    let _ = relay.wait();
+    let median = percentile(walls, 0.5);
+    println!(
+        "\nbehind the relay (webhook, hooks.json's `flux` hook), flux-success from POST to answer: {} median, {:.2}× the reference service's {REFERENCE_END_TO_END_MS} ms",
+        ms(median),
+        median.as_secs_f64() * 1000.0 / REFERENCE_END_TO_END_MS
+    );
+}
 
 /// One `handle`: its wall time and the requests it sent.
 fn timed(mock: &Mock, env: &[(String, String)], body: &[u8]) -> (Duration, Requests) {

@@ -432,3 +432,25 @@ fn independent_queues_are_sent_at_once_and_each_stays_in_order() {
         1
     );
 }
+
+/// An invocation does not fold the WAL into the database when it exits (four fsyncs per event,
+/// milliseconds each on a network volume): the WAL stays for the next one, and what it holds is
+/// read as the state.
+#[test]
+fn the_wal_stays_between_invocations_and_its_rows_are_read() {
+    let host = MockHost::start();
+    let dir = TempDir::new("wal");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_STATE", &dir.sqlite_state())],
+    );
+    let run = run_fixture("handle", PROGRESSING, &env, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let wal = std::fs::metadata(format!("{}-wal", dir.sqlite_state())).map(|m| m.len());
+    assert!(
+        matches!(wal, Ok(n) if n > 0),
+        "the WAL was checkpointed away: {wal:?}"
+    );
+    let listed = json_of(&connector(&["events", "--output", "json"], &env, None));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
