@@ -665,13 +665,7 @@ fn postgres_beside_sqlite(mock: &Mock, work: &std::path::Path, runs: usize, sqli
         println!("\nPostgreSQL: SKIPPED (no initdb/pg_ctl)");
         return;
     };
-    let url_of = |name: &str| {
-        server.database(name).replacen(
-            &format!("{}@", postgres::USER),
-            &format!("{}:{}@", postgres::USER, postgres::PASSWORD),
-            1,
-        )
-    };
+    let url_of = |name: &str| postgres::with_password(&server.database(name));
     println!("\n| event | `handle` median, SQLite | `handle` median, PostgreSQL (loopback) | PostgreSQL − SQLite | `handle` CPU, PostgreSQL |");
     println!("| --- | --- | --- | --- | --- |");
     for (n, (kind, sqlite)) in ["flux-success", "flux-40-lines", "argo-300"]

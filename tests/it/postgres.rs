@@ -149,8 +149,7 @@ fn the_password_and_tls_follow_libpq_and_the_password_never_shows() {
     };
 
     // In the URL: works, and `config` and every message hide it.
-    let with_password =
-        url_of("?sslmode=disable").replacen(&format!("{USER}@"), &format!("{USER}:{PASSWORD}@"), 1);
+    let with_password = pg::with_password(&url_of("?sslmode=disable"));
     let config = connector(&["config"], &bare(&with_password, &[]), None);
     assert!(
         config.stdout.contains(&format!("{USER}:***@")),

@@ -337,11 +337,7 @@ impl TempDir {
                         "GITOPS_CONNECTOR_TEST_STATE=postgres needs PostgreSQL's server binaries",
                     );
                     // With the password in it: every runner of the suite passes the URL on as is.
-                    server.database(&self.name).replacen(
-                        &format!("{}@", postgres::USER),
-                        &format!("{}:{}@", postgres::USER, postgres::PASSWORD),
-                        1,
-                    )
+                    postgres::with_password(&server.database(&self.name))
                 })
                 .clone();
         }

@@ -264,6 +264,12 @@ impl Drop for Server {
     }
 }
 
+/// `url` (a database's, from [`Server::database`]) with the password in it, for what passes the
+/// URL on as is (the suite's runners, the benchmark).
+pub fn with_password(url: &str) -> String {
+    url.replacen(&format!("{USER}@"), &format!("{USER}:{PASSWORD}@"), 1)
+}
+
 /// Whether this run of the suite keeps its state in PostgreSQL
 /// (`GITOPS_CONNECTOR_TEST_STATE=postgres`, as `.ci/run`'s second pass sets it).
 pub fn suite_on_postgres() -> bool {
