@@ -47,7 +47,7 @@ impl<D: Db> Commits for D {
     /// The statuses of the commit's end are planned: later events that do not change the outcome
     /// post nothing.
     fn mark_end_statuses(&self, instance: &str, commit: &str) -> Result<()> {
-        self.exec(
+        self.execute(
             "UPDATE commits SET end_statuses = 1 WHERE instance = ?1 AND commit_id = ?2 AND outcome IS NOT NULL",
             values![instance, commit],
         )?;
@@ -61,7 +61,7 @@ impl<D: Db> Commits for D {
         outcome: Outcome,
         event: Option<i64>,
     ) -> Result<()> {
-        self.exec(
+        self.execute(
             "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (instance, commit_id) DO UPDATE SET outcome = ?3, outcome_event = ?4, outcome_ms = ?5",
             values![instance, commit, outcome, event, now_ms()],
@@ -72,7 +72,7 @@ impl<D: Db> Commits for D {
     /// Remembers a commit at first sight, before it has an outcome: from then on its end is decided
     /// from local records alone, with no need to ask the host whether it had already ended.
     fn seen(&self, instance: &str, commit: &str) -> Result<()> {
-        self.exec(
+        self.execute(
             "INSERT INTO commits (instance, commit_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             values![instance, commit],
         )?;
@@ -93,7 +93,7 @@ impl<D: Db> Commits for D {
         head: &str,
         event: Option<i64>,
     ) -> Result<bool> {
-        let changed = self.exec(
+        let changed = self.execute(
             "INSERT INTO commits (instance, commit_id, outcome, outcome_event, outcome_ms, notify, notify_ms, superseded_by)
              VALUES (?1, ?2, ?3, ?4, ?5, 'owed', ?5, ?6)
              ON CONFLICT (instance, commit_id) DO UPDATE
@@ -107,7 +107,7 @@ impl<D: Db> Commits for D {
     /// Claims the one notification of this commit. `true` for exactly one caller, ever (but see
     /// `reopen_notify`).
     fn claim_notify(&self, instance: &str, commit: &str) -> Result<bool> {
-        let changed = self.exec(
+        let changed = self.execute(
             "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
             values![instance, commit, now_ms()],
         )?;
@@ -115,7 +115,7 @@ impl<D: Db> Commits for D {
     }
 
     fn set_notify(&self, instance: &str, commit: &str, notify: Notified) -> Result<()> {
-        self.exec(
+        self.execute(
             "UPDATE commits SET notify = ?3, notify_ms = ?4 WHERE instance = ?1 AND commit_id = ?2",
             values![instance, commit, notify, now_ms()],
         )?;
@@ -125,7 +125,7 @@ impl<D: Db> Commits for D {
     /// An explicit `replay ID` may try again a notification that failed for good or found nothing
     /// to notify (the configuration may have changed since); one that was sent never is.
     fn reopen_notify(&self, instance: &str, commit: &str) -> Result<bool> {
-        let changed = self.exec(
+        let changed = self.execute(
             "UPDATE commits SET notify = NULL WHERE instance = ?1 AND commit_id = ?2 AND notify IN ('failed', 'nothing')",
             values![instance, commit],
         )?;
@@ -135,7 +135,7 @@ impl<D: Db> Commits for D {
     /// The host's combined status says the commit ended before our records began: take that as
     /// told, so a connector that lost its state does not notify again.
     fn assume_ended(&self, instance: &str, commit: &str, outcome: Outcome) -> Result<()> {
-        self.exec(
+        self.execute(
             "INSERT INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms, end_statuses)
              VALUES (?1, ?2, ?3, ?4, 'assumed', ?4, 1) ON CONFLICT DO NOTHING",
             values![instance, commit, outcome, now_ms()],
@@ -158,7 +158,7 @@ impl<D: Db> Commits for D {
         source: &str,
         outcome: Outcome,
     ) -> Result<()> {
-        self.exec(
+        self.execute(
             "INSERT INTO sources (instance, commit_id, source, outcome) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (instance, commit_id, source) DO UPDATE SET outcome = ?4",
             values![instance, commit, source, outcome],
@@ -175,7 +175,7 @@ impl<D: Db> Commits for D {
         context: &str,
         time: i64,
     ) -> Result<()> {
-        self.exec(
+        self.execute(
             "INSERT INTO contexts (instance, commit_id, target, context, event_time) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (instance, commit_id, target, context) DO UPDATE
                 SET event_time = CASE WHEN contexts.event_time > ?5 THEN contexts.event_time ELSE ?5 END",

@@ -2,7 +2,7 @@
 //! speak, so that a team moving from a SQLite file to PostgreSQL keeps its journal, what is
 //! owed, what was told and the PRs it handled, and notifies nothing again.
 
-use super::sql::{Db, Sql as _, Value};
+use super::sql::{Db, Sql as _};
 use anyhow::Result;
 use serde::Serialize;
 
@@ -70,7 +70,7 @@ pub fn copy(from: &dyn Db, to: &dyn Db) -> Result<Copied> {
     copied.owed = to
         .one(
             "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')",
-            &[] as &[Value],
+            &[],
             |r| r.get(0),
         )?
         .unwrap_or(0);

@@ -42,7 +42,7 @@ impl<D: Db> Deployments for D {
         environment: &str,
         state: DeploymentState,
     ) -> Result<()> {
-        self.exec(
+        self.execute(
             "INSERT INTO deployments (instance, commit_id, environment, planned) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (instance, commit_id, environment) DO UPDATE SET planned = ?4",
             values![instance, commit, environment, state],
@@ -52,7 +52,7 @@ impl<D: Db> Deployments for D {
 
     /// The host created the deployment: its id, for every later status.
     fn set_id(&self, instance: &str, commit: &str, environment: &str, id: u64) -> Result<()> {
-        self.exec(
+        self.execute(
             "UPDATE deployments SET deployment_id = ?4 WHERE instance = ?1 AND commit_id = ?2 AND environment = ?3",
             values![instance, commit, environment, i64::try_from(id)?],
         )?;

@@ -117,7 +117,7 @@ impl<D: Db> Journal for D {
         command: Mode,
         replay_of: Option<i64>,
     ) -> Result<i64> {
-        self.exec(
+        self.execute(
             "INSERT INTO bodies (sha256, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             values![sha256, bytes],
         )?;
@@ -131,7 +131,7 @@ impl<D: Db> Journal for D {
     }
 
     fn conclude(&self, id: i64, verdict: Verdict, why: Option<&str>, facts: &Facts) -> Result<()> {
-        self.exec(
+        self.execute(
             "UPDATE events SET outcome = ?2, why = ?3, instance = ?4, operator = ?5, kind = ?6, source = ?7,
                     reason = ?8, commit_id = ?9 WHERE id = ?1",
             values![
@@ -170,14 +170,14 @@ impl<D: Db> Journal for D {
 
     /// Replaces an event's `why` once what it planned has happened (its notification was delivered).
     fn note(&self, id: i64, why: &str) -> Result<()> {
-        self.exec("UPDATE events SET why = ?2 WHERE id = ?1", values![id, why])?;
+        self.execute("UPDATE events SET why = ?2 WHERE id = ?1", values![id, why])?;
         Ok(())
     }
 
     /// What the release queued by this event concluded (its own column: `why` tells of the event's
     /// own commit).
     fn note_release(&self, id: i64, summary: &str) -> Result<()> {
-        self.exec(
+        self.execute(
             "UPDATE events SET released = ?2 WHERE id = ?1",
             values![id, summary],
         )?;
@@ -230,19 +230,19 @@ impl<D: Db> Journal for D {
     fn prune(&self, before_ms: i64) -> Result<Pruned> {
         let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
             (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";
-        self.exec(
+        self.execute(
             &format!("DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE event_id IN ({old_events}))"),
             values![before_ms],
         )?;
-        let requests = self.exec(
+        let requests = self.execute(
             &format!("DELETE FROM outbox WHERE event_id IN ({old_events})"),
             values![before_ms],
         )?;
-        let events = self.exec(
+        let events = self.execute(
             &format!("DELETE FROM events WHERE id IN ({old_events})"),
             values![before_ms],
         )?;
-        let bodies = self.exec(
+        let bodies = self.execute(
             "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.sha256 = bodies.sha256)",
             &[],
         )?;

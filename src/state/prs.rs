@@ -19,7 +19,7 @@ impl<D: Db> Prs for D {
     }
 
     fn mark(&self, instance: &str, pr: u64, state: PrState, why: Option<&str>) -> Result<()> {
-        self.exec(
+        self.execute(
             "INSERT INTO prs (instance, pr, state, why, handled_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (instance, pr) DO UPDATE SET state = ?3, why = ?4, handled_ms = ?5",
             values![instance, i64::try_from(pr)?, state, why, now_ms()],

@@ -187,10 +187,6 @@ macro_rules! values {
 
 /// Reading helpers over any [`Db`].
 pub trait Sql: Db {
-    fn exec(&self, sql: &str, params: &[Value]) -> Result<usize> {
-        self.execute(sql, params)
-    }
-
     /// The first row's `f`, or `None` when there is none.
     fn one<T>(
         &self,

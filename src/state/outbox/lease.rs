@@ -107,7 +107,7 @@ fn claim_in_transaction<D: Db>(
             head.not_before = 0;
         }
         if head.not_before <= now {
-            db.exec(
+            db.execute(
                 "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3 WHERE id = ?1",
                 values![head.id, now + lease_ms, now],
             )?;

@@ -155,7 +155,7 @@ impl<D: Db> Outbox for D {
 
     /// The notification's final request, once a flow has built it: shown by `events show`.
     fn set_request(&self, id: i64, request: &Request) -> Result<()> {
-        self.exec(
+        self.execute(
             "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
             values![
                 id,
@@ -197,7 +197,7 @@ impl<D: Db> Outbox for D {
 
     /// Points an owed row at a re-planned request; it keeps its place in its queue.
     fn replan(&self, id: i64, request: &Request) -> Result<()> {
-        self.exec(
+        self.execute(
             "UPDATE outbox SET method = ?2, url = ?3, body = ?4, blocked = 0, not_before = 0, updated_ms = ?5
              WHERE id = ?1 AND state = 'pending'",
             values![
@@ -213,7 +213,7 @@ impl<D: Db> Outbox for D {
 
     /// Takes an owed row out of its queue: the current configuration plans nothing in its place.
     fn replace(&self, id: i64, why: &str) -> Result<()> {
-        self.exec(
+        self.execute(
             "UPDATE outbox SET state = 'replaced', last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND state = 'pending'",
             values![id, why, now_ms()],
         )?;
@@ -318,7 +318,7 @@ impl<D: Db> Outbox for D {
             }
         );
         let blocked = matches!(finish, Finish::Blocked { .. });
-        self.exec(
+        self.execute(
             "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
                     attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8, blocked = ?9
              WHERE id = ?1",
@@ -326,7 +326,7 @@ impl<D: Db> Outbox for D {
         )
         .context("cannot record a delivery")?;
         if attempt {
-            self.exec(
+            self.execute(
                 "INSERT INTO attempts (outbox_id, at_ms, answer, error) VALUES (?1, ?2, ?3, ?4)",
                 values![id, now, answer, why],
             )?;
