@@ -175,6 +175,11 @@ fn the_password_and_tls_follow_libpq_and_the_password_never_shows() {
         wrong.stderr
     );
     assert!(!wrong.stderr.contains("not-it-9f2"));
+    assert!(
+        wrong.stderr.contains("state_password_file"),
+        "says where a password comes from: {}",
+        wrong.stderr
+    );
 
     // From a file (a mounted Secret), from PGPASSWORD, from a pgpass file.
     let file = dir.path().join("password");
@@ -228,6 +233,11 @@ fn the_password_and_tls_follow_libpq_and_the_password_never_shows() {
     assert!(
         unknown.stderr.contains("UnknownIssuer"),
         "{}",
+        unknown.stderr
+    );
+    assert!(
+        unknown.stderr.contains("sslrootcert=PATH"),
+        "says what to set: {}",
         unknown.stderr
     );
     let odd = connector(

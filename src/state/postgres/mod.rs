@@ -322,12 +322,21 @@ fn failure(e: &postgres::Error, shown: &str) -> anyhow::Error {
         ))
         .into();
     }
-    let advice = if detail.contains("does not support TLS") {
-        ": the server offers no TLS; enable it there (ssl = on), or use sslmode=prefer or disable on a network you trust"
-    } else if detail.contains("certificate") {
+    // What to set, by what failed: the server's SQLSTATE, the TLS library's error; the client
+    // library names two of its own failures only in words.
+    let certificate = std::iter::successors(std::error::Error::source(e), |s| s.source())
+        .filter_map(|s| s.downcast_ref::<std::io::Error>())
+        .filter_map(|io| io.get_ref()?.downcast_ref::<rustls::Error>())
+        .any(|tls| matches!(tls, rustls::Error::InvalidCertificate(_)));
+    let password = e.code().is_some_and(|c| {
+        *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+    }) || (e.as_db_error().is_none() && detail.contains("password missing"));
+    let advice = if certificate {
         ": name the CA that signed the server's certificate with sslrootcert=PATH in the URL (or PGSSLROOTCERT), or use sslmode=require to encrypt without checking it"
-    } else if detail.contains("password") {
+    } else if password {
         ": check the user and the password (the URL, state_password_file, PGPASSWORD or the pgpass file)"
+    } else if detail.contains("does not support TLS") {
+        ": the server offers no TLS; enable it there (ssl = on), or use sslmode=prefer or disable on a network you trust"
     } else {
         ""
     };
