@@ -306,6 +306,32 @@ mod tests {
         }
     }
 
+    /// A folder such as `/etc/ssl/certs` holds each CA alone and again in the bundle: read once,
+    /// as the DER the PEM encodes.
+    #[test]
+    fn a_folder_yields_each_certificate_once_as_its_der() {
+        let dir = tempfile::tempdir().unwrap();
+        let certs: Vec<rcgen::Certificate> = (0..2)
+            .map(|i| {
+                let key = rcgen::KeyPair::generate().unwrap();
+                rcgen::CertificateParams::new(vec![format!("ca{i}.test")])
+                    .unwrap()
+                    .self_signed(&key)
+                    .unwrap()
+            })
+            .collect();
+        std::fs::write(dir.path().join("a.pem"), certs[0].pem()).unwrap();
+        std::fs::write(
+            dir.path().join("bundle.crt"),
+            format!("# bundle\n{}\n{}", certs[0].pem(), certs[1].pem()),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), certs[1].pem()).unwrap();
+        let read = certificates(dir.path()).unwrap();
+        let expected: Vec<Vec<u8>> = certs.iter().map(|c| c.der().to_vec()).collect();
+        assert_eq!(read, expected);
+    }
+
     #[test]
     fn a_file_without_certificates_is_named() {
         let dir = tempfile::tempdir().unwrap();

@@ -17,7 +17,7 @@ mod sqlite;
 pub mod store;
 pub mod values;
 
-pub use postgres::is_url as is_server_url;
+pub use postgres::{is_url as is_server_url, LOCK as POSTGRES_LOCK};
 pub use store::{Backend, BackendKind, Opening, Store};
 
 use anyhow::Result;

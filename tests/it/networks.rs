@@ -85,6 +85,42 @@ fn a_ca_file_without_certificates_is_a_configuration_error() {
     assert!(host.requests().is_empty());
 }
 
+/// The environment's CAs (`SSL_CERT_FILE`, `SSL_CERT_DIR`: often the whole system bundle) are
+/// read only when an https request needs them: a plain-http host never pays for them, and an
+/// unreadable one is a delivery waiting on configuration that names them, not a broken start.
+#[test]
+fn the_environments_cas_are_read_only_for_https() {
+    let dir = TempDir::new("tls-env-cas");
+    let bad = dir.path().join("bundle.pem");
+    std::fs::write(&bad, "not a certificate\n").unwrap();
+    let host = MockHost::start();
+    let plain = with(
+        &github_env(&host, &dir),
+        &[("SSL_CERT_FILE", bad.to_str().unwrap())],
+    );
+    let run = connector(&["handle"], &plain, Some(&event()));
+    assert_eq!(run.code, 0, "http needs no CA: {}", run.stderr);
+    assert!(delivered(&host) >= 2);
+
+    let ca = TestCa::new();
+    let host = MockHost::start();
+    let front = TlsFront::start(&ca, &host);
+    let dir = TempDir::new("tls-env-cas-https");
+    let env = with(
+        &env_at(&front.base, &host, &dir),
+        &[("SSL_CERT_FILE", bad.to_str().unwrap())],
+    );
+    let run = connector(&["handle", "--budget", "1"], &env, Some(&event()));
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("SSL_CERT_FILE or SSL_CERT_DIR")
+            && run.stderr.contains("holds no PEM certificate"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(delivered(&host), 0);
+}
+
 #[test]
 fn https_goes_through_the_proxy_with_connect_and_the_token_never_in_clear() {
     let ca = TestCa::new();

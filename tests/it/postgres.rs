@@ -488,3 +488,74 @@ fn four_replicas_killed_at_random_lose_nothing_and_notify_each_commit_once() {
         unique.len()
     );
 }
+
+/// A decision waits for another replica's at most the budget (PostgreSQL's `lock_timeout`),
+/// then the event is owed (75), not lost: once the lock is free, the sender's resend is
+/// delivered.
+#[test]
+fn a_decision_held_up_by_another_replica_is_owed_after_the_budget() {
+    let Some(server) = pg::server("lock timeout") else {
+        return;
+    };
+    let host = MockHost::start();
+    let dir = TempDir::new("pg-lock");
+    let url = server.database("lock");
+    let env = on_postgres(&host, &dir, &url);
+    assert_eq!(
+        connector(&["events"], &env, None).code,
+        0,
+        "the schema exists"
+    );
+    // Another replica in the middle of a decision: it holds the lock.
+    let mut other =
+        ::postgres::Client::connect(&pg::with_password(&url), ::postgres::NoTls).unwrap();
+    let mut holding = other.transaction().unwrap();
+    holding
+        .execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&gitops_connector::state::POSTGRES_LOCK],
+        )
+        .unwrap();
+    let body = flux_event(SUCCEEDED, SHA, None);
+    let started = std::time::Instant::now();
+    let held = connector(&["handle", "--budget", "1"], &env, Some(&body));
+    let waited = started.elapsed();
+    assert_eq!(held.code, 75, "{}", held.stderr);
+    assert!(held.stderr.contains("owed"), "{}", held.stderr);
+    assert!(
+        waited < std::time::Duration::from_secs(15),
+        "it gave up: {waited:?}"
+    );
+    assert_eq!(dispatches(&host), 0, "nothing decided, nothing sent");
+    holding.commit().unwrap();
+    let resent = connector(&["handle", "--budget", "1"], &env, Some(&body));
+    assert_eq!(resent.code, 0, "{}", resent.stderr);
+    assert_eq!(dispatches(&host), 1);
+}
+
+/// The schema's version is kept in the database: a state a newer connector migrated is refused
+/// with what to do, never written in an older shape.
+#[test]
+fn a_state_from_a_newer_connector_is_refused_by_an_older_one() {
+    let Some(server) = pg::server("newer schema") else {
+        return;
+    };
+    let host = MockHost::start();
+    let dir = TempDir::new("pg-newer");
+    let url = server.database("newer");
+    let env = on_postgres(&host, &dir, &url);
+    assert_eq!(connector(&["events"], &env, None).code, 0);
+    let mut admin =
+        ::postgres::Client::connect(&pg::with_password(&url), ::postgres::NoTls).unwrap();
+    admin
+        .batch_execute("UPDATE gitops_connector_schema SET version = 99")
+        .unwrap();
+    let refused = connector(&["events"], &env, None);
+    assert_eq!(refused.code, 74, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("newer than this binary knows")
+            && refused.stderr.contains("use a newer gitops-connector"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -26,8 +26,9 @@ pub static BACKEND: BackendKind = BackendKind {
     open: |opening| Ok(Box::new(Postgres::open(opening)?)),
 };
 
-/// The one lock every deciding transaction takes first ("gitopsco").
-const LOCK: i64 = 7_451_615_080_437_998_447;
+/// The one lock every deciding transaction takes first ("gitopsco"): `pg_locks` shows it as an
+/// advisory lock with this key while a replica decides.
+pub const LOCK: i64 = 7_451_615_080_437_998_447;
 
 /// Where the schema version is kept (SQLite keeps it in `PRAGMA user_version`).
 const VERSION_TABLE: &str = "gitops_connector_schema";
