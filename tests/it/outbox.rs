@@ -454,3 +454,26 @@ fn the_wal_stays_between_invocations_and_its_rows_are_read() {
     let listed = json_of(&connector(&["events", "--output", "json"], &env, None));
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
+
+/// What an invocation prints is in the order planned, whichever queue answered first: here the
+/// notification flow is done long before the slow status.
+#[test]
+fn deliveries_are_listed_in_the_order_planned_whichever_answers_first() {
+    let host = MockHost::with(|r| {
+        r.path().contains("/statuses/").then(|| {
+            let mut reply = Reply::json(201, json!({"id": 1}));
+            reply.delay = Some(Duration::from_millis(600));
+            reply
+        })
+    });
+    let dir = TempDir::new("listed-in-order");
+    let env = github_env(&host, &dir);
+    let run = run_fixture("handle", SUCCESS, &env, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let status = run.stdout.find("/statuses/").expect("the status is listed");
+    let notification = run
+        .stdout
+        .find("notification")
+        .expect("the notification is listed");
+    assert!(status < notification, "{}", run.stdout);
+}
