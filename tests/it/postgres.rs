@@ -18,6 +18,37 @@ fn on_postgres(host: &MockHost, dir: &TempDir, url: &str) -> Vec<(String, String
     )
 }
 
+/// A mock host and a new database on `server` whose schema exists: what most tests start from.
+struct Fresh {
+    host: MockHost,
+    dir: TempDir,
+    url: String,
+    env: Vec<(String, String)>,
+}
+
+fn fresh(server: &pg::Server, name: &str) -> Fresh {
+    let host = MockHost::start();
+    let dir = TempDir::new(&format!("pg-{name}"));
+    let url = server.database(name);
+    let env = on_postgres(&host, &dir, &url);
+    assert_eq!(
+        connector(&["events"], &env, None).code,
+        0,
+        "the schema exists"
+    );
+    Fresh {
+        host,
+        dir,
+        url,
+        env,
+    }
+}
+
+/// A client of the test's own on the database at `url`: another replica, or an administrator.
+fn client(url: &str) -> ::postgres::Client {
+    ::postgres::Client::connect(&pg::with_password(url), ::postgres::NoTls).unwrap()
+}
+
 fn dispatches(host: &MockHost) -> usize {
     host.requests()
         .iter()
@@ -254,11 +285,12 @@ fn a_server_that_is_down_or_restarts_leaves_events_owed_and_nothing_lost() {
     let Some(server) = pg::private_server("server restart") else {
         return;
     };
-    let host = MockHost::start();
-    let dir = TempDir::new("pg-restart");
-    let url = server.database("restart");
-    let env = on_postgres(&host, &dir, &url);
-    assert_eq!(connector(&["events"], &env, None).code, 0);
+    let Fresh {
+        host,
+        dir: _dir,
+        url: _,
+        env,
+    } = fresh(&server, "restart");
 
     // Down: the event cannot even be journaled; it is owed (75), and the sender sends it again.
     let restarting = std::thread::scope(|scope| {
@@ -497,18 +529,14 @@ fn a_decision_held_up_by_another_replica_is_owed_after_the_budget() {
     let Some(server) = pg::server("lock timeout") else {
         return;
     };
-    let host = MockHost::start();
-    let dir = TempDir::new("pg-lock");
-    let url = server.database("lock");
-    let env = on_postgres(&host, &dir, &url);
-    assert_eq!(
-        connector(&["events"], &env, None).code,
-        0,
-        "the schema exists"
-    );
+    let Fresh {
+        host,
+        dir: _dir,
+        url,
+        env,
+    } = fresh(server, "lock");
     // Another replica in the middle of a decision: it holds the lock.
-    let mut other =
-        ::postgres::Client::connect(&pg::with_password(&url), ::postgres::NoTls).unwrap();
+    let mut other = client(&url);
     let mut holding = other.transaction().unwrap();
     holding
         .execute(
@@ -540,13 +568,13 @@ fn a_state_from_a_newer_connector_is_refused_by_an_older_one() {
     let Some(server) = pg::server("newer schema") else {
         return;
     };
-    let host = MockHost::start();
-    let dir = TempDir::new("pg-newer");
-    let url = server.database("newer");
-    let env = on_postgres(&host, &dir, &url);
-    assert_eq!(connector(&["events"], &env, None).code, 0);
-    let mut admin =
-        ::postgres::Client::connect(&pg::with_password(&url), ::postgres::NoTls).unwrap();
+    let Fresh {
+        host: _host,
+        dir: _dir,
+        url,
+        env,
+    } = fresh(server, "newer");
+    let mut admin = client(&url);
     admin
         .batch_execute("UPDATE gitops_connector_schema SET version = 99")
         .unwrap();
