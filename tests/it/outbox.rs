@@ -455,6 +455,31 @@ fn the_wal_stays_between_invocations_and_its_rows_are_read() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
 
+/// The WAL is folded into the database every 256 pages, not SQLite's default 1000: each process
+/// reads the WAL since the last fold when it opens the state, so a long WAL slows every event.
+/// 24 events write about 800 pages; at the default the file would pass 3 MiB.
+#[test]
+fn the_wal_is_folded_every_256_pages() {
+    let host = MockHost::start();
+    let dir = TempDir::new("wal-folded");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_STATE", &dir.sqlite_state())],
+    );
+    let wal = format!("{}-wal", dir.sqlite_state());
+    let mut largest = 0;
+    for i in 0..24 {
+        for name in [PROGRESSING, SUCCESS] {
+            let event = flux_event(name, &format!("{i:040x}"), None);
+            let run = connector(&["handle"], &env, Some(&event));
+            assert_eq!(run.code, 0, "{}", run.stderr);
+        }
+        largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+    }
+    // 256 pages of 4 KiB and their frame headers, and what one event adds past the threshold.
+    assert!(largest > 0 && largest < 2 * 1024 * 1024, "the WAL grew to {largest} bytes");
+}
+
 /// What an invocation prints is in the order planned, whichever queue answered first: here the
 /// notification flow is done long before the slow status.
 #[test]
