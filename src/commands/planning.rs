@@ -10,7 +10,7 @@ use crate::plan;
 use crate::release;
 use crate::request::Target;
 use crate::state::journal::{Facts, Verdict};
-use crate::state::outbox::{self, Kind, NewRow, Row};
+use crate::state::outbox::{Kind, NewRow, Row};
 use crate::state::{now_ms, State, Store};
 use anyhow::Result;
 
@@ -90,8 +90,10 @@ fn store(
         tx.commits().mark_end_statuses(name, commit)?;
     }
     if let Some(outcome) = decided.notify {
-        rows.notification(tx, input, event.id, outcome)?;
+        // The release first: claimed first, its listing is read on a worker while this thread
+        // runs the notification's flow.
         rows.release(tx, input, event.id, outcome)?;
+        rows.notification(tx, input, event.id, outcome)?;
     }
     if decided.retry_owed {
         // Retry what the commit still owes: the first copy's rows, or a notification.
@@ -116,8 +118,7 @@ struct Rows {
 
 impl Rows {
     fn add(&mut self, tx: &dyn Store, row: &NewRow) -> Result<()> {
-        self.queues
-            .push(outbox::queue_of(row.instance, row.commit, row.target));
+        self.queues.push(row.queue());
         self.ids.push(tx.outbox().enqueue(row)?);
         Ok(())
     }

@@ -3,12 +3,14 @@
 //! order and every result still journaled.
 //!
 //! One thread, this one, owns the state: it claims rows, records results, and runs the
-//! notification flows, releases and deployments itself, so a notification is recorded the moment
-//! its answer arrives, as before (the crash window does not widen). A row that is one planned
-//! request (a status, a subscriber's post) is sent on a worker thread instead, and its result
-//! comes back here to be recorded in the transaction that claims the next row.
+//! notification flows and deployments itself, so a notification is recorded the moment its
+//! answer arrives, as before (the crash window does not widen). A row that is one planned request
+//! (a status, a subscriber's post) is sent on a worker thread instead, and its result comes back
+//! here to be recorded in the transaction that claims the next row. A release's listing is read
+//! on a worker too, and stored here.
 
 use super::delivery::remember;
+use super::release::Listing;
 use super::{millis, Delivery, Sender, LEASE_MARGIN};
 use crate::state::outbox::{Claim, Finish, Kind, Row, Scope};
 use crate::state::{now_ms, State};
@@ -19,21 +21,55 @@ use std::time::Duration;
 /// Requests in flight at once, beyond the one this thread may be running.
 const WORKERS: usize = 8;
 
-/// A worker's answer: the row, how its send went, and what to print.
-struct Sent {
-    id: i64,
-    finish: Finish,
-    delivery: Delivery,
+/// A worker's answer.
+enum Sent<'a> {
+    /// A planned request: the row, how its send went, and what to print.
+    Request {
+        id: i64,
+        finish: Finish,
+        delivery: Delivery,
+    },
+    /// A release's listing, still to be stored.
+    Listed { row: Box<Row>, listing: Listing<'a> },
 }
 
-/// A worker's answer taken in: shown once, its result to record.
-fn take(sent: Sent, done: &mut Vec<Delivery>, in_flight: &mut usize) -> (i64, Finish) {
-    *in_flight -= 1;
-    remember(done, sent.delivery);
-    (sent.id, sent.finish)
-}
+impl<'a> Sender<'a> {
+    /// A worker's answer taken in and shown once. A request's result is returned, to be recorded
+    /// with the next claim; a release is stored at once, in its own transaction, and the queues
+    /// it filled join the scope.
+    fn take(
+        state: &mut State,
+        sent: Sent<'a>,
+        scope: &mut Scope,
+        done: &mut Vec<Delivery>,
+        in_flight: &mut usize,
+    ) -> Result<Option<(i64, Finish)>> {
+        *in_flight -= 1;
+        match sent {
+            Sent::Request {
+                id,
+                finish,
+                delivery,
+            } => {
+                remember(done, delivery);
+                Ok(Some((id, finish)))
+            }
+            Sent::Listed { row, listing } => {
+                let delivery = Delivery::of(&row);
+                let (delivery, finish, released) =
+                    Self::store_release(state, &row, listing, delivery)?;
+                remember(done, delivery);
+                if let Scope::Queues(queues) = scope {
+                    queues.extend(released);
+                }
+                if let Some(finish) = finish {
+                    state.store().outbox().finish(row.id, &finish)?;
+                }
+                Ok(None)
+            }
+        }
+    }
 
-impl Sender<'_> {
     /// Sends what `scope` holds until it is empty or the budget is spent.
     pub fn drain(&self, state: &mut State, scope: &Scope) -> Result<Vec<Delivery>> {
         // A release queues rows for the commits it concludes: they are sent in this drain too.
@@ -51,7 +87,8 @@ impl Sender<'_> {
             loop {
                 if unrecorded.is_none() {
                     if let Ok(sent) = answers.try_recv() {
-                        unrecorded = Some(take(sent, &mut done, &mut in_flight));
+                        unrecorded =
+                            Self::take(state, sent, &mut scope, &mut done, &mut in_flight)?;
                     }
                 }
                 if self.remaining().is_zero() {
@@ -63,7 +100,8 @@ impl Sender<'_> {
                         state.store().outbox().finish(id, &finish)?;
                     }
                     if let Ok(sent) = answers.recv() {
-                        unrecorded = Some(take(sent, &mut done, &mut in_flight));
+                        unrecorded =
+                            Self::take(state, sent, &mut scope, &mut done, &mut in_flight)?;
                     }
                     continue;
                 }
@@ -78,7 +116,8 @@ impl Sender<'_> {
                             _ => 1000,
                         };
                         if let Ok(sent) = answers.recv_timeout(Duration::from_millis(wait)) {
-                            unrecorded = Some(take(sent, &mut done, &mut in_flight));
+                            unrecorded =
+                                Self::take(state, sent, &mut scope, &mut done, &mut in_flight)?;
                         }
                     }
                     Claim::Empty => break,
@@ -92,16 +131,14 @@ impl Sender<'_> {
                     // Another process is sending the head of a queue we want; it finishes
                     // within its budget.
                     Claim::Busy => std::thread::sleep(Duration::from_millis(20)),
-                    Claim::Row(row) if row.kind == Kind::Request && in_flight < WORKERS => {
+                    Claim::Row(row)
+                        if matches!(row.kind, Kind::Request | Kind::Release)
+                            && in_flight < WORKERS =>
+                    {
                         let to_here = to_here.clone();
                         in_flight += 1;
                         workers.spawn(move || {
-                            let (delivery, finish) = self.send_request_row(&row);
-                            let _ = to_here.send(Sent {
-                                id: row.id,
-                                finish,
-                                delivery,
-                            });
+                            let _ = to_here.send(self.send_on_worker(row));
                         });
                     }
                     Claim::Row(row) => {
@@ -117,6 +154,20 @@ impl Sender<'_> {
         // Shown in the order planned, whichever answered first.
         done.sort_by_key(|d| d.row);
         Ok(done)
+    }
+
+    /// What a worker thread does with a row, with no access to the state.
+    fn send_on_worker(&self, row: Box<Row>) -> Sent<'a> {
+        if row.kind == Kind::Release {
+            let listing = self.list_release(&row);
+            return Sent::Listed { row, listing };
+        }
+        let (delivery, finish) = self.send_request_row(&row);
+        Sent::Request {
+            id: row.id,
+            finish,
+            delivery,
+        }
     }
 
     /// Sends a row on this thread (a flow, a release, a deployment, or a request when every

@@ -104,7 +104,8 @@ impl<'a> Sender<'a> {
         let finish = match row.kind {
             Kind::Notify => self.run_flow(state, row, instance, &credentials, &mut delivery)?,
             Kind::Release => {
-                return self.run_release(state, row, instance, &credentials, delivery);
+                let listing = self.list_release(row);
+                return Self::store_release(state, row, listing, delivery);
             }
             Kind::Deployment => {
                 self.run_deployment(state, row, instance, &credentials, &mut delivery)?

@@ -22,32 +22,47 @@ enum Listed {
     NoHistory(String),
 }
 
-impl Sender<'_> {
-    /// Reads the commits between the release's base and head, then concludes the skipped ones in
-    /// one transaction with the release's own result: their outcome and claim, a `Superseded`
-    /// status and a notification each. Run again (a crash, a retry), it concludes nothing twice.
-    pub(super) fn run_release(
-        &self,
-        state: &mut State,
-        row: &outbox::Row,
-        instance: &Instance,
-        credentials: &Credentials,
-        mut delivery: Delivery,
-    ) -> Result<(Delivery, Option<Finish>, Vec<String>)> {
+/// The half of a release that needs no state, the host's listing: read on a worker thread,
+/// beside the other queues, and stored by the thread that owns the state. `Err`: the release's
+/// result when the listing did not get through or cannot be used.
+pub(super) struct Listing<'a>(Result<(&'a Instance, release::Job, Listed), Finish>);
+
+impl<'a> Sender<'a> {
+    /// Reads the commits between the release's base and head.
+    pub(super) fn list_release(&self, row: &outbox::Row) -> Listing<'a> {
+        let instance = match self.instance_of(row) {
+            Ok(instance) => instance,
+            Err(finish) => return Listing(Err(finish)),
+        };
         let job: Option<release::Job> = row
             .job
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok());
-        let listed = match (&job, &row.request) {
-            (Some(job), Some(request)) => self.list(job, request, instance, credentials, row),
+        Listing(match (job, &row.request) {
+            (Some(job), Some(request)) => self
+                .list(&job, request, instance, &Credentials::of(instance), row)
+                .map(|listed| (instance, job, listed)),
             _ => Err(unreadable()),
+        })
+    }
+
+    /// Concludes the skipped commits the listing names in one transaction with the release's
+    /// own result: their outcome and claim, a `Superseded` status and a notification each. Run
+    /// again (a crash, a retry), it concludes nothing twice. Returns the queues it filled.
+    pub(super) fn store_release(
+        state: &mut State,
+        row: &outbox::Row,
+        listing: Listing,
+        mut delivery: Delivery,
+    ) -> Result<(Delivery, Option<Finish>, Vec<String>)> {
+        let (instance, job, listed) = match listing.0 {
+            Ok(listing) => listing,
+            Err(finish) => {
+                (delivery.ok, delivery.result) = describe(&finish);
+                return Ok((delivery, Some(finish), Vec::new()));
+            }
         };
-        let (Some(job), Ok(listed)) = (job, &listed) else {
-            let finish = listed.err().unwrap_or_else(unreadable);
-            (delivery.ok, delivery.result) = describe(&finish);
-            return Ok((delivery, Some(finish), Vec::new()));
-        };
-        let (summary, queues) = state.immediate(|tx| store(tx, row, instance, &job, listed))?;
+        let (summary, queues) = state.immediate(|tx| store(tx, row, instance, &job, &listed))?;
         delivery.ok = true;
         delivery.result = summary;
         Ok((delivery, None, queues))
@@ -177,7 +192,7 @@ fn conclude_superseded(
     }
     let mut queues = Vec::new();
     let mut enqueue = |row: &NewRow| -> Result<()> {
-        queues.push(outbox::queue_of(row.instance, row.commit, row.target));
+        queues.push(row.queue());
         tx.outbox().enqueue(row)?;
         Ok(())
     };

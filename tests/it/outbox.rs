@@ -433,6 +433,46 @@ fn independent_queues_are_sent_at_once_and_each_stays_in_order() {
     );
 }
 
+/// A success after an earlier end lists the commits between the two for skipped ones: that read
+/// is its own queue, sent beside the notification's flow rather than after it.
+#[test]
+fn the_release_listing_and_the_notification_flow_are_sent_at_once() {
+    let arrivals = Arc::new(std::sync::Mutex::new(Vec::<(Instant, Recorded)>::new()));
+    let slow = Duration::from_millis(300);
+    let host = {
+        let arrivals = arrivals.clone();
+        MockHost::with(move |r| {
+            arrivals.lock().unwrap().push((Instant::now(), r.clone()));
+            let base = format!("http://{}", r.header("Host").unwrap_or("127.0.0.1"));
+            let mut reply = well_behaved(&base, r);
+            reply.delay = Some(slow);
+            Some(reply)
+        })
+    };
+    let dir = TempDir::new("release-beside-flow");
+    let env = github_env(&host, &dir);
+    for commit in ["a".repeat(40), "b".repeat(40)] {
+        let run = connector(&["handle"], &env, Some(&flux_event(SUCCESS, &commit, None)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let arrivals = arrivals.lock().unwrap();
+    let at = |what: &dyn Fn(&Recorded) -> bool| {
+        arrivals
+            .iter()
+            .rev()
+            .find(|(_, r)| what(r))
+            .expect("the request was sent")
+            .0
+    };
+    let listing = at(&|r| r.path().contains("/compare/"));
+    // The flow's first read: the commit, for the pull request that merged it.
+    let read = at(&|r| r.path().ends_with(&format!("/commits/{}", "b".repeat(40))));
+    assert!(
+        listing.max(read).duration_since(listing.min(read)) < slow / 2,
+        "the release's listing and the notification flow waited for each other"
+    );
+}
+
 /// An invocation does not fold the WAL into the database when it exits (four fsyncs per event,
 /// milliseconds each on a network volume): the WAL stays for the next one, and what it holds is
 /// read as the state.
@@ -477,7 +517,10 @@ fn the_wal_is_folded_every_256_pages() {
         largest = largest.max(std::fs::metadata(&wal).unwrap().len());
     }
     // 256 pages of 4 KiB and their frame headers, and what one event adds past the threshold.
-    assert!(largest > 0 && largest < 2 * 1024 * 1024, "the WAL grew to {largest} bytes");
+    assert!(
+        largest > 0 && largest < 2 * 1024 * 1024,
+        "the WAL grew to {largest} bytes"
+    );
 }
 
 /// What an invocation prints is in the order planned, whichever queue answered first: here the

@@ -50,6 +50,18 @@ pub fn queue_of(instance: &str, commit: Option<&str>, target: &Target) -> String
     format!("{instance}/{}/{}", commit.unwrap_or("-"), target.key())
 }
 
+impl NewRow<'_> {
+    /// The queue the row joins. A release is a read of its own: its listing neither waits for
+    /// the head's statuses at the same host nor holds them up.
+    pub fn queue(&self) -> String {
+        let queue = queue_of(self.instance, self.commit, self.target);
+        match self.kind {
+            Kind::Release => format!("{queue}/release"),
+            _ => queue,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub id: i64,
@@ -138,7 +150,7 @@ impl<D: Db> Outbox for D {
                 row.event_id,
                 row.instance,
                 row.commit,
-                queue_of(row.instance, row.commit, row.target),
+                row.queue(),
                 row.target.key(),
                 row.kind,
                 row.context,
