@@ -1,25 +1,41 @@
 //! Draining the outbox: the heads of independent queues (the Git host's statuses, each
-//! subscriber, the orchestrator's flow) are sent at the same time, each queue still strictly in
-//! order and every result still journaled.
+//! subscriber, the orchestrator's flow, a release's listing) are sent at the same time, each
+//! queue still strictly in order and every result still journaled.
 //!
-//! One thread, this one, owns the state: it claims rows, records results, and runs the
-//! notification flows and deployments itself, so a notification is recorded the moment its
-//! answer arrives, as before (the crash window does not widen). A row that is one planned request
-//! (a status, a subscriber's post) is sent on a worker thread instead, and its result comes back
-//! here to be recorded in the transaction that claims the next row. A release's listing is read
-//! on a worker too, and stored here.
+//! One thread, this one, owns the state: it claims rows, records results, advances notification
+//! flows and stores releases. Requests go out on worker threads and their answers come back
+//! here. A status's or a subscriber's result is recorded in the transaction that claims the next
+//! row; a notification's the moment its answer arrives, as before (the crash window does not
+//! widen). A deployment is the one row this thread sends itself, and only while no flow is under
+//! way, so that no notification's answer waits on it.
 
 use super::delivery::remember;
+use super::flow::{Flowing, Next};
 use super::release::Listing;
 use super::{millis, Delivery, Sender, LEASE_MARGIN};
+use crate::config::Instance;
+use crate::http::{Answer, Credentials, Failure};
+use crate::request::Request;
 use crate::state::outbox::{Claim, Finish, Kind, Row, Scope};
 use crate::state::{now_ms, State};
 use anyhow::Result;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Requests in flight at once, beyond the one this thread may be running.
+/// Requests in flight at once.
 const WORKERS: usize = 8;
+
+/// What a worker thread is given.
+enum Work<'a> {
+    /// A status, a subscriber's post, or a release's listing.
+    Row(Box<Row>),
+    /// One request of a notification's flow.
+    Step {
+        id: i64,
+        instance: &'a Instance,
+        request: Request,
+    },
+}
 
 /// A worker's answer.
 enum Sent<'a> {
@@ -31,93 +47,95 @@ enum Sent<'a> {
     },
     /// A release's listing, still to be stored.
     Listed { row: Box<Row>, listing: Listing<'a> },
+    /// The answer to a flow's request, for the flow to go on.
+    Step {
+        id: i64,
+        answer: Result<Answer, Failure>,
+    },
+}
+
+/// What one drain keeps: on this thread, never shared.
+struct Books<'a> {
+    scope: Scope,
+    done: Vec<Delivery>,
+    in_flight: usize,
+    /// A request's result, recorded in the transaction that claims the next row: one commit per
+    /// request. Until then its row stays leased to us, so nobody else takes it.
+    unrecorded: Option<(i64, Finish)>,
+    /// Flows waiting for their request's answer.
+    flows: Vec<Flowing<'a>>,
+}
+
+impl Books<'_> {
+    /// A result to record; one still unrecorded is recorded first, on its own.
+    fn unrecorded(&mut self, state: &State, id: i64, finish: Finish) -> Result<()> {
+        if let Some((earlier, finish)) = self.unrecorded.replace((id, finish)) {
+            state.store().outbox().finish(earlier, &finish)?;
+        }
+        Ok(())
+    }
 }
 
 impl<'a> Sender<'a> {
-    /// A worker's answer taken in and shown once. A request's result is returned, to be recorded
-    /// with the next claim; a release is stored at once, in its own transaction, and the queues
-    /// it filled join the scope.
-    fn take(
-        state: &mut State,
-        sent: Sent<'a>,
-        scope: &mut Scope,
-        done: &mut Vec<Delivery>,
-        in_flight: &mut usize,
-    ) -> Result<Option<(i64, Finish)>> {
-        *in_flight -= 1;
-        match sent {
-            Sent::Request {
-                id,
-                finish,
-                delivery,
-            } => {
-                remember(done, delivery);
-                Ok(Some((id, finish)))
-            }
-            Sent::Listed { row, listing } => {
-                let delivery = Delivery::of(&row);
-                let (delivery, finish, released) =
-                    Self::store_release(state, &row, listing, delivery)?;
-                remember(done, delivery);
-                if let Scope::Queues(queues) = scope {
-                    queues.extend(released);
-                }
-                if let Some(finish) = finish {
-                    state.store().outbox().finish(row.id, &finish)?;
-                }
-                Ok(None)
-            }
-        }
-    }
-
     /// Sends what `scope` holds until it is empty or the budget is spent.
     pub fn drain(&self, state: &mut State, scope: &Scope) -> Result<Vec<Delivery>> {
-        // A release queues rows for the commits it concludes: they are sent in this drain too.
-        let mut scope = scope.clone();
         // Every request ends by the deadline (its timeout is capped by what remains), so a live
         // process never holds a row much past it; a dead one's rows are free soon after.
         let lease_ms = millis(self.remaining() + LEASE_MARGIN);
-        let mut done = Vec::new();
-        let (to_here, answers) = mpsc::channel::<Sent>();
+        let mut books = Books {
+            // A release queues rows for the commits it concludes: they are sent in this drain too.
+            scope: scope.clone(),
+            done: Vec::new(),
+            in_flight: 0,
+            unrecorded: None,
+            flows: Vec::new(),
+        };
+        let (to_here, answers) = mpsc::channel::<Sent<'a>>();
         std::thread::scope(|workers| -> Result<()> {
-            let mut in_flight = 0_usize;
-            // A result is recorded in the same transaction that claims the next row: one commit
-            // per request. Until then its row stays leased to us, so nobody else takes it.
-            let mut unrecorded: Option<(i64, Finish)> = None;
+            let spawn = |work: Work<'a>| {
+                let to_here = to_here.clone();
+                workers.spawn(move || {
+                    let _ = to_here.send(self.work(work));
+                });
+            };
             loop {
-                if unrecorded.is_none() {
-                    if let Ok(sent) = answers.try_recv() {
-                        unrecorded =
-                            Self::take(state, sent, &mut scope, &mut done, &mut in_flight)?;
+                if books.unrecorded.is_none() {
+                    // Every worker busy: wait for one before claiming more.
+                    let sent = if books.in_flight >= WORKERS {
+                        answers.recv().ok()
+                    } else {
+                        answers.try_recv().ok()
+                    };
+                    if let Some(sent) = sent {
+                        self.take(state, sent, &mut books, &spawn)?;
+                        continue;
                     }
                 }
                 if self.remaining().is_zero() {
-                    if in_flight == 0 {
+                    if books.in_flight == 0 {
                         break;
                     }
-                    // No new sends; what is in flight ends by its own timeout.
-                    if let Some((id, finish)) = unrecorded.take() {
+                    // No new rows; what is in flight ends by its own timeout.
+                    if let Some((id, finish)) = books.unrecorded.take() {
                         state.store().outbox().finish(id, &finish)?;
                     }
                     if let Ok(sent) = answers.recv() {
-                        unrecorded =
-                            Self::take(state, sent, &mut scope, &mut done, &mut in_flight)?;
+                        self.take(state, sent, &mut books, &spawn)?;
                     }
                     continue;
                 }
-                let record = unrecorded.as_ref().map(|(id, f)| (*id, f));
-                let claim = state.claim_next(&scope, lease_ms, self.retry_from, record)?;
-                unrecorded = None;
+                let record = books.unrecorded.as_ref().map(|(id, f)| (*id, f));
+                let claim = state.claim_next(&books.scope, lease_ms, self.retry_from, record)?;
+                books.unrecorded = None;
                 match claim {
                     // Our own sends hold the rest: wait for one to come back.
-                    Claim::Empty | Claim::Busy | Claim::Wait(_) if in_flight > 0 => {
+                    Claim::Empty | Claim::Busy | Claim::Wait(_) if books.in_flight > 0 => {
                         let wait = match claim {
                             Claim::Wait(at) => (at - now_ms()).clamp(5, 100).unsigned_abs(),
                             _ => 1000,
                         };
                         if let Ok(sent) = answers.recv_timeout(Duration::from_millis(wait)) {
-                            unrecorded =
-                                Self::take(state, sent, &mut scope, &mut done, &mut in_flight)?;
+                            self.take(state, sent, &mut books, &spawn)?;
                         }
                     }
                     Claim::Empty => break,
@@ -131,59 +149,148 @@ impl<'a> Sender<'a> {
                     // Another process is sending the head of a queue we want; it finishes
                     // within its budget.
                     Claim::Busy => std::thread::sleep(Duration::from_millis(20)),
-                    Claim::Row(row)
-                        if matches!(row.kind, Kind::Request | Kind::Release)
-                            && in_flight < WORKERS =>
-                    {
-                        let to_here = to_here.clone();
-                        in_flight += 1;
-                        workers.spawn(move || {
-                            let _ = to_here.send(self.send_on_worker(row));
-                        });
-                    }
-                    Claim::Row(row) => {
-                        unrecorded = self.send_here(state, &row, &mut scope, &mut done)?;
-                    }
+                    Claim::Row(row) => self.start(state, row, &mut books, &spawn, &answers)?,
                 }
             }
-            if let Some((id, finish)) = unrecorded {
+            if let Some((id, finish)) = books.unrecorded.take() {
                 state.store().outbox().finish(id, &finish)?;
             }
             Ok(())
         })?;
+        let mut done = books.done;
         // Shown in the order planned, whichever answered first.
         done.sort_by_key(|d| d.row);
         Ok(done)
     }
 
-    /// What a worker thread does with a row, with no access to the state.
-    fn send_on_worker(&self, row: Box<Row>) -> Sent<'a> {
-        if row.kind == Kind::Release {
-            let listing = self.list_release(&row);
-            return Sent::Listed { row, listing };
+    /// Starts a claimed row: on a worker, as a flow, or (a deployment) here once no flow is
+    /// under way.
+    fn start(
+        &self,
+        state: &mut State,
+        row: Box<Row>,
+        books: &mut Books<'a>,
+        spawn: &dyn Fn(Work<'a>),
+        answers: &mpsc::Receiver<Sent<'a>>,
+    ) -> Result<()> {
+        match row.kind {
+            Kind::Request | Kind::Release => {
+                books.in_flight += 1;
+                spawn(Work::Row(row));
+            }
+            Kind::Notify => {
+                let flowing = self.flowing(row);
+                self.step(state, flowing, None, books, spawn)?;
+            }
+            Kind::Deployment => {
+                while !books.flows.is_empty() {
+                    match answers.recv() {
+                        Ok(sent) => self.take(state, sent, books, spawn)?,
+                        Err(_) => break,
+                    }
+                }
+                let (delivery, finish) = self.deploy(state, &row)?;
+                remember(&mut books.done, delivery);
+                books.unrecorded(state, row.id, finish)?;
+            }
         }
-        let (delivery, finish) = self.send_request_row(&row);
-        Sent::Request {
-            id: row.id,
-            finish,
-            delivery,
+        Ok(())
+    }
+
+    /// What a worker thread does, with no access to the state.
+    fn work(&self, work: Work<'a>) -> Sent<'a> {
+        match work {
+            Work::Row(row) if row.kind == Kind::Release => {
+                let listing = self.list_release(&row);
+                Sent::Listed { row, listing }
+            }
+            Work::Row(row) => {
+                let (delivery, finish) = self.send_request_row(&row);
+                Sent::Request {
+                    id: row.id,
+                    finish,
+                    delivery,
+                }
+            }
+            Work::Step {
+                id,
+                instance,
+                request,
+            } => Sent::Step {
+                id,
+                answer: self.send(&request, &Credentials::of(instance)),
+            },
         }
     }
 
-    /// Sends a row on this thread (a flow, a release, a deployment, or a request when every
-    /// worker is busy); returns its result still to be recorded.
-    fn send_here(
+    /// A worker's answer taken in. A request's result waits to be recorded with the next claim;
+    /// a release is stored at once, in its own transaction, and the queues it filled join the
+    /// scope; a flow goes on.
+    fn take(
         &self,
         state: &mut State,
-        row: &Row,
-        scope: &mut Scope,
-        done: &mut Vec<Delivery>,
-    ) -> Result<Option<(i64, Finish)>> {
-        let (delivery, finish, released) = self.send_row(state, row)?;
-        remember(done, delivery);
-        if let Scope::Queues(queues) = scope {
-            queues.extend(released);
+        sent: Sent<'a>,
+        books: &mut Books<'a>,
+        spawn: &dyn Fn(Work<'a>),
+    ) -> Result<()> {
+        books.in_flight -= 1;
+        match sent {
+            Sent::Request {
+                id,
+                finish,
+                delivery,
+            } => {
+                remember(&mut books.done, delivery);
+                books.unrecorded(state, id, finish)
+            }
+            Sent::Listed { row, listing } => {
+                let delivery = Delivery::of(&row);
+                let (delivery, finish, released) =
+                    Self::store_release(state, &row, listing, delivery)?;
+                remember(&mut books.done, delivery);
+                if let Scope::Queues(queues) = &mut books.scope {
+                    queues.extend(released);
+                }
+                if let Some(finish) = finish {
+                    state.store().outbox().finish(row.id, &finish)?;
+                }
+                Ok(())
+            }
+            Sent::Step { id, answer } => {
+                let Some(at) = books.flows.iter().position(|f| f.row.id == id) else {
+                    anyhow::bail!("an answer came back for row {id}, which no flow here sent");
+                };
+                let flowing = books.flows.swap_remove(at);
+                self.step(state, flowing, Some(answer), books, spawn)
+            }
         }
-        Ok(finish.map(|f| (row.id, f)))
+    }
+
+    /// Advances a flow with the answer to its last request: its next request goes to a worker,
+    /// or its end is recorded.
+    fn step(
+        &self,
+        state: &mut State,
+        mut flowing: Flowing<'a>,
+        answer: Option<Result<Answer, Failure>>,
+        books: &mut Books<'a>,
+        spawn: &dyn Fn(Work<'a>),
+    ) -> Result<()> {
+        match self.advance(state, &mut flowing, answer)? {
+            Next::Send(instance, request) => {
+                books.in_flight += 1;
+                spawn(Work::Step {
+                    id: flowing.row.id,
+                    instance,
+                    request,
+                });
+                books.flows.push(flowing);
+            }
+            Next::Done(finish) => {
+                let delivery = Self::end_flow(state, flowing, &finish)?;
+                remember(&mut books.done, delivery);
+            }
+        }
+        Ok(())
     }
 }

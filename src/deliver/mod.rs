@@ -5,16 +5,15 @@
 mod delivery;
 mod deployment;
 mod drain;
+mod flow;
 mod release;
 
 pub use delivery::{warn_about, Delivery};
 
 use crate::config::{Config, Instance};
 use crate::http::{Client, Credentials, Failure};
-use crate::orchestrators::{self, FlowError, Job, Step};
 use crate::request::Request;
-use crate::state::outbox::{self, Finish, Kind, Scope};
-use crate::state::values::Notified;
+use crate::state::outbox::{self, Finish, Scope};
 use crate::state::{now_ms, State};
 use anyhow::Result;
 use std::time::{Duration, Instant};
@@ -83,41 +82,21 @@ impl<'a> Sender<'a> {
         now_ms().saturating_add(millis(self.remaining()))
     }
 
-    /// Sends one row. Returns its result still to be recorded (`None` when recorded already: a
-    /// notification is recorded at once, to keep the window in which it could repeat small), and
-    /// the queues a release filled.
-    fn send_row(
-        &self,
-        state: &mut State,
-        row: &outbox::Row,
-    ) -> Result<(Delivery, Option<Finish>, Vec<String>)> {
-        let notification = row.kind == Kind::Notify;
+    /// Runs a deployment row on this thread; returns its result, still to be recorded.
+    fn deploy(&self, state: &mut State, row: &outbox::Row) -> Result<(Delivery, Finish)> {
         let mut delivery = Delivery::of(row);
-        let instance = match self.instance_of(row) {
-            Ok(instance) => instance,
-            Err(finish) => {
-                (delivery.ok, delivery.result) = describe(&finish);
-                return Ok((delivery, Some(finish), Vec::new()));
-            }
-        };
-        let credentials = Credentials::of(instance);
-        let finish = match row.kind {
-            Kind::Notify => self.run_flow(state, row, instance, &credentials, &mut delivery)?,
-            Kind::Release => {
-                let listing = self.list_release(row);
-                return Self::store_release(state, row, listing, delivery);
-            }
-            Kind::Deployment => {
-                self.run_deployment(state, row, instance, &credentials, &mut delivery)?
-            }
-            Kind::Request => self.request_outcome(row, &credentials),
+        let finish = match self.instance_of(row) {
+            Ok(instance) => self.run_deployment(
+                state,
+                row,
+                instance,
+                &Credentials::of(instance),
+                &mut delivery,
+            )?,
+            Err(finish) => finish,
         };
         (delivery.ok, delivery.result) = describe(&finish);
-        if notification {
-            state.store().outbox().finish(row.id, &finish)?;
-            return Ok((delivery, None, Vec::new()));
-        }
-        Ok((delivery, Some(finish), Vec::new()))
+        Ok((delivery, finish))
     }
 
     /// The instance a row was planned for, or why it cannot be sent.
@@ -206,86 +185,6 @@ impl<'a> Sender<'a> {
                 not_before: self.deadline_ms() + 1,
             },
         }
-    }
-
-    /// Runs the orchestrator flow: reads, then the notification. Any read that fails retries the
-    /// whole flow later (reads are idempotent; the notification is sent at most once per success).
-    fn run_flow(
-        &self,
-        state: &mut State,
-        row: &outbox::Row,
-        instance: &Instance,
-        credentials: &Credentials,
-        delivery: &mut Delivery,
-    ) -> Result<Finish> {
-        let job: Job = match row.job.as_deref().map(serde_json::from_str) {
-            Some(Ok(job)) => job,
-            _ => {
-                return Ok(Finish::Failed {
-                    why: "the stored notification job is unreadable".into(),
-                    answer: None,
-                })
-            }
-        };
-        let mut flow = match orchestrators::flow(instance, &job) {
-            Ok(flow) => flow,
-            Err(e) => {
-                return Ok(Finish::Failed {
-                    why: e.to_string(),
-                    answer: None,
-                })
-            }
-        };
-        let mut answer: Option<serde_json::Value> = None;
-        let finish = loop {
-            match flow.next(answer.as_ref()) {
-                Ok(Step::Read(request)) => match self.send(&request, credentials) {
-                    Ok(a) => {
-                        let Some(json) = a.json() else {
-                            // A 2xx that is not JSON is a host having a bad moment (a proxy
-                            // page, a cut body): worth another try, unlike JSON that lacks what
-                            // we need.
-                            let why = format!(
-                                "{} {} answered {} with a body that is not JSON",
-                                request.target,
-                                request.method.as_str(),
-                                a.status
-                            );
-                            let retry = Failure::Retry {
-                                why,
-                                after: None,
-                                answer: Some(a.status),
-                            };
-                            break self.failure(retry, row.attempts);
-                        };
-                        answer = Some(json);
-                    }
-                    Err(failure) => break self.failure(failure, row.attempts),
-                },
-                Ok(Step::Send(request)) => {
-                    state.store().outbox().set_request(row.id, &request)?;
-                    delivery.request = Some(request.clone());
-                    break self.outcome_of(self.send(&request, credentials), row.attempts);
-                }
-                Ok(Step::Nothing(why)) => break Finish::Nothing { why },
-                Err(FlowError::Untrusted(why)) => break Finish::Refused { why },
-                Err(FlowError::Malformed(why)) => break Finish::Failed { why, answer: None },
-            }
-        };
-        let told = match &finish {
-            Finish::Done { .. } => Some((Notified::Sent, "the orchestrator was told".to_string())),
-            Finish::Nothing { why } => {
-                Some((Notified::Nothing, format!("nothing to notify: {why}")))
-            }
-            Finish::Failed { why, .. } | Finish::Refused { why } => {
-                Some((Notified::Failed, format!("the notification failed: {why}")))
-            }
-            _ => None,
-        };
-        if let Some((told, why)) = told {
-            crate::state::record_told(state.store(), row, &job, told, &why)?;
-        }
-        Ok(finish)
     }
 }
 

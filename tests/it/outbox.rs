@@ -473,6 +473,44 @@ fn the_release_listing_and_the_notification_flow_are_sent_at_once() {
     );
 }
 
+/// A notification's flow (reads, then the dispatch) does not hold up the statuses: while it runs,
+/// each status's answer is taken in and the next status of the queue goes out.
+#[test]
+fn statuses_go_on_while_the_notification_flow_runs() {
+    let arrivals = Arc::new(std::sync::Mutex::new(Vec::<(Instant, Recorded)>::new()));
+    let slow = Duration::from_millis(300);
+    let host = {
+        let arrivals = arrivals.clone();
+        MockHost::with(move |r| {
+            arrivals.lock().unwrap().push((Instant::now(), r.clone()));
+            let base = format!("http://{}", r.header("Host").unwrap_or("127.0.0.1"));
+            let mut reply = well_behaved(&base, r);
+            reply.delay = Some(slow);
+            Some(reply)
+        })
+    };
+    let dir = TempDir::new("statuses-beside-flow");
+    let run = run_fixture("handle", HEALTHY, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let arrivals = arrivals.lock().unwrap();
+    let statuses: Vec<Instant> = arrivals
+        .iter()
+        .filter(|(_, r)| r.path().contains("/statuses/"))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(statuses.len(), 3, "Argo CD's phase, sync and health");
+    let dispatch = arrivals
+        .iter()
+        .find(|(_, r)| r.path().ends_with("/dispatches"))
+        .expect("the notification was sent")
+        .0;
+    // The flow reads twice before its dispatch; the second status needs one answer only.
+    assert!(
+        statuses[1] < dispatch,
+        "the statuses waited for the notification's flow"
+    );
+}
+
 /// An invocation does not fold the WAL into the database when it exits (four fsyncs per event,
 /// milliseconds each on a network volume): the WAL stays for the next one, and what it holds is
 /// read as the state.

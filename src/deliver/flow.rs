@@ -1,0 +1,165 @@
+//! A notification's flow, one request at a time. The thread that owns the state advances it
+//! and records it; each of its requests goes out on a worker, so a flow (a read or two, then the
+//! notification) holds up no other queue. The notification is recorded the moment its answer
+//! reaches that thread, which never waits on a host itself while a flow is under way.
+
+use super::{describe, Delivery, Sender};
+use crate::config::Instance;
+use crate::http::{Answer, Failure};
+use crate::orchestrators::{self, Flow, FlowError, Job, Step};
+use crate::request::Request;
+use crate::state::outbox::{Finish, Row};
+use crate::state::values::Notified;
+use crate::state::State;
+use anyhow::Result;
+
+/// A notification's flow under way.
+pub(super) struct Flowing<'a> {
+    pub row: Box<Row>,
+    delivery: Delivery,
+    /// `Err`: the row's result, when no flow can run (an instance gone, a job unreadable).
+    run: Result<Run<'a>, Finish>,
+    /// The request in flight: a read, or the notification itself.
+    asked: Option<Request>,
+    sending: bool,
+}
+
+struct Run<'a> {
+    instance: &'a Instance,
+    job: Job,
+    flow: Box<dyn Flow>,
+}
+
+/// What a flow needs next.
+pub(super) enum Next<'a> {
+    /// This request sent for this instance, and its answer passed to `advance`.
+    Send(&'a Instance, Request),
+    /// The flow is over, with this result.
+    Done(Finish),
+}
+
+impl<'a> Sender<'a> {
+    /// The flow of a notification row, not started.
+    pub(super) fn flowing(&self, row: Box<Row>) -> Flowing<'a> {
+        let run = self.instance_of(&row).and_then(|instance| {
+            let job: Job = match row.job.as_deref().map(serde_json::from_str) {
+                Some(Ok(job)) => job,
+                _ => {
+                    return Err(Finish::Failed {
+                        why: "the stored notification job is unreadable".into(),
+                        answer: None,
+                    })
+                }
+            };
+            match orchestrators::flow(instance, &job) {
+                Ok(flow) => Ok(Run {
+                    instance,
+                    job,
+                    flow,
+                }),
+                Err(e) => Err(Finish::Failed {
+                    why: e.to_string(),
+                    answer: None,
+                }),
+            }
+        });
+        Flowing {
+            delivery: Delivery::of(&row),
+            row,
+            run,
+            asked: None,
+            sending: false,
+        }
+    }
+
+    /// Takes the answer to the request in flight (`None` to start) and says what comes next.
+    /// Any read that fails retries the whole flow later (reads are idempotent; the notification
+    /// is sent at most once per success). The notification's request is recorded before it is
+    /// sent, for `events show`.
+    pub(super) fn advance(
+        &self,
+        state: &State,
+        flowing: &mut Flowing<'a>,
+        answer: Option<Result<Answer, Failure>>,
+    ) -> Result<Next<'a>> {
+        let attempts = flowing.row.attempts;
+        let run = match &mut flowing.run {
+            Ok(run) => run,
+            Err(finish) => return Ok(Next::Done(finish.clone())),
+        };
+        let read = match (answer, flowing.asked.take()) {
+            (None, _) => None,
+            (Some(result), _) if flowing.sending => {
+                return Ok(Next::Done(self.outcome_of(result, attempts)))
+            }
+            (Some(Ok(a)), asked) => {
+                // A 2xx that is not JSON is a host having a bad moment (a proxy page, a cut
+                // body): worth another try, unlike JSON that lacks what we need.
+                let Some(json) = a.json() else {
+                    let what = asked.map_or_else(
+                        || "a read".to_string(),
+                        |r| format!("{} {}", r.target, r.method.as_str()),
+                    );
+                    let retry = Failure::Retry {
+                        why: format!("{what} answered {} with a body that is not JSON", a.status),
+                        after: None,
+                        answer: Some(a.status),
+                    };
+                    return Ok(Next::Done(self.failure(retry, attempts)));
+                };
+                Some(json)
+            }
+            (Some(Err(failure)), _) => return Ok(Next::Done(self.failure(failure, attempts))),
+        };
+        let request = match run.flow.next(read.as_ref()) {
+            Ok(Step::Read(request)) => request,
+            Ok(Step::Send(request)) => {
+                state
+                    .store()
+                    .outbox()
+                    .set_request(flowing.row.id, &request)?;
+                flowing.delivery.request = Some(request.clone());
+                flowing.sending = true;
+                request
+            }
+            Ok(Step::Nothing(why)) => return Ok(Next::Done(Finish::Nothing { why })),
+            Err(FlowError::Untrusted(why)) => return Ok(Next::Done(Finish::Refused { why })),
+            Err(FlowError::Malformed(why)) => {
+                return Ok(Next::Done(Finish::Failed { why, answer: None }))
+            }
+        };
+        flowing.asked = Some(request.clone());
+        Ok(Next::Send(run.instance, request))
+    }
+
+    /// Records how the flow ended, at once: what the commit (or PR) was told, and the row's
+    /// result. Returns what to print.
+    pub(super) fn end_flow(
+        state: &State,
+        flowing: Flowing<'a>,
+        finish: &Finish,
+    ) -> Result<Delivery> {
+        let Flowing {
+            row,
+            mut delivery,
+            run,
+            ..
+        } = flowing;
+        (delivery.ok, delivery.result) = describe(finish);
+        let told = match finish {
+            Finish::Done { .. } => Some((Notified::Sent, "the orchestrator was told".to_string())),
+            Finish::Nothing { why } => {
+                Some((Notified::Nothing, format!("nothing to notify: {why}")))
+            }
+            Finish::Failed { why, .. } | Finish::Refused { why } => {
+                Some((Notified::Failed, format!("the notification failed: {why}")))
+            }
+            _ => None,
+        };
+        if let (Ok(run), Some((told, why))) = (&run, told) {
+            crate::state::record_told(state.store(), &row, &run.job, told, &why)?;
+        }
+        state.store().outbox().finish(row.id, finish)?;
+        Ok(delivery)
+    }
+}
