@@ -583,3 +583,31 @@ fn deliveries_are_listed_in_the_order_planned_whichever_answers_first() {
         .expect("the notification is listed");
     assert!(status < notification, "{}", run.stdout);
 }
+
+/// A flow's read answered 2xx with a body that is not JSON (a proxy's page): the notification is
+/// owed, not failed, and the warning names the read.
+#[test]
+fn a_flow_read_that_is_not_json_leaves_the_notification_owed() {
+    let host = MockHost::with(|r| {
+        (r.method == "GET" && r.path().contains("/commits/") && !r.path().ends_with("/status"))
+            .then(|| Reply {
+                status: 200,
+                body: "<html>proxy page</html>".into(),
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                delay: None,
+            })
+    });
+    let dir = TempDir::new("flow-not-json");
+    let run = run_fixture("handle", SUCCESS, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("github-actions GET answered 200 with a body that is not JSON"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        dir.count("SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND state = 'pending'"),
+        1
+    );
+}
