@@ -598,7 +598,12 @@ fn a_flow_read_that_is_not_json_leaves_the_notification_owed() {
             })
     });
     let dir = TempDir::new("flow-not-json");
-    let run = run_fixture("handle", SUCCESS, &github_env(&host, &dir), &[]);
+    let run = run_fixture(
+        "handle",
+        SUCCESS,
+        &github_env(&host, &dir),
+        &["--budget", "1"],
+    );
     assert_eq!(run.code, 75, "{}", run.stderr);
     assert!(
         run.stderr
