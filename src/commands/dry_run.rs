@@ -107,6 +107,9 @@ fn notification(instance: &Instance, report: &Report, mode: Mode) -> Option<serd
                 Ok(Step::Read(read)) => {
                     json!({"outcome": outcome, "first_read": read, "then": "the notification built from the answers"})
                 }
+                Ok(Step::Reads(reads)) => {
+                    json!({"outcome": outcome, "first_reads": reads, "then": "the notification built from the answers"})
+                }
                 Ok(Step::Send(send)) => json!({"outcome": outcome, "send": send}),
                 Ok(Step::Nothing(why)) => json!({"outcome": outcome, "nothing": why}),
                 Err(e) => json!({"outcome": outcome, "error": e.to_string()}),

@@ -29,9 +29,10 @@ const WORKERS: usize = 8;
 enum Work<'a> {
     /// A status, a subscriber's post, or a release's listing.
     Row(Box<Row>),
-    /// One request of a notification's flow.
+    /// Request `index` of those a notification's flow asked at once.
     Step {
         id: i64,
+        index: usize,
         instance: &'a Instance,
         request: Request,
     },
@@ -50,6 +51,7 @@ enum Sent<'a> {
     /// The answer to a flow's request, for the flow to go on.
     Step {
         id: i64,
+        index: usize,
         answer: Result<Answer, Failure>,
     },
 }
@@ -214,10 +216,12 @@ impl<'a> Sender<'a> {
             }
             Work::Step {
                 id,
+                index,
                 instance,
                 request,
             } => Sent::Step {
                 id,
+                index,
                 answer: self.send(&request, &Credentials::of(instance)),
             },
         }
@@ -256,12 +260,12 @@ impl<'a> Sender<'a> {
                 }
                 Ok(())
             }
-            Sent::Step { id, answer } => {
+            Sent::Step { id, index, answer } => {
                 let Some(at) = books.flows.iter().position(|f| f.row.id == id) else {
                     anyhow::bail!("an answer came back for row {id}, which no flow here sent");
                 };
                 let flowing = books.flows.swap_remove(at);
-                self.step(state, flowing, Some(answer), books, spawn)
+                self.step(state, flowing, Some((index, answer)), books, spawn)
             }
         }
     }
@@ -272,20 +276,24 @@ impl<'a> Sender<'a> {
         &self,
         state: &mut State,
         mut flowing: Flowing<'a>,
-        answer: Option<Result<Answer, Failure>>,
+        answer: Option<(usize, Result<Answer, Failure>)>,
         books: &mut Books<'a>,
         spawn: &dyn Fn(Work<'a>),
     ) -> Result<()> {
         match self.advance(state, &mut flowing, answer)? {
-            Next::Send(instance, request) => {
-                books.in_flight += 1;
-                spawn(Work::Step {
-                    id: flowing.row.id,
-                    instance,
-                    request,
-                });
+            Next::Send(instance, requests) => {
+                for (index, request) in requests.into_iter().enumerate() {
+                    books.in_flight += 1;
+                    spawn(Work::Step {
+                        id: flowing.row.id,
+                        index,
+                        instance,
+                        request,
+                    });
+                }
                 books.flows.push(flowing);
             }
+            Next::Wait => books.flows.push(flowing),
             Next::Done(finish) => {
                 let delivery = Self::end_flow(state, flowing, &finish)?;
                 remember(&mut books.done, delivery);

@@ -19,8 +19,11 @@ pub(super) struct Flowing<'a> {
     delivery: Delivery,
     /// `Err`: the row's result, when no flow can run (an instance gone, a job unreadable).
     run: Result<Run<'a>, Finish>,
-    /// The request in flight: a read, or the notification itself.
-    asked: Option<Request>,
+    /// The requests in flight (reads, or the notification itself) and the answers so far.
+    asked: Vec<Request>,
+    answers: Vec<Option<Result<Answer, Failure>>>,
+    /// The reads were asked as `Step::Reads`: their answers go back as one array.
+    together: bool,
     sending: bool,
 }
 
@@ -32,8 +35,10 @@ struct Run<'a> {
 
 /// What a flow needs next.
 pub(super) enum Next<'a> {
-    /// This request sent for this instance, and its answer passed to `advance`.
-    Send(&'a Instance, Request),
+    /// These requests sent for this instance, each answer passed to `advance` with its index.
+    Send(&'a Instance, Vec<Request>),
+    /// The answers of other requests still in flight.
+    Wait,
     /// The flow is over, with this result.
     Done(Finish),
 }
@@ -67,52 +72,63 @@ impl<'a> Sender<'a> {
             delivery: Delivery::of(&row),
             row,
             run,
-            asked: None,
+            asked: Vec::new(),
+            answers: Vec::new(),
+            together: false,
             sending: false,
         }
     }
 
-    /// Takes the answer to the request in flight (`None` to start) and says what comes next.
-    /// Any read that fails retries the whole flow later (reads are idempotent; the notification
-    /// is sent at most once per success). The notification's request is recorded before it is
-    /// sent, for `events show`.
+    /// Takes the answer to request `index` of those in flight (`None` to start) and says what
+    /// comes next. Any read that fails retries the whole flow later (reads are idempotent; the
+    /// notification is sent at most once per success), once every read asked with it has come
+    /// back. The notification's request is recorded before it is sent, for `events show`.
     pub(super) fn advance(
         &self,
         state: &State,
         flowing: &mut Flowing<'a>,
-        answer: Option<Result<Answer, Failure>>,
+        answer: Option<(usize, Result<Answer, Failure>)>,
     ) -> Result<Next<'a>> {
         let attempts = flowing.row.attempts;
         let run = match &mut flowing.run {
             Ok(run) => run,
             Err(finish) => return Ok(Next::Done(finish.clone())),
         };
-        let read = match (answer, flowing.asked.take()) {
-            (None, _) => None,
-            (Some(result), _) if flowing.sending => {
-                return Ok(Next::Done(self.outcome_of(result, attempts)))
-            }
-            (Some(Ok(a)), asked) => {
-                // A 2xx that is not JSON is a host having a bad moment (a proxy page, a cut
-                // body): worth another try, unlike JSON that lacks what we need.
-                let Some(json) = a.json() else {
-                    let what = asked.map_or_else(
-                        || "a read".to_string(),
-                        |r| format!("{} {}", r.target, r.method.as_str()),
-                    );
-                    let retry = Failure::Retry {
-                        why: format!("{what} answered {} with a body that is not JSON", a.status),
+        let read = match answer {
+            None => None,
+            Some((index, result)) => {
+                if let Some(slot) = flowing.answers.get_mut(index) {
+                    *slot = Some(result);
+                }
+                if flowing.answers.iter().any(Option::is_none) {
+                    return Ok(Next::Wait);
+                }
+                let answers = std::mem::take(&mut flowing.answers).into_iter().flatten();
+                let asked = std::mem::take(&mut flowing.asked);
+                if flowing.sending {
+                    let result = answers.last().unwrap_or(Err(Failure::Retry {
+                        why: "the notification's answer went missing".into(),
                         after: None,
-                        answer: Some(a.status),
-                    };
-                    return Ok(Next::Done(self.failure(retry, attempts)));
-                };
-                Some(json)
+                        answer: None,
+                    }));
+                    return Ok(Next::Done(self.outcome_of(result, attempts)));
+                }
+                match self.bodies(answers.zip(asked), attempts) {
+                    Ok(mut bodies) if !flowing.together && bodies.len() == 1 => bodies.pop(),
+                    Ok(bodies) => Some(serde_json::Value::Array(bodies)),
+                    Err(finish) => return Ok(Next::Done(finish)),
+                }
             }
-            (Some(Err(failure)), _) => return Ok(Next::Done(self.failure(failure, attempts))),
         };
-        let request = match run.flow.next(read.as_ref()) {
-            Ok(Step::Read(request)) => request,
+        let (requests, together) = match run.flow.next(read.as_ref()) {
+            Ok(Step::Read(request)) => (vec![request], false),
+            Ok(Step::Reads(requests)) if !requests.is_empty() => (requests, true),
+            Ok(Step::Reads(_)) => {
+                return Ok(Next::Done(Finish::Failed {
+                    why: "the orchestrator's flow asked to read nothing".into(),
+                    answer: None,
+                }))
+            }
             Ok(Step::Send(request)) => {
                 state
                     .store()
@@ -120,7 +136,7 @@ impl<'a> Sender<'a> {
                     .set_request(flowing.row.id, &request)?;
                 flowing.delivery.request = Some(request.clone());
                 flowing.sending = true;
-                request
+                (vec![request], false)
             }
             Ok(Step::Nothing(why)) => return Ok(Next::Done(Finish::Nothing { why })),
             Err(FlowError::Untrusted(why)) => return Ok(Next::Done(Finish::Refused { why })),
@@ -128,8 +144,39 @@ impl<'a> Sender<'a> {
                 return Ok(Next::Done(Finish::Failed { why, answer: None }))
             }
         };
-        flowing.asked = Some(request.clone());
-        Ok(Next::Send(run.instance, request))
+        flowing.together = together;
+        flowing.answers = requests.iter().map(|_| None).collect();
+        flowing.asked.clone_from(&requests);
+        Ok(Next::Send(run.instance, requests))
+    }
+
+    /// The JSON bodies of reads that all got through, or the flow's result when one did not.
+    fn bodies(
+        &self,
+        answers: impl Iterator<Item = (Result<Answer, Failure>, Request)>,
+        attempts: i64,
+    ) -> Result<Vec<serde_json::Value>, Finish> {
+        let mut bodies = Vec::new();
+        for (answer, asked) in answers {
+            let answer = answer.map_err(|failure| self.failure(failure, attempts))?;
+            // A 2xx that is not JSON is a host having a bad moment (a proxy page, a cut body):
+            // worth another try, unlike JSON that lacks what we need.
+            let Some(json) = answer.json() else {
+                let retry = Failure::Retry {
+                    why: format!(
+                        "{} {} answered {} with a body that is not JSON",
+                        asked.target,
+                        asked.method.as_str(),
+                        answer.status
+                    ),
+                    after: None,
+                    answer: Some(answer.status),
+                };
+                return Err(self.failure(retry, attempts));
+            };
+            bodies.push(json);
+        }
+        Ok(bodies)
     }
 
     /// Records how the flow ended, at once: what the commit (or PR) was told, and the row's

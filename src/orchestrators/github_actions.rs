@@ -176,9 +176,8 @@ pub struct Dispatch {
 
 enum Stage {
     Start,
-    AskedCommit,
-    /// The commit message, while asking for its PR.
-    AskedPulls(String),
+    /// The commit (for its message) and the pull requests that contain it, read at once.
+    Asked,
 }
 
 impl Dispatch {
@@ -260,43 +259,35 @@ impl Flow for Dispatch {
         };
         match std::mem::replace(&mut self.stage, Stage::Start) {
             Stage::Start => {
-                self.stage = Stage::AskedCommit;
-                Ok(Step::Read(Request::get(
-                    Target::Kind(self.actions.target_kind()),
-                    format!(
-                        "{}/commits/{}",
-                        repo_url(&self.actions.manifests),
-                        self.commit
-                    ),
-                )))
+                self.stage = Stage::Asked;
+                let commit = format!(
+                    "{}/commits/{}",
+                    repo_url(&self.actions.manifests),
+                    self.commit
+                );
+                let target = || Target::Kind(self.actions.target_kind());
+                Ok(Step::Reads(vec![
+                    Request::get(target(), commit.clone()),
+                    Request::get(target(), format!("{commit}/pulls")),
+                ]))
             }
-            Stage::AskedCommit => {
+            Stage::Asked => {
                 let message = answer
-                    .and_then(|a| a.pointer("/commit/message"))
+                    .and_then(|a| a.pointer("/0/commit/message"))
                     .and_then(Value::as_str)
                     .ok_or_else(|| {
                         FlowError::Malformed("the commit answer has no commit.message".into())
                     })?;
-                self.stage = Stage::AskedPulls(message.to_string());
-                Ok(Step::Read(Request::get(
-                    Target::Kind(self.actions.target_kind()),
-                    format!(
-                        "{}/commits/{}/pulls",
-                        repo_url(&self.actions.manifests),
-                        self.commit
-                    ),
-                )))
-            }
-            Stage::AskedPulls(message) => {
                 let from_pr = answer
+                    .and_then(|a| a.get(1))
                     .and_then(merged_pr_head)
                     .and_then(|head| deploy_ref(&head));
-                let (sha, run_id) = from_pr.or_else(|| deploy_branch(&message)).unzip();
+                let (sha, run_id) = from_pr.or_else(|| deploy_branch(message)).unzip();
                 Ok(Step::Send(self.notification(
                     &event_type,
                     sha,
                     run_id,
-                    &message,
+                    message,
                 )))
             }
         }
@@ -357,21 +348,22 @@ mod tests {
     #[test]
     fn success_reads_the_merge_message_then_dispatches_its_run_and_sha() {
         let mut flow = Dispatch::new(actions(None), commit(), Outcome::Success);
-        let Step::Read(read) = flow.next(None).unwrap() else {
+        let Step::Reads(reads) = flow.next(None).unwrap() else {
             panic!()
         };
-        assert_eq!(read.url, "https://api.github.com/repos/org/manifests/commits/40d6b21b888db0ca794876cf7bdd399e3da2137e");
+        let urls: Vec<&str> = reads.iter().map(|r| r.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://api.github.com/repos/org/manifests/commits/40d6b21b888db0ca794876cf7bdd399e3da2137e",
+                "https://api.github.com/repos/org/manifests/commits/40d6b21b888db0ca794876cf7bdd399e3da2137e/pulls"
+            ]
+        );
         let message = "Merge pull request #42 from org/deploy/987654/c0ffee12/main";
-        let Step::Read(pulls) = flow
-            .next(Some(&json!({"commit": {"message": message}})))
+        let Step::Send(send) = flow
+            .next(Some(&json!([{"commit": {"message": message}}, []])))
             .unwrap()
         else {
-            panic!()
-        };
-        assert!(pulls
-            .url
-            .ends_with("/commits/40d6b21b888db0ca794876cf7bdd399e3da2137e/pulls"));
-        let Step::Send(send) = flow.next(Some(&json!([]))).unwrap() else {
             panic!()
         };
         assert_eq!(send.url, "https://api.github.com/repos/org/app/dispatches");
@@ -385,9 +377,10 @@ mod tests {
     fn an_odd_message_still_dispatches_with_nulls() {
         let mut flow = Dispatch::new(actions(None), commit(), Outcome::Success);
         flow.next(None).unwrap();
-        flow.next(Some(&json!({"commit": {"message": "Bump podinfo"}})))
-            .unwrap();
-        let Step::Send(send) = flow.next(Some(&json!([]))).unwrap() else {
+        let Step::Send(send) = flow
+            .next(Some(&json!([{"commit": {"message": "Bump podinfo"}}, []])))
+            .unwrap()
+        else {
             panic!()
         };
         let payload = &send.body.unwrap()["client_payload"];
@@ -400,9 +393,10 @@ mod tests {
         assert!(matches!(flow.next(None).unwrap(), Step::Nothing(_)));
         let mut flow = Dispatch::new(actions(Some("sync-failure")), commit(), Outcome::Failure);
         flow.next(None).unwrap();
-        flow.next(Some(&json!({"commit": {"message": "m"}})))
-            .unwrap();
-        let Step::Send(send) = flow.next(Some(&json!([]))).unwrap() else {
+        let Step::Send(send) = flow
+            .next(Some(&json!([{"commit": {"message": "m"}}, []])))
+            .unwrap()
+        else {
             panic!()
         };
         assert_eq!(send.body.unwrap()["event_type"], "sync-failure");
@@ -413,13 +407,14 @@ mod tests {
         let mut flow = Dispatch::new(actions(None), commit(), Outcome::Success);
         flow.next(None).unwrap();
         let message = "Deploy app (#42)";
-        flow.next(Some(&json!({"commit": {"message": message}})))
-            .unwrap();
         let pulls = json!([
             {"number": 41, "merged_at": null, "head": {"ref": "deploy/1/aaaa/main"}},
             {"number": 42, "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": "deploy/987654/c0ffee12/main"}}
         ]);
-        let Step::Send(send) = flow.next(Some(&pulls)).unwrap() else {
+        let Step::Send(send) = flow
+            .next(Some(&json!([{"commit": {"message": message}}, pulls])))
+            .unwrap()
+        else {
             panic!()
         };
         assert_eq!(

@@ -61,6 +61,9 @@ pub trait Orchestrator: Debug + Send + Sync {
 pub enum Step {
     /// Read this and pass the answer to the next call.
     Read(Request),
+    /// Read these at once (none needs another's answer) and pass their answers to the next call
+    /// as one JSON array, in this order.
+    Reads(Vec<Request>),
     /// The notification itself; the flow is over once it is delivered.
     Send(Request),
     /// Nothing to notify, and why (reported, never silent).

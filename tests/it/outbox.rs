@@ -616,3 +616,72 @@ fn a_flow_read_that_is_not_json_leaves_the_notification_owed() {
         1
     );
 }
+
+/// GitHub Actions' flow reads the commit and its pull requests at once (neither needs the
+/// other's answer): two round trips before the dispatch became one.
+#[test]
+fn the_flows_two_reads_leave_together() {
+    let arrivals = Arc::new(std::sync::Mutex::new(Vec::<(Instant, Recorded)>::new()));
+    let slow = Duration::from_millis(300);
+    let host = {
+        let arrivals = arrivals.clone();
+        MockHost::with(move |r| {
+            arrivals.lock().unwrap().push((Instant::now(), r.clone()));
+            let base = format!("http://{}", r.header("Host").unwrap_or("127.0.0.1"));
+            let mut reply = well_behaved(&base, r);
+            reply.delay = Some(slow);
+            Some(reply)
+        })
+    };
+    let dir = TempDir::new("flow-reads-together");
+    let run = run_fixture("handle", SUCCESS, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let arrivals = arrivals.lock().unwrap();
+    let at = |suffix: &str| {
+        arrivals
+            .iter()
+            .find(|(_, r)| r.method == "GET" && r.path().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no GET …{suffix}"))
+            .0
+    };
+    let (commit, pulls) = (at(SHA), at("/pulls"));
+    assert!(
+        commit.max(pulls).duration_since(commit.min(pulls)) < slow / 2,
+        "the commit and its pull requests were read one after the other"
+    );
+}
+
+/// One of the flow's reads fails while the other is still on its way: the flow waits for both,
+/// then leaves the notification owed, to be tried again whole.
+#[test]
+fn a_failed_read_beside_a_slow_one_leaves_the_notification_owed() {
+    let host = MockHost::with(|r| {
+        if r.method != "GET" || !r.path().contains("/commits/") || r.path().ends_with("/status") {
+            return None;
+        }
+        Some(if r.path().ends_with("/pulls") {
+            Reply::status(500)
+        } else {
+            let mut reply = Reply::json(200, json!({"commit": {"message": "m"}}));
+            reply.delay = Some(Duration::from_millis(400));
+            reply
+        })
+    });
+    let dir = TempDir::new("flow-read-fails");
+    let run = run_fixture(
+        "handle",
+        SUCCESS,
+        &github_env(&host, &dir),
+        &["--budget", "1"],
+    );
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(run.stderr.contains("owed"), "{}", run.stderr);
+    assert_eq!(
+        dir.count("SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND state = 'pending'"),
+        1
+    );
+    assert!(host
+        .posts()
+        .iter()
+        .all(|p| !p.path().ends_with("/dispatches")));
+}
