@@ -109,7 +109,7 @@ impl<'a> Sender<'a> {
                         answers.try_recv().ok()
                     };
                     if let Some(sent) = sent {
-                        self.take(state, sent, &mut books, &spawn)?;
+                        let _freed = self.take(state, sent, &mut books, &spawn)?;
                         continue;
                     }
                 }
@@ -122,7 +122,7 @@ impl<'a> Sender<'a> {
                         state.store().outbox().finish(id, &finish)?;
                     }
                     if let Ok(sent) = answers.recv() {
-                        self.take(state, sent, &mut books, &spawn)?;
+                        let _freed = self.take(state, sent, &mut books, &spawn)?;
                     }
                     continue;
                 }
@@ -136,8 +136,12 @@ impl<'a> Sender<'a> {
                             Claim::Wait(at) => (at - now_ms()).clamp(5, 100).unsigned_abs(),
                             _ => 1000,
                         };
-                        if let Ok(sent) = answers.recv_timeout(Duration::from_millis(wait)) {
-                            self.take(state, sent, &mut books, &spawn)?;
+                        // Until an answer frees a queue (a flow's read frees none), claiming
+                        // again would find the same.
+                        while let Ok(sent) = answers.recv_timeout(Duration::from_millis(wait)) {
+                            if self.take(state, sent, &mut books, &spawn)? {
+                                break;
+                            }
                         }
                     }
                     Claim::Empty => break,
@@ -187,7 +191,9 @@ impl<'a> Sender<'a> {
             Kind::Deployment => {
                 while !books.flows.is_empty() {
                     match answers.recv() {
-                        Ok(sent) => self.take(state, sent, books, spawn)?,
+                        Ok(sent) => {
+                            let _freed = self.take(state, sent, books, spawn)?;
+                        }
                         Err(_) => break,
                     }
                 }
@@ -229,14 +235,15 @@ impl<'a> Sender<'a> {
 
     /// A worker's answer taken in. A request's result waits to be recorded with the next claim;
     /// a release is stored at once, in its own transaction, and the queues it filled join the
-    /// scope; a flow goes on.
+    /// scope; a flow goes on. Returns whether a queue may have been freed: a flow that goes on
+    /// frees none.
     fn take(
         &self,
         state: &mut State,
         sent: Sent<'a>,
         books: &mut Books<'a>,
         spawn: &dyn Fn(Work<'a>),
-    ) -> Result<()> {
+    ) -> Result<bool> {
         books.in_flight -= 1;
         match sent {
             Sent::Request {
@@ -245,7 +252,8 @@ impl<'a> Sender<'a> {
                 delivery,
             } => {
                 remember(&mut books.done, delivery);
-                books.unrecorded(state, id, finish)
+                books.unrecorded(state, id, finish)?;
+                Ok(true)
             }
             Sent::Listed { row, listing } => {
                 let delivery = Delivery::of(&row);
@@ -258,7 +266,7 @@ impl<'a> Sender<'a> {
                 if let Some(finish) = finish {
                     state.store().outbox().finish(row.id, &finish)?;
                 }
-                Ok(())
+                Ok(true)
             }
             Sent::Step { id, index, answer } => {
                 let Some(at) = books.flows.iter().position(|f| f.row.id == id) else {
@@ -270,8 +278,8 @@ impl<'a> Sender<'a> {
         }
     }
 
-    /// Advances a flow with the answer to its last request: its next request goes to a worker,
-    /// or its end is recorded.
+    /// Advances a flow with the answer to its last request: its next requests go to workers,
+    /// or its end is recorded. Returns whether it ended.
     fn step(
         &self,
         state: &mut State,
@@ -279,7 +287,7 @@ impl<'a> Sender<'a> {
         answer: Option<(usize, Result<Answer, Failure>)>,
         books: &mut Books<'a>,
         spawn: &dyn Fn(Work<'a>),
-    ) -> Result<()> {
+    ) -> Result<bool> {
         match self.advance(state, &mut flowing, answer)? {
             Next::Send(instance, requests) => {
                 for (index, request) in requests.into_iter().enumerate() {
@@ -292,13 +300,17 @@ impl<'a> Sender<'a> {
                     });
                 }
                 books.flows.push(flowing);
+                Ok(false)
             }
-            Next::Wait => books.flows.push(flowing),
+            Next::Wait => {
+                books.flows.push(flowing);
+                Ok(false)
+            }
             Next::Done(finish) => {
                 let delivery = Self::end_flow(state, flowing, &finish)?;
                 remember(&mut books.done, delivery);
+                Ok(true)
             }
         }
-        Ok(())
     }
 }
