@@ -54,6 +54,13 @@ impl Mock {
     /// a thread of its own, as a real host answers several clients at once): a network's round
     /// trip.
     fn start_with(latency: Duration) -> Mock {
+        Mock::start_costing(latency, 0)
+    }
+
+    /// As `start_with`, and the first request on each connection also waits `setup` round trips
+    /// more: what opening a connection to an https host costs (TCP's handshake and TLS 1.3's,
+    /// two), which loopback does not.
+    fn start_costing(latency: Duration, setup: u32) -> Mock {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let base = format!(
             "http://127.0.0.1:{}",
@@ -63,8 +70,13 @@ impl Mock {
         let log: Log = Arc::default();
         let (s, c, l) = (server.clone(), count.clone(), log.clone());
         std::thread::spawn(move || {
+            let mut connections = std::collections::HashSet::new();
             for mut request in s.incoming_requests() {
                 c.fetch_add(1, Ordering::SeqCst);
+                let new = request
+                    .remote_addr()
+                    .is_some_and(|peer| connections.insert(*peer));
+                let latency = if new { latency * (1 + setup) } else { latency };
                 let mut sink = Vec::new();
                 let _ = std::io::Read::read_to_end(request.as_reader(), &mut sink);
                 let url = request.url().to_string();
@@ -495,14 +507,15 @@ fn main() {
 }
 
 /// The requests `sent` replayed by an in-process client, one after the other over one
-/// kept-alive connection: the least time a sequential sender could take (median of `runs`).
+/// kept-alive connection opened for them: the least time a sequential sender could take (median
+/// of `runs`).
 fn sequential_limit(mock: &Mock, sent: &[(String, String, Vec<u8>)], runs: usize) -> Duration {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
     let limits: Vec<Duration> = (0..runs)
         .map(|_| {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
             let t = Instant::now();
             for (method, url, body) in sent {
                 let url = format!("{}{url}", mock.base);
@@ -521,23 +534,28 @@ fn sequential_limit(mock: &Mock, sent: &[(String, String, Vec<u8>)], runs: usize
 
 /// `handle` where each request costs a network's round trip (1, 5 and 20 ms, or
 /// `BENCH_LATENCY_MS`): against the sequential limit of the same requests, on a warm state and
-/// on a new one. Independent queues leave at once, so `handle` can beat the limit.
+/// on a new one. Independent queues leave at once, so `handle` can beat the limit. Then again
+/// where a new connection costs two round trips more, as one to an https host does: there every
+/// queue sent at once opens a connection of its own.
 fn at_round_trips(work: &std::path::Path, runs: usize) {
     let latencies: Vec<u64> = match std::env::var("BENCH_LATENCY_MS") {
         Ok(v) => v.split(',').filter_map(|l| l.trim().parse().ok()).collect(),
         Err(_) => vec![1, 5, 20],
     };
-    println!("\n| round trip | event | requests | sequential limit | `handle` warm | / limit | requests (new state) | limit | `handle` on a new state | / limit |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for latency in latencies {
-        let mock = Mock::start_with(Duration::from_millis(latency));
+    println!("\n| new connection | round trip | event | requests | sequential limit | `handle` warm | / limit | requests (new state) | limit | `handle` on a new state | / limit |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (setup, latency) in [0, 2]
+        .into_iter()
+        .flat_map(|setup| latencies.iter().map(move |l| (setup, *l)))
+    {
+        let mock = Mock::start_costing(Duration::from_millis(latency), setup);
         for (n, kind) in ["flux-success", "flux-40-lines", "argo-300"]
             .iter()
             .enumerate()
         {
-            let base = 600_000 + n * 10_000 + latency as usize * 100;
+            let base = 600_000 + setup as usize * 100_000 + n * 10_000 + latency as usize * 100;
             let state = work
-                .join(format!("rt-{latency}-{kind}.db"))
+                .join(format!("rt-{setup}-{latency}-{kind}.db"))
                 .display()
                 .to_string();
             let e = env(&mock, &state);
@@ -547,7 +565,7 @@ fn at_round_trips(work: &std::path::Path, runs: usize) {
             for i in 0..runs {
                 warm.push(timed(&mock, &e, &event(kind, base + 1 + i)));
                 let new_state = work
-                    .join(format!("rt-{latency}-{kind}-{i}.db"))
+                    .join(format!("rt-{setup}-{latency}-{kind}-{i}.db"))
                     .display()
                     .to_string();
                 fresh.push(timed(
@@ -564,8 +582,12 @@ fn at_round_trips(work: &std::path::Path, runs: usize) {
             };
             let (warm_requests, warm_limit, warm_wall) = row(&warm);
             let (fresh_requests, fresh_limit, fresh_wall) = row(&fresh);
+            let costs = match setup {
+                0 => "free".to_string(),
+                n => format!("+{n} round trips"),
+            };
             println!(
-                "| {latency} ms | {kind} | {warm_requests} | {} | {} | {:.2}× | {fresh_requests} | {} | {} | {:.2}× |",
+                "| {costs} | {latency} ms | {kind} | {warm_requests} | {} | {} | {:.2}× | {fresh_requests} | {} | {} | {:.2}× |",
                 ms(warm_limit),
                 ms(warm_wall),
                 warm_wall.as_secs_f64() / warm_limit.as_secs_f64(),
