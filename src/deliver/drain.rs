@@ -22,7 +22,8 @@ use anyhow::Result;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Requests in flight at once.
+/// Requests in flight at once: no row is claimed beyond it (a flow's reads asked together may go
+/// a read or two past it).
 const WORKERS: usize = 8;
 
 /// What a worker thread is given.
