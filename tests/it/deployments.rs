@@ -223,3 +223,73 @@ fn a_retried_status_does_not_create_a_second_deployment() {
         &("1".to_string(), "success".to_string())
     );
 }
+
+/// A deployment is the one row the state's thread sends itself: it waits for the notification
+/// flows under way, so that no notification's answer waits on it. Here the release of B queues
+/// B's notification, then its deployment's `inactive` status: that status leaves only once B's
+/// flow (its reads, then its dispatch) is over.
+#[test]
+fn a_deployment_waits_for_the_notification_flows_under_way() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let slow = Duration::from_millis(200);
+    let slowed = Arc::new(AtomicBool::new(false));
+    let arrivals = Arc::new(Mutex::new(Vec::<(Instant, Recorded)>::new()));
+    let host = {
+        let (slowed, arrivals) = (slowed.clone(), arrivals.clone());
+        MockHost::with(move |r| {
+            arrivals.lock().unwrap().push((Instant::now(), r.clone()));
+            let mut reply = if r.method == "POST" && r.path().ends_with("/deployments") {
+                let body = r.json();
+                Reply::json(
+                    201,
+                    json!({"id": id_of(&body["ref"].as_str().unwrap()[..1], "e")}),
+                )
+            } else if r.path().ends_with(&format!("/compare/{A}...{C}")) {
+                Reply::json(
+                    200,
+                    json!({"total_commits": 2, "commits": [{"sha": B}, {"sha": C}]}),
+                )
+            } else {
+                let base = format!("http://{}", r.header("Host").unwrap_or("127.0.0.1"));
+                well_behaved(&base, r)
+            };
+            if slowed.load(Ordering::SeqCst) {
+                reply.delay = Some(slow);
+            }
+            Some(reply)
+        })
+    };
+    let dir = TempDir::new("deploy-waits-for-flows");
+    let env = deployments_env(&host, &dir);
+    for (name, commit) in [(SUCCESS, A), (PROGRESSING, B)] {
+        let run = connector(
+            &["handle"],
+            &env,
+            Some(&flux(name, commit, Some("prod-eu"))),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    slowed.store(true, Ordering::SeqCst);
+    let run = connector(&["handle"], &env, Some(&flux(SUCCESS, C, Some("prod-eu"))));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let arrivals = arrivals.lock().unwrap();
+    let at = |what: &dyn Fn(&Recorded) -> bool| {
+        arrivals
+            .iter()
+            .find(|(_, r)| what(r))
+            .expect("the request was sent")
+            .0
+    };
+    let b_read = at(&|r| r.method == "GET" && r.path().ends_with(&format!("/commits/{B}")));
+    let b_inactive = at(&|r| {
+        r.path()
+            .contains(&format!("/deployments/{}/", id_of("b", "e")))
+            && r.json()["state"] == "inactive"
+    });
+    assert!(
+        b_inactive.duration_since(b_read) >= slow * 2 - slow / 4,
+        "B's deployment status left while its flow was under way"
+    );
+}
