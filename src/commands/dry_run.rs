@@ -97,6 +97,11 @@ fn first_deployment(
     Some(json!({"create": create, "then": format!("deployment status {state}")}))
 }
 
+/// A flow that starts by reading: what it reads first, whether one read or several at once.
+fn first_reads(outcome: report::Outcome, reads: &[Request]) -> serde_json::Value {
+    json!({"outcome": outcome, "first_reads": reads, "then": "the notification built from the answers"})
+}
+
 /// The notification's first step, when the event ends the deployment.
 fn notification(instance: &Instance, report: &Report, mode: Mode) -> Option<serde_json::Value> {
     match (mode.notifies(), report.end) {
@@ -104,12 +109,8 @@ fn notification(instance: &Instance, report: &Report, mode: Mode) -> Option<serd
             let job = Job::of_commit(report.commit.as_str(), outcome);
             let first = orchestrators::flow(instance, &job).and_then(|mut f| f.next(None));
             Some(match first {
-                Ok(Step::Read(read)) => {
-                    json!({"outcome": outcome, "first_read": read, "then": "the notification built from the answers"})
-                }
-                Ok(Step::Reads(reads)) => {
-                    json!({"outcome": outcome, "first_reads": reads, "then": "the notification built from the answers"})
-                }
+                Ok(Step::Read(read)) => first_reads(outcome, &[read]),
+                Ok(Step::Reads(reads)) => first_reads(outcome, &reads),
                 Ok(Step::Send(send)) => json!({"outcome": outcome, "send": send}),
                 Ok(Step::Nothing(why)) => json!({"outcome": outcome, "nothing": why}),
                 Err(e) => json!({"outcome": outcome, "error": e.to_string()}),

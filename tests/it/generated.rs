@@ -129,7 +129,20 @@ fn readme_quickstart_runs_on_the_bundled_sample_without_credentials() {
         stdout.contains("POST https://api.github.com/repos/kaizentm/gitops-manifests/statuses/"),
         "{stdout}"
     );
-    assert!(stdout.contains("notification:"), "{stdout}");
+    // The repository_dispatch's first step: the commit and its pull requests, read at once.
+    let notification = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("notification: "))
+        .unwrap_or_else(|| panic!("no notification line: {stdout}"));
+    let first: serde_json::Value = serde_json::from_str(notification).unwrap();
+    let urls: Vec<&str> = first["first_reads"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{first}"))
+        .iter()
+        .filter_map(|r| r["url"].as_str())
+        .collect();
+    let commit = "https://api.github.com/repos/kaizentm/gitops-manifests/commits/1eabc9a41ca088515cab83f1cce49eb43e84b67f";
+    assert_eq!(urls, [commit.to_string(), format!("{commit}/pulls")]);
 }
 
 /// A man page as `man` shows it at 80 columns; `None` (SKIPPED) without man, except in CI.
