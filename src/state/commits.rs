@@ -27,8 +27,8 @@ const LAST_ENDED: &str = "SELECT commit_id FROM commits
      WHERE instance = ?1 AND commit_id != ?2 AND outcome IS NOT NULL AND superseded_by IS NULL
      ORDER BY outcome_ms DESC LIMIT 1";
 
-/// The SQLite backend's commits: the SQL of each operation.
 /// What is known of commits, in SQL the same on every backend.
+/// What each operation promises is said once, on the trait (`store.rs`).
 impl<D: Db> Commits for D {
     fn get(&self, instance: &str, commit: &str) -> Result<Option<Record>> {
         self.one(
@@ -44,8 +44,6 @@ impl<D: Db> Commits for D {
         )
     }
 
-    /// The statuses of the commit's end are planned: later events that do not change the outcome
-    /// post nothing.
     fn mark_end_statuses(&self, instance: &str, commit: &str) -> Result<()> {
         self.execute(
             "UPDATE commits SET end_statuses = 1 WHERE instance = ?1 AND commit_id = ?2 AND outcome IS NOT NULL",
@@ -69,8 +67,6 @@ impl<D: Db> Commits for D {
         Ok(())
     }
 
-    /// Remembers a commit at first sight, before it has an outcome: from then on its end is decided
-    /// from local records alone, with no need to ask the host whether it had already ended.
     fn seen(&self, instance: &str, commit: &str) -> Result<()> {
         self.execute(
             "INSERT INTO commits (instance, commit_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -83,8 +79,6 @@ impl<D: Db> Commits for D {
         self.one(LAST_ENDED, values![instance, except], |r| r.get(0))
     }
 
-    /// Concludes a skipped commit as superseded by `head`: its outcome, and its notification
-    /// claimed. `false` when it ended or was claimed meanwhile (then nothing changes).
     fn release(
         &self,
         instance: &str,
@@ -104,8 +98,6 @@ impl<D: Db> Commits for D {
         Ok(changed == 1)
     }
 
-    /// Claims the one notification of this commit. `true` for exactly one caller, ever (but see
-    /// `reopen_notify`).
     fn claim_notify(&self, instance: &str, commit: &str) -> Result<bool> {
         let changed = self.execute(
             "UPDATE commits SET notify = 'owed', notify_ms = ?3 WHERE instance = ?1 AND commit_id = ?2 AND notify IS NULL",
@@ -122,8 +114,6 @@ impl<D: Db> Commits for D {
         Ok(())
     }
 
-    /// An explicit `replay ID` may try again a notification that failed for good or found nothing
-    /// to notify (the configuration may have changed since); one that was sent never is.
     fn reopen_notify(&self, instance: &str, commit: &str) -> Result<bool> {
         let changed = self.execute(
             "UPDATE commits SET notify = NULL WHERE instance = ?1 AND commit_id = ?2 AND notify IN ('failed', 'nothing')",
@@ -132,8 +122,6 @@ impl<D: Db> Commits for D {
         Ok(changed == 1)
     }
 
-    /// The host's combined status says the commit ended before our records began: take that as
-    /// told, so a connector that lost its state does not notify again.
     fn assume_ended(&self, instance: &str, commit: &str, outcome: Outcome) -> Result<()> {
         self.execute(
             "INSERT INTO commits (instance, commit_id, outcome, outcome_ms, notify, notify_ms, end_statuses)
@@ -166,7 +154,6 @@ impl<D: Db> Commits for D {
         Ok(())
     }
 
-    /// Records `time` as the newest posted on the context, unless a newer one is there already.
     fn advance_context(
         &self,
         instance: &str,
@@ -184,7 +171,6 @@ impl<D: Db> Commits for D {
         Ok(())
     }
 
-    /// The newest event time posted per (target, context) of a commit.
     fn newest_contexts(&self, instance: &str, commit: &str) -> Result<Newest> {
         self.all::<_, Newest>(
             "SELECT target, context, event_time FROM contexts WHERE instance = ?1 AND commit_id = ?2",

@@ -19,6 +19,7 @@ pub struct Deployment {
 }
 
 /// The deployments' SQL, the same on every backend.
+/// What each operation promises is said once, on the trait (`store.rs`).
 impl<D: Db> Deployments for D {
     fn get(&self, instance: &str, commit: &str, environment: &str) -> Result<Option<Deployment>> {
         self.one(
@@ -34,7 +35,6 @@ impl<D: Db> Deployments for D {
         )
     }
 
-    /// Records the state now planned for the deployment (creating its record).
     fn plan(
         &self,
         instance: &str,
@@ -50,7 +50,6 @@ impl<D: Db> Deployments for D {
         Ok(())
     }
 
-    /// The host created the deployment: its id, for every later status.
     fn set_id(&self, instance: &str, commit: &str, environment: &str, id: u64) -> Result<()> {
         self.execute(
             "UPDATE deployments SET deployment_id = ?4 WHERE instance = ?1 AND commit_id = ?2 AND environment = ?3",
@@ -59,8 +58,6 @@ impl<D: Db> Deployments for D {
         Ok(())
     }
 
-    /// Plans `job` for the deployment of `commit`: records its state and queues its row under
-    /// `event`. Returns the row's queue; `None` when the instance keeps no deployments.
     fn queue(
         &self,
         instance: &Instance,

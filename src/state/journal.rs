@@ -108,8 +108,8 @@ pub struct Pruned {
 }
 
 /// The journal's SQL, the same on every backend.
+/// What each operation promises is said once, on the trait (`store.rs`).
 impl<D: Db> Journal for D {
-    /// First thing every invocation does: the body is safe before anything can fail.
     fn record(
         &self,
         bytes: &[u8],
@@ -149,10 +149,6 @@ impl<D: Db> Journal for D {
         Ok(())
     }
 
-    /// Another event with the same bytes for the same instance whose statuses were already planned
-    /// (by `status` or `handle`). Not "earlier by id": of two copies arriving at once, the one
-    /// journaled second may plan first. A `notify` of the same bytes does not count: it planned no
-    /// status, so `status` after `notify` still posts them.
     fn earlier_status_copy(
         &self,
         sha256: &[u8],
@@ -168,14 +164,11 @@ impl<D: Db> Journal for D {
         )
     }
 
-    /// Replaces an event's `why` once what it planned has happened (its notification was delivered).
     fn note(&self, id: i64, why: &str) -> Result<()> {
         self.execute("UPDATE events SET why = ?2 WHERE id = ?1", values![id, why])?;
         Ok(())
     }
 
-    /// What the release queued by this event concluded (its own column: `why` tells of the event's
-    /// own commit).
     fn note_release(&self, id: i64, summary: &str) -> Result<()> {
         self.execute(
             "UPDATE events SET released = ?2 WHERE id = ?1",
@@ -200,7 +193,6 @@ impl<D: Db> Journal for D {
         )
     }
 
-    /// Newest first.
     fn list(&self, filter: &Filter) -> Result<Vec<EventRow>> {
         let mut sql = format!("SELECT {COLUMNS} FROM events e WHERE 1 = 1");
         if filter.commit.is_some() {
@@ -225,8 +217,6 @@ impl<D: Db> Journal for D {
         }
     }
 
-    /// Drops events older than `before_ms` and their finished requests. Requests still owed, and
-    /// the events they belong to, are kept whatever their age: pruning never loses a delivery.
     fn prune(&self, before_ms: i64) -> Result<Pruned> {
         let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
             (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";

@@ -9,6 +9,7 @@ use anyhow::Result;
 use std::collections::HashSet;
 
 /// The handled PRs, in SQL the same on every backend.
+/// What each operation promises is said once, on the trait (`store.rs`).
 impl<D: Db> Prs for D {
     fn handled(&self, instance: &str) -> Result<HashSet<u64>> {
         self.all(

@@ -139,6 +139,7 @@ pub struct Attempt {
 }
 
 /// The outbox's SQL, the same on every backend.
+/// What each operation promises is said once, on the trait (`store.rs`).
 impl<D: Db> Outbox for D {
     fn enqueue(&self, row: &NewRow) -> Result<i64> {
         let now = now_ms();
@@ -165,7 +166,6 @@ impl<D: Db> Outbox for D {
         id.ok_or_else(|| anyhow::anyhow!("the state did not number the request"))
     }
 
-    /// The notification's final request, once a flow has built it: shown by `events show`.
     fn set_request(&self, id: i64, request: &Request) -> Result<()> {
         self.execute(
             "UPDATE outbox SET method = ?2, url = ?3, body = ?4 WHERE id = ?1",
@@ -191,7 +191,6 @@ impl<D: Db> Outbox for D {
         )
     }
 
-    /// The rows planned for an event and for every replay of it, oldest first.
     fn for_event_family(&self, event_id: i64) -> Result<Vec<Row>> {
         self.all(concat!(
             "SELECT ",
@@ -200,14 +199,12 @@ impl<D: Db> Outbox for D {
         ), values![event_id], row)
     }
 
-    /// The events whose status requests wait on a configuration fix: `replay --failed` re-plans them.
     fn events_blocked_on_configuration(&self) -> Result<Vec<i64>> {
         self.all(
             "SELECT DISTINCT COALESCE(e.replay_of, e.id) FROM outbox o JOIN events e ON e.id = o.event_id
              WHERE o.state = 'pending' AND o.blocked = 1 AND o.kind = 'request' ORDER BY 1", &[], |r| r.get(0))
     }
 
-    /// Points an owed row at a re-planned request; it keeps its place in its queue.
     fn replan(&self, id: i64, request: &Request) -> Result<()> {
         self.execute(
             "UPDATE outbox SET method = ?2, url = ?3, body = ?4, blocked = 0, not_before = 0, updated_ms = ?5
@@ -223,7 +220,6 @@ impl<D: Db> Outbox for D {
         Ok(())
     }
 
-    /// Takes an owed row out of its queue: the current configuration plans nothing in its place.
     fn replace(&self, id: i64, why: &str) -> Result<()> {
         self.execute(
             "UPDATE outbox SET state = 'replaced', last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND state = 'pending'",
@@ -232,7 +228,6 @@ impl<D: Db> Outbox for D {
         Ok(())
     }
 
-    /// The open rows of one commit's queues (a repeated event retries what its commit still owes).
     fn open_queues_of_commit(&self, instance: &str, commit: &str) -> Result<Vec<String>> {
         self.all(
             "SELECT DISTINCT queue FROM outbox WHERE instance = ?1 AND commit_id = ?2 AND state IN ('pending', 'sending')", values![instance, commit], |r| r.get(0))
@@ -252,7 +247,6 @@ impl<D: Db> Outbox for D {
         )
     }
 
-    /// The queues that still hold open rows (all of them, or among `queues`).
     fn open_queues(&self) -> Result<Vec<String>> {
         self.all(
             "SELECT DISTINCT queue FROM outbox WHERE state IN ('pending', 'sending')",
@@ -261,13 +255,11 @@ impl<D: Db> Outbox for D {
         )
     }
 
-    /// Which of these rows found nothing to notify.
     fn nothing_among(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
         self.all(
             "SELECT id FROM outbox WHERE state = 'nothing' AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?1))", values![serde_json::to_string(ids)?], |r| r.get(0))
     }
 
-    /// How the rows with these ids stand now: (owed, failed for good, refused).
     fn standing(&self, ids: &[i64]) -> Result<(usize, usize, usize)> {
         let counts = self
             .one(
@@ -283,12 +275,10 @@ impl<D: Db> Outbox for D {
         Ok((count(counts.0), count(counts.1), count(counts.2)))
     }
 
-    /// Records how a send ended, in a transaction of its own.
     fn finish(&self, id: i64, finish: &Finish) -> Result<()> {
         self.atomically(&mut || Outbox::record(self, id, finish))
     }
 
-    /// Records how a send ended, inside the caller's transaction.
     fn record(&self, id: i64, finish: &Finish) -> Result<()> {
         let now = now_ms();
         let (state, answer, why, not_before, attempt) = match finish {
