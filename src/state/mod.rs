@@ -106,29 +106,26 @@ impl State {
     /// cannot interleave with another process's.
     pub fn immediate<T>(&mut self, f: impl FnOnce(&dyn Store) -> Result<T>) -> Result<T> {
         let store = self.backend.store();
-        let mut f = Some(f);
-        let mut value = None;
-        store.atomically(&mut || {
-            if let Some(f) = f.take() {
-                value = Some(f(store)?);
-            }
-            Ok(())
-        })?;
-        value.ok_or_else(|| anyhow::anyhow!("the state's transaction did not run"))
+        sql::transaction(|f| store.atomically(f), || f(store))
     }
 
     /// Copies every row of `from` into this state, which must hold nothing yet: one transaction
     /// on each side (the source's keeps its writers out meanwhile).
     pub fn copy_from(&mut self, from: &State) -> Result<copy::Copied> {
         let (source, destination) = (from.backend.db(), self.backend.db());
-        let mut copied = None;
-        source.atomically(&mut || {
-            destination.atomically(&mut || {
-                copied = Some(copy::copy(source, destination)?);
-                self.backend.after_copy()
-            })
-        })?;
-        copied.ok_or_else(|| anyhow::anyhow!("the copy's transaction did not run"))
+        sql::transaction(
+            |f| source.atomically(f),
+            || {
+                sql::transaction(
+                    |f| destination.atomically(f),
+                    || {
+                        let copied = copy::copy(source, destination)?;
+                        self.backend.after_copy()?;
+                        Ok(copied)
+                    },
+                )
+            },
+        )
     }
 
     /// Claims the next row to send (see `outbox::lease::claim_next`).

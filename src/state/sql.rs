@@ -29,6 +29,23 @@ pub trait Db {
     fn atomically(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()>;
 }
 
+/// Runs `f` through `atomically` (a [`Db`]'s or a store's, which take a `dyn FnMut` to stay
+/// object-safe) and hands back what `f` returned.
+pub fn transaction<T>(
+    atomically: impl FnOnce(&mut dyn FnMut() -> Result<()>) -> Result<()>,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let mut f = Some(f);
+    let mut value = None;
+    atomically(&mut || {
+        if let Some(f) = f.take() {
+            value = Some(f()?);
+        }
+        Ok(())
+    })?;
+    value.ok_or_else(|| anyhow::anyhow!("the state's transaction did not run"))
+}
+
 /// The rows of one query, with their column names (shared, not copied per row).
 pub struct Rows {
     pub columns: Arc<[String]>,

@@ -61,12 +61,10 @@ pub fn claim_next<D: Db>(
     retry_from: Option<i64>,
     done: Option<(i64, &Finish)>,
 ) -> Result<Claim> {
-    let mut claim = None;
-    db.atomically(&mut || {
-        claim = Some(claim_in_transaction(db, scope, lease_ms, retry_from, done)?);
-        Ok(())
-    })?;
-    claim.ok_or_else(|| anyhow::anyhow!("the claim's transaction did not run"))
+    crate::state::sql::transaction(
+        |f| db.atomically(f),
+        || claim_in_transaction(db, scope, lease_ms, retry_from, done),
+    )
 }
 
 fn claim_in_transaction<D: Db>(
