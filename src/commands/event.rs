@@ -294,21 +294,12 @@ fn deliver(
     let deliveries =
         Sender::new(client, &ctx.config, ctx.deadline()).drain_queues(state, queues)?;
     deliver::warn_about(&deliveries);
-    // Delivering this event's notification rewrites its why in the journal; only then is the
-    // journal worth a read.
-    let why = if deliveries
+    // Delivering this event's notification rewrote its why in the journal, to this.
+    let why = deliveries
         .iter()
-        .any(|d| d.notification && d.event == Some(id))
-    {
-        state
-            .store()
-            .journal()
-            .get(id)?
-            .and_then(|e| e.why)
-            .or_else(|| why.map(str::to_string))
-    } else {
-        why.map(str::to_string)
-    };
+        .filter(|d| d.event == Some(id))
+        .find_map(|d| d.noted.clone())
+        .or_else(|| why.map(str::to_string));
     finish_output(ctx, id, verdict, why.as_deref(), facts, &deliveries);
     let ids: Vec<i64> = rows
         .iter()

@@ -18,6 +18,9 @@ pub struct Delivery {
     pub tries: u32,
     /// A notification (the orchestrator's flow).
     pub notification: bool,
+    /// The why this delivery wrote into its event's journal entry, if it wrote one.
+    #[serde(skip)]
+    pub noted: Option<String>,
 }
 
 /// One warning per request that did not get through, with what to do.
@@ -41,6 +44,7 @@ impl Delivery {
             ok: false,
             tries: 1,
             notification: row.kind == crate::state::outbox::Kind::Notify,
+            noted: None,
         }
     }
 

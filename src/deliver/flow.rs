@@ -204,7 +204,7 @@ impl<'a> Sender<'a> {
             _ => None,
         };
         if let (Ok(run), Some((told, why))) = (&run, told) {
-            crate::state::record_told(state.store(), &row, &run.job, told, &why)?;
+            delivery.noted = crate::state::record_told(state.store(), &row, &run.job, told, &why)?;
         }
         state.store().outbox().finish(row.id, finish)?;
         Ok(delivery)

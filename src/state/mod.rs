@@ -31,26 +31,26 @@ pub(crate) use sqlite::temp_state;
 /// What became of a notification, recorded where each reader looks: the commit's record (or the
 /// abandoned PR's), and the why of the event that planned it, so that `events` says "told" only
 /// once it was. A skipped commit's notification is its own: the why of the event that released
-/// it tells of that event's commit, and stays.
+/// it tells of that event's commit, and stays. Returns the why written, if any.
 pub fn record_told(
     store: &dyn Store,
     row: &outbox::Row,
     job: &crate::orchestrators::Job,
     told: values::Notified,
     why: &str,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let outcome = job.outcome;
     match (job.pr, &row.commit_id) {
         (Some(pr), _) => store.prs().mark(&row.instance, pr, told.into(), None)?,
         (None, Some(commit)) => store.commits().set_notify(&row.instance, commit, told)?,
         _ => {}
     }
-    if let Some(event) = row.event_id.filter(|_| job.superseded_by.is_none()) {
-        store
-            .journal()
-            .note(event, &format!("the deployment ended ({outcome}): {why}"))?;
-    }
-    Ok(())
+    let Some(event) = row.event_id.filter(|_| job.superseded_by.is_none()) else {
+        return Ok(None);
+    };
+    let noted = format!("the deployment ended ({outcome}): {why}");
+    store.journal().note(event, &noted)?;
+    Ok(Some(noted))
 }
 
 /// Every state backend `state` may name, tried in order: the first that accepts the location.
