@@ -663,3 +663,80 @@ fn a_failed_read_beside_a_slow_one_leaves_the_notification_owed() {
         .iter()
         .all(|p| !p.path().ends_with("/dispatches")));
 }
+
+/// At most eight requests are in flight at once: thirteen independent queues (a status and
+/// twelve subscribers) against a host that answers each connection on a thread of its own (the
+/// mock host's server reads a few connections at a time, which would hide the bound).
+#[test]
+fn at_most_eight_requests_are_in_flight() {
+    use std::fmt::Write as _;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::AtomicUsize;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (now, most, total) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    {
+        let (now, most, total) = (now.clone(), most.clone(), total.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (now, most, total) = (now.clone(), most.clone(), total.clone());
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().unwrap();
+                    let mut reader = BufReader::new(stream);
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) <= 2 {
+                                break;
+                            }
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        let _ = reader.read_exact(&mut body);
+                        total.fetch_add(1, Ordering::SeqCst);
+                        let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(in_flight, Ordering::SeqCst);
+                        std::thread::sleep(SLOW);
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        let reply = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}";
+                        if writer.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    }
+    let dir = TempDir::new("eight-in-flight");
+    let mut toml = String::from("[subscribers]\n");
+    for i in 0..12 {
+        writeln!(toml, "s{i} = \"{base}/hook/{i}\"").unwrap();
+    }
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, toml).unwrap();
+    let env = with(
+        &github_env_at(&base, &dir),
+        &[("GITOPS_CONNECTOR_CONFIG", config.to_str().unwrap())],
+    );
+    let run = run_fixture("status", SUCCESS, &env, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        total.load(Ordering::SeqCst),
+        13,
+        "a status and twelve posts"
+    );
+    assert_eq!(most.load(Ordering::SeqCst), 8);
+}

@@ -487,10 +487,15 @@ pub fn flux_event(name: &str, commit: &str, environment: Option<&str>) -> Vec<u8
 
 /// The reference's environment for GitHub statuses and GitHub Actions, pointed at `host`.
 pub fn github_env(host: &MockHost, dir: &TempDir) -> Vec<(String, String)> {
+    github_env_at(&host.base, dir)
+}
+
+/// The same, pointed at a host of the test's own at `base`.
+pub fn github_env_at(base: &str, dir: &TempDir) -> Vec<(String, String)> {
     vec![
         ("GIT_REPOSITORY_TYPE".into(), "GITHUB".into()),
         ("CICD_ORCHESTRATOR_TYPE".into(), "GITHUB".into()),
-        ("GITHUB_ORG_URL".into(), format!("{}/repos/org", host.base)),
+        ("GITHUB_ORG_URL".into(), format!("{base}/repos/org")),
         (
             "GITHUB_GITOPS_MANIFEST_REPO_NAME".into(),
             "manifests".into(),
