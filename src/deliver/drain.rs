@@ -70,8 +70,8 @@ struct Books<'a> {
 }
 
 impl Books<'_> {
-    /// A result to record; one still unrecorded is recorded first, on its own.
-    fn unrecorded(&mut self, state: &State, id: i64, finish: Finish) -> Result<()> {
+    /// A result to record with the next claim; one still waiting is recorded first, on its own.
+    fn record_later(&mut self, state: &State, id: i64, finish: Finish) -> Result<()> {
         if let Some((earlier, finish)) = self.unrecorded.replace((id, finish)) {
             state.store().outbox().finish(earlier, &finish)?;
         }
@@ -200,7 +200,7 @@ impl<'a> Sender<'a> {
                 }
                 let (delivery, finish) = self.deploy(state, &row)?;
                 remember(&mut books.done, delivery);
-                books.unrecorded(state, row.id, finish)?;
+                books.record_later(state, row.id, finish)?;
             }
         }
         Ok(())
@@ -253,7 +253,7 @@ impl<'a> Sender<'a> {
                 delivery,
             } => {
                 remember(&mut books.done, delivery);
-                books.unrecorded(state, id, finish)?;
+                books.record_later(state, id, finish)?;
                 Ok(true)
             }
             Sent::Listed { row, listing } => {
