@@ -16,7 +16,7 @@ use super::{millis, Delivery, Sender, LEASE_MARGIN};
 use crate::config::Instance;
 use crate::http::{Answer, Credentials, Failure};
 use crate::request::Request;
-use crate::state::outbox::{Claim, Finish, Kind, Row, Scope};
+use crate::state::outbox::{Claim, Fence, Finish, Kind, Recorded, Row, Scope};
 use crate::state::{now_ms, State};
 use anyhow::Result;
 use std::sync::mpsc;
@@ -43,7 +43,7 @@ enum Work<'a> {
 enum Sent<'a> {
     /// A planned request: the row, how its send went, and what to print.
     Request {
-        id: i64,
+        fence: Fence,
         finish: Finish,
         delivery: Delivery,
     },
@@ -64,18 +64,38 @@ struct Books<'a> {
     in_flight: usize,
     /// A request's result, recorded in the transaction that claims the next row: one commit per
     /// request. Until then its row stays leased to us, so nobody else takes it.
-    unrecorded: Option<(i64, Finish)>,
+    unrecorded: Option<(Fence, Finish)>,
     /// Flows waiting for their request's answer.
     flows: Vec<Flowing<'a>>,
 }
 
 impl Books<'_> {
     /// A result to record with the next claim; one still waiting is recorded first, on its own.
-    fn record_later(&mut self, state: &State, id: i64, finish: Finish) -> Result<()> {
-        if let Some((earlier, finish)) = self.unrecorded.replace((id, finish)) {
-            state.store().outbox().finish(earlier, &finish)?;
+    fn record_later(&mut self, state: &State, fence: Fence, finish: Finish) -> Result<()> {
+        if let Some((earlier, finish)) = self.unrecorded.replace((fence, finish)) {
+            warn_if_stale(state.store().outbox().finish(earlier, &finish)?, earlier);
         }
         Ok(())
+    }
+
+    /// Records the result still waiting, on its own.
+    fn record_now(&mut self, state: &State) -> Result<()> {
+        if let Some((fence, finish)) = self.unrecorded.take() {
+            warn_if_stale(state.store().outbox().finish(fence, &finish)?, fence);
+        }
+        Ok(())
+    }
+}
+
+/// A result refused by its fence: this process's lease lapsed (it was stopped, or its request
+/// outlived the budget) and another process claimed the row since. The other's result stands.
+pub(super) fn warn_if_stale(recorded: Recorded, fence: Fence) {
+    if recorded == Recorded::Stale {
+        crate::log::warn(&format!(
+            "request {}: this process's lease on it lapsed and another process took it over; \
+             this result is not recorded, the other's stands",
+            fence.row
+        ));
     }
 }
 
@@ -119,17 +139,18 @@ impl<'a> Sender<'a> {
                         break;
                     }
                     // No new rows; what is in flight ends by its own timeout.
-                    if let Some((id, finish)) = books.unrecorded.take() {
-                        state.store().outbox().finish(id, &finish)?;
-                    }
+                    books.record_now(state)?;
                     if let Ok(sent) = answers.recv() {
                         let _freed = self.take(state, sent, &mut books, &spawn)?;
                     }
                     continue;
                 }
-                let record = books.unrecorded.as_ref().map(|(id, f)| (*id, f));
-                let claim = state.claim_next(&books.scope, lease_ms, self.retry_from, record)?;
-                books.unrecorded = None;
+                let record = books.unrecorded.as_ref().map(|(fence, f)| (*fence, f));
+                let (recorded, claim) =
+                    state.claim_next(&books.scope, lease_ms, self.retry_from, record)?;
+                if let (Some(recorded), Some((fence, _))) = (recorded, books.unrecorded.take()) {
+                    warn_if_stale(recorded, fence);
+                }
                 match claim {
                     // Our own sends hold the rest: wait for one to come back.
                     Claim::Empty | Claim::Busy | Claim::Wait(_) if books.in_flight > 0 => {
@@ -159,9 +180,7 @@ impl<'a> Sender<'a> {
                     Claim::Row(row) => self.start(state, row, &mut books, &spawn, &answers)?,
                 }
             }
-            if let Some((id, finish)) = books.unrecorded.take() {
-                state.store().outbox().finish(id, &finish)?;
-            }
+            books.record_now(state)?;
             Ok(())
         })?;
         let mut done = books.done;
@@ -200,7 +219,7 @@ impl<'a> Sender<'a> {
                 }
                 let (delivery, finish) = self.deploy(state, &row)?;
                 remember(&mut books.done, delivery);
-                books.record_later(state, row.id, finish)?;
+                books.record_later(state, row.fence(), finish)?;
             }
         }
         Ok(())
@@ -216,7 +235,7 @@ impl<'a> Sender<'a> {
             Work::Row(row) => {
                 let (delivery, finish) = self.send_request_row(&row);
                 Sent::Request {
-                    id: row.id,
+                    fence: row.fence(),
                     finish,
                     delivery,
                 }
@@ -248,12 +267,12 @@ impl<'a> Sender<'a> {
         books.in_flight -= 1;
         match sent {
             Sent::Request {
-                id,
+                fence,
                 finish,
                 delivery,
             } => {
                 remember(&mut books.done, delivery);
-                books.record_later(state, id, finish)?;
+                books.record_later(state, fence, finish)?;
                 Ok(true)
             }
             Sent::Listed { row, listing } => {
@@ -265,7 +284,10 @@ impl<'a> Sender<'a> {
                     queues.extend(released);
                 }
                 if let Some(finish) = finish {
-                    state.store().outbox().finish(row.id, &finish)?;
+                    warn_if_stale(
+                        state.store().outbox().finish(row.fence(), &finish)?,
+                        row.fence(),
+                    );
                 }
                 Ok(true)
             }

@@ -8,7 +8,7 @@ use crate::config::Instance;
 use crate::http::{Answer, Failure};
 use crate::orchestrators::{self, Flow, FlowError, Job, Step};
 use crate::request::Request;
-use crate::state::outbox::{Finish, Row};
+use crate::state::outbox::{Finish, Recorded, Row};
 use crate::state::values::Notified;
 use crate::state::State;
 use anyhow::Result;
@@ -179,8 +179,8 @@ impl<'a> Sender<'a> {
         Ok(bodies)
     }
 
-    /// Records how the flow ended, at once: what the commit (or PR) was told, and the row's
-    /// result. Returns what to print.
+    /// Records how the flow ended, at once and in one transaction: the row's result, what the
+    /// commit (or PR) was told, and the journal's note. Returns what to print.
     pub(super) fn end_flow(
         state: &State,
         flowing: Flowing<'a>,
@@ -203,10 +203,27 @@ impl<'a> Sender<'a> {
             }
             _ => None,
         };
-        if let (Ok(run), Some((told, why))) = (&run, told) {
-            delivery.noted = crate::state::record_told(state.store(), &row, &run.job, told, &why)?;
-        }
-        state.store().outbox().finish(row.id, finish)?;
+        // The row's result and what it caused, in one transaction that checks the fence first:
+        // a sender whose lease lapsed changes nothing.
+        let store = state.store();
+        let fence = row.fence();
+        let (recorded, noted) = crate::state::sql::transaction(
+            |f| store.atomically(f),
+            || {
+                if store.outbox().record(fence, finish)? == Recorded::Stale {
+                    return Ok((Recorded::Stale, None));
+                }
+                let noted = match (&run, &told) {
+                    (Ok(run), Some((told, why))) => {
+                        crate::state::record_told(store, &row, &run.job, *told, why)?
+                    }
+                    _ => None,
+                };
+                Ok((Recorded::Yes, noted))
+            },
+        )?;
+        super::drain::warn_if_stale(recorded, fence);
+        delivery.noted = noted;
         Ok(delivery)
     }
 }

@@ -9,7 +9,7 @@ use crate::http::{Credentials, Failure};
 use crate::orchestrators::Job;
 use crate::plan;
 use crate::release;
-use crate::state::outbox::{self, Finish, Kind, NewRow};
+use crate::state::outbox::{self, Finish, Kind, NewRow, Recorded};
 use crate::state::State;
 use crate::state::Store;
 use anyhow::Result;
@@ -62,7 +62,13 @@ impl<'a> Sender<'a> {
                 return Ok((delivery, Some(finish), Vec::new()));
             }
         };
-        let (summary, queues) = state.immediate(|tx| store(tx, row, instance, &job, &listed))?;
+        let Some((summary, queues)) =
+            state.immediate(|tx| store(tx, row, instance, &job, &listed))?
+        else {
+            super::drain::warn_if_stale(Recorded::Stale, row.fence());
+            delivery.result = "not recorded: another process took the release over".into();
+            return Ok((delivery, None, Vec::new()));
+        };
         delivery.ok = true;
         delivery.result = summary;
         Ok((delivery, None, queues))
@@ -137,9 +143,17 @@ fn store(
     instance: &Instance,
     job: &release::Job,
     listed: &Listed,
-) -> Result<(String, Vec<String>)> {
-    let (summary, queues, finish) = match listed {
-        Listed::Commits(between, status) => {
+) -> Result<Option<(String, Vec<String>)>> {
+    // The fence first: a release whose lease lapsed concludes nothing.
+    let finish = match listed {
+        Listed::Commits(_, status) => Finish::Done { answer: *status },
+        Listed::NoHistory(why) => Finish::Nothing { why: why.clone() },
+    };
+    if tx.outbox().record(row.fence(), &finish)? == Recorded::Stale {
+        return Ok(None);
+    }
+    let (summary, queues) = match listed {
+        Listed::Commits(between, _) => {
             let records = between
                 .commits
                 .iter()
@@ -150,20 +164,14 @@ fn store(
             for commit in &plan.release {
                 queues.extend(conclude_superseded(tx, row, instance, job, commit)?);
             }
-            let summary = release::summary(&plan, job);
-            (summary, queues, Finish::Done { answer: *status })
+            (release::summary(&plan, job), queues)
         }
-        Listed::NoHistory(why) => (
-            why.clone(),
-            Vec::new(),
-            Finish::Nothing { why: why.clone() },
-        ),
+        Listed::NoHistory(why) => (why.clone(), Vec::new()),
     };
     if let Some(event) = row.event_id {
         tx.journal().note_release(event, &summary)?;
     }
-    tx.outbox().record(row.id, &finish)?;
-    Ok((summary, queues))
+    Ok(Some((summary, queues)))
 }
 
 fn unreadable() -> Finish {

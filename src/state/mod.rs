@@ -21,7 +21,7 @@ pub use postgres::{is_url as is_server_url, LOCK as POSTGRES_LOCK};
 pub use store::{Backend, BackendKind, Opening, Store};
 
 use anyhow::Result;
-use outbox::{Claim, Finish, Scope};
+use outbox::{Claim, Fence, Finish, Recorded, Scope};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -128,16 +128,20 @@ impl State {
         )
     }
 
-    /// Claims the next row to send (see `outbox::lease::claim_next`).
+    /// Claims the next row to send (see `outbox::lease::claim_next`), at the state's time.
     pub fn claim_next(
         &mut self,
         scope: &Scope,
         lease_ms: i64,
         retry_from: Option<i64>,
-        done: Option<(i64, &Finish)>,
-    ) -> Result<Claim> {
-        self.backend
-            .store()
-            .claim_next(scope, lease_ms, retry_from, done)
+        done: Option<(Fence, &Finish)>,
+    ) -> Result<(Option<Recorded>, Claim)> {
+        let ask = outbox::Ask {
+            scope,
+            lease_ms,
+            retry_from,
+            now: now_ms(),
+        };
+        self.backend.store().claim_next(&ask, done)
     }
 }

@@ -53,7 +53,8 @@ pub const CURRENT: &str = r"
         answer      INTEGER,
         last_error  TEXT,
         created_ms  INTEGER NOT NULL,
-        updated_ms  INTEGER NOT NULL
+        updated_ms  INTEGER NOT NULL,
+        fence       INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX outbox_open ON outbox (state, queue, id);
     CREATE INDEX outbox_by_event ON outbox (event_id);
@@ -356,5 +357,11 @@ pub const MIGRATIONS: &[&str] = &[
         planned       TEXT NOT NULL CHECK (planned IN ('in_progress', 'success', 'failure', 'inactive')),
         PRIMARY KEY (instance, commit_id, environment)
     ) WITHOUT ROWID;
+    ",
+    // 4: fencing tokens. Each claim of a row takes the next generation of its lease (`fence`);
+    // a result is recorded only by the process that holds the current one, so a sender woken
+    // after its lease lapsed and the row was taken over changes nothing.
+    r"
+    ALTER TABLE outbox ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
     ",
 ];

@@ -5,7 +5,7 @@
 use super::commits::Record;
 use super::deployments::Deployment;
 use super::journal::{EventRow, Facts, Filter, Pruned, Verdict};
-use super::outbox::{Attempt, Claim, Finish, NewRow, Row, Scope};
+use super::outbox::{Ask, Attempt, Claim, Fence, Finish, NewRow, Recorded, Row};
 use super::sql::Db;
 use super::values::{Notified, PrState};
 use crate::config::Instance;
@@ -37,11 +37,9 @@ pub trait Store {
     /// See `outbox::lease::claim_next`.
     fn claim_next(
         &self,
-        scope: &Scope,
-        lease_ms: i64,
-        retry_from: Option<i64>,
-        done: Option<(i64, &Finish)>,
-    ) -> Result<Claim>;
+        ask: &Ask,
+        done: Option<(Fence, &Finish)>,
+    ) -> Result<(Option<Recorded>, Claim)>;
 }
 
 /// Every [`Db`] is the whole store: the operations are written once, in the SQL both backends
@@ -73,12 +71,10 @@ impl<D: Db> Store for D {
 
     fn claim_next(
         &self,
-        scope: &Scope,
-        lease_ms: i64,
-        retry_from: Option<i64>,
-        done: Option<(i64, &Finish)>,
-    ) -> Result<Claim> {
-        super::outbox::lease::claim_next(self, scope, lease_ms, retry_from, done)
+        ask: &Ask,
+        done: Option<(Fence, &Finish)>,
+    ) -> Result<(Option<Recorded>, Claim)> {
+        super::outbox::lease::claim_next(self, ask, done)
     }
 }
 
@@ -191,11 +187,13 @@ pub trait Outbox {
     /// How the rows with these ids stand now: (owed, failed for good, refused).
     fn standing(&self, ids: &[i64]) -> Result<(usize, usize, usize)>;
 
-    /// Records how a send ended, in a transaction of its own.
-    fn finish(&self, id: i64, finish: &Finish) -> Result<()>;
+    /// Records how a send ended, in a transaction of its own: see `record`.
+    fn finish(&self, fence: Fence, finish: &Finish) -> Result<Recorded>;
 
-    /// Records how a send ended, inside the caller's transaction.
-    fn record(&self, id: i64, finish: &Finish) -> Result<()>;
+    /// Records how a send ended, inside the caller's transaction, if the fence still holds the
+    /// row: `Stale` (nothing written) when its lease lapsed and another process claimed it
+    /// since. Whatever else the send caused belongs in the same transaction, after this.
+    fn record(&self, fence: Fence, finish: &Finish) -> Result<Recorded>;
 }
 
 /// What is known of each commit: its outcome, whether the orchestrator was told, the ends of its

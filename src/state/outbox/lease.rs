@@ -4,8 +4,7 @@
 //! queue's oldest open row may be sent, and a process claims it with a lease. A process that
 //! dies leaves its lease to expire; the next one takes the row over.
 
-use super::{row, Row, RowState};
-use crate::state::now_ms;
+use super::{row, Fence, Recorded, Row, RowState};
 use crate::state::sql::{Db, Sql as _};
 use crate::values;
 use anyhow::Result;
@@ -49,35 +48,49 @@ pub enum Scope {
     All,
 }
 
+/// What one claim asks for.
+#[derive(Debug, Clone)]
+pub struct Ask<'a> {
+    pub scope: &'a Scope,
+    pub lease_ms: i64,
+    /// With `retry_from` (the replay CronJob's start), our own backoff of rows last tried before
+    /// then is over; a wait the host asked for (Retry-After, a rate-limit reset) still holds, and
+    /// a row that fails again during this replay backs off as usual.
+    pub retry_from: Option<i64>,
+    /// The time of the claim (ms since the epoch), from the state's clock.
+    pub now: i64,
+}
+
 /// Claims the next sendable row: the head of its queue, due, and not leased by a live process.
-/// `done` is the previous row's result, recorded in the same transaction (one commit per send).
-/// With `retry_from` (the replay CronJob's start), our own backoff of rows last tried before then
-/// is over; a wait the host asked for (Retry-After, a rate-limit reset) still holds, and a row
-/// that fails again during this replay backs off as usual.
+/// The claim raises the row's lease generation, so a lapsed holder can no longer record it.
+/// `done` is the previous row's result, recorded in the same transaction (one commit per send),
+/// when its fence still holds: what became of it comes back beside the claim.
 pub fn claim_next<D: Db>(
     db: &D,
-    scope: &Scope,
-    lease_ms: i64,
-    retry_from: Option<i64>,
-    done: Option<(i64, &Finish)>,
-) -> Result<Claim> {
+    ask: &Ask,
+    done: Option<(Fence, &Finish)>,
+) -> Result<(Option<Recorded>, Claim)> {
     crate::state::sql::transaction(
         |f| db.atomically(f),
-        || claim_in_transaction(db, scope, lease_ms, retry_from, done),
+        || {
+            let recorded = match done {
+                Some((fence, finish)) => {
+                    Some(crate::state::store::Outbox::record(db, fence, finish)?)
+                }
+                None => None,
+            };
+            Ok((recorded, claim_in_transaction(db, ask)?))
+        },
     )
 }
 
-fn claim_in_transaction<D: Db>(
-    db: &D,
-    scope: &Scope,
-    lease_ms: i64,
-    retry_from: Option<i64>,
-    done: Option<(i64, &Finish)>,
-) -> Result<Claim> {
-    if let Some((id, finish)) = done {
-        crate::state::store::Outbox::record(db, id, finish)?;
-    }
-    let now = now_ms();
+fn claim_in_transaction<D: Db>(db: &D, ask: &Ask) -> Result<Claim> {
+    let Ask {
+        scope,
+        lease_ms,
+        retry_from,
+        now,
+    } = *ask;
     // Static SQL (so the statement is parsed once): the scope is a bound JSON array.
     let read = |r: &crate::state::sql::Row| {
         Ok((
@@ -106,11 +119,13 @@ fn claim_in_transaction<D: Db>(
         }
         if head.not_before <= now {
             db.execute(
-                "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3 WHERE id = ?1",
-                values![head.id, now + lease_ms, now],
+                "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3, fence = fence + 1
+                 WHERE id = ?1",
+                values![head.id, now.saturating_add(lease_ms), now],
             )?;
             let mut claimed = head;
             claimed.state = RowState::Sending;
+            claimed.fence += 1;
             return Ok(Claim::Row(Box::new(claimed)));
         }
         wake = Some(wake.map_or(head.not_before, |w| w.min(head.not_before)));
@@ -164,6 +179,9 @@ mod tests {
     use crate::state::store::Outbox;
     use crate::state::temp_state;
 
+    /// The tests' clock: claims happen at the times they name, leases lapse when they say.
+    const T0: i64 = 1_700_000_000_000;
+
     fn add(conn: &rusqlite::Connection, commit: &str, url: &str) -> i64 {
         let request = Request::post(
             Target::Kind(&crate::hosts::github::STATUSES),
@@ -183,6 +201,46 @@ mod tests {
         .unwrap()
     }
 
+    fn ask(scope: &Scope, now: i64, lease_ms: i64, retry_from: Option<i64>) -> Ask<'_> {
+        Ask {
+            scope,
+            lease_ms,
+            retry_from,
+            now,
+        }
+    }
+
+    fn claim(conn: &rusqlite::Connection, now: i64) -> Claim {
+        claim_next(conn, &ask(&Scope::All, now, 1000, None), None)
+            .unwrap()
+            .1
+    }
+
+    fn take(conn: &rusqlite::Connection, now: i64) -> Box<Row> {
+        match claim(conn, now) {
+            Claim::Row(row) => row,
+            other => panic!("expected a row, found {other:?}"),
+        }
+    }
+
+    fn retry(not_before: i64, host_wait: bool) -> Finish {
+        Finish::Retry {
+            why: "503".into(),
+            answer: Some(503),
+            not_before,
+            host_wait,
+        }
+    }
+
+    fn state_of(conn: &rusqlite::Connection, id: i64) -> (String, i64, i64) {
+        conn.query_row(
+            "SELECT state, attempts, fence FROM outbox WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_queue_leaves_in_order_and_a_retry_holds_it_back() {
         let (state, dir) = temp_state("outbox");
@@ -190,43 +248,33 @@ mod tests {
         let second = add(state.conn(), "a", "https://x/2");
         let other = add(state.conn(), "b", "https://x/3");
         let conn = &state.conn;
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
-            panic!()
-        };
-        assert_eq!(row.id, first);
+        let first_claim = take(conn, T0);
+        assert_eq!(first_claim.id, first);
         // The first is in flight: the only other sendable head is another queue's.
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
-            panic!()
-        };
-        assert_eq!(row.id, other);
-        let later = now_ms() + 60_000;
-        conn.finish(
-            first,
-            &Finish::Retry {
-                why: "503".into(),
-                answer: Some(503),
-                not_before: later,
-                host_wait: false,
-            },
-        )
-        .unwrap();
-        conn.finish(other, &Finish::Done { answer: 201 }).unwrap();
-        // `second` must wait behind `first`.
-        assert!(
-            matches!(claim_next(conn, &Scope::All, 1000, None, None).unwrap(), Claim::Wait(t) if t == later)
+        let other_claim = take(conn, T0);
+        assert_eq!(other_claim.id, other);
+        let later = T0 + 60_000;
+        assert_eq!(
+            conn.finish(first_claim.fence(), &retry(later, false))
+                .unwrap(),
+            Recorded::Yes
         );
-        conn.execute("UPDATE outbox SET not_before = 0 WHERE id = ?1", [first])
-            .unwrap();
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
-            panic!()
-        };
-        assert_eq!(row.id, first);
-        assert_eq!(row.attempts, 1);
-        conn.finish(first, &Finish::Done { answer: 201 }).unwrap();
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
-            panic!()
-        };
-        assert_eq!(row.id, second);
+        assert_eq!(
+            conn.finish(other_claim.fence(), &Finish::Done { answer: 201 })
+                .unwrap(),
+            Recorded::Yes
+        );
+        // `second` must wait behind `first`.
+        assert!(matches!(claim(conn, T0 + 1), Claim::Wait(t) if t == later));
+        let again = take(conn, later);
+        assert_eq!(again.id, first);
+        assert_eq!(again.attempts, 1);
+        assert_eq!(
+            conn.finish(again.fence(), &Finish::Done { answer: 201 })
+                .unwrap(),
+            Recorded::Yes
+        );
+        assert_eq!(take(conn, later).id, second);
         assert_eq!(conn.attempts(first).unwrap().len(), 2);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -236,26 +284,85 @@ mod tests {
         let (state, dir) = temp_state("lease");
         let id = add(state.conn(), "a", "https://x/1");
         let conn = &state.conn;
-        let Claim::Row(_) = claim_next(conn, &Scope::All, 60_000, None, None).unwrap() else {
-            panic!()
-        };
-        assert!(matches!(
-            claim_next(conn, &Scope::All, 1000, None, None).unwrap(),
-            Claim::Busy
-        ));
-        conn.execute("UPDATE outbox SET lease_until = 1", [])
-            .unwrap();
+        let first = take(conn, T0);
+        assert!(matches!(claim(conn, T0 + 999), Claim::Busy));
         let queue = queue_of(
             "i",
             Some("a"),
             &Target::Kind(&crate::hosts::github::STATUSES),
         );
-        let Claim::Row(row) =
-            claim_next(conn, &Scope::Queues(vec![queue]), 1000, None, None).unwrap()
+        let scope = Scope::Queues(vec![queue]);
+        let Claim::Row(row) = claim_next(conn, &ask(&scope, T0 + 1000, 1000, None), None)
+            .unwrap()
+            .1
         else {
             panic!()
         };
         assert_eq!(row.id, id);
+        assert_eq!(row.fence, first.fence + 1, "a takeover raises the fence");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_woken_stale_sender_changes_nothing() {
+        let (state, dir) = temp_state("fence");
+        let id = add(state.conn(), "a", "https://x/1");
+        let conn = &state.conn;
+        // A sender claims the row, then stalls past its lease; a second takes it over and
+        // delivers it.
+        let stalled = take(conn, T0);
+        let taker = take(conn, T0 + 5_000);
+        assert_eq!(
+            conn.finish(taker.fence(), &Finish::Done { answer: 201 })
+                .unwrap(),
+            Recorded::Yes
+        );
+        let delivered = state_of(conn, id);
+        assert_eq!(delivered, ("done".into(), 1, 2));
+        // The first wakes with its late "timed out": refused, whatever it says.
+        for late in [
+            retry(0, false),
+            Finish::Failed {
+                why: "x".into(),
+                answer: None,
+            },
+            Finish::Done { answer: 201 },
+        ] {
+            assert_eq!(
+                conn.finish(stalled.fence(), &late).unwrap(),
+                Recorded::Stale
+            );
+            assert_eq!(state_of(conn, id), delivered);
+        }
+        assert_eq!(conn.attempts(id).unwrap().len(), 1);
+        assert!(
+            matches!(claim(conn, T0 + 10_000), Claim::Empty),
+            "nothing is owed again"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_stale_result_carried_by_a_claim_is_refused_and_the_claim_goes_on() {
+        let (state, dir) = temp_state("fence-claim");
+        let first = add(state.conn(), "a", "https://x/1");
+        let other = add(state.conn(), "b", "https://x/2");
+        let conn = &state.conn;
+        let stalled = take(conn, T0);
+        assert_eq!(stalled.id, first);
+        // Taken over and left in flight by the other process.
+        let taker = take(conn, T0 + 5_000);
+        assert_eq!(taker.id, first);
+        let done = Finish::Done { answer: 201 };
+        let (recorded, next) = claim_next(
+            conn,
+            &ask(&Scope::All, T0 + 5_001, 1000, None),
+            Some((stalled.fence(), &done)),
+        )
+        .unwrap();
+        assert_eq!(recorded, Some(Recorded::Stale));
+        assert!(matches!(next, Claim::Row(row) if row.id == other));
+        assert_eq!(state_of(conn, first), ("sending".into(), 0, 2));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -265,44 +372,30 @@ mod tests {
         let ours = add(state.conn(), "a", "https://x/1");
         let theirs = add(state.conn(), "b", "https://x/2");
         let conn = &state.conn;
-        let later = now_ms() + 60_000;
+        let later = T0 + 60_000;
         for (id, host_wait) in [(ours, false), (theirs, true)] {
-            let Claim::Row(_) = claim_next(conn, &Scope::All, 1000, None, None).unwrap() else {
-                panic!()
-            };
-            conn.finish(
-                id,
-                &Finish::Retry {
-                    why: "x".into(),
-                    answer: None,
-                    not_before: later,
-                    host_wait,
-                },
-            )
-            .unwrap();
+            let row = take(conn, T0);
+            assert_eq!(row.id, id);
+            assert_eq!(
+                conn.finish(row.fence(), &retry(later, host_wait)).unwrap(),
+                Recorded::Yes
+            );
         }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let start = now_ms();
-        let Claim::Row(row) = claim_next(conn, &Scope::All, 1000, Some(start), None).unwrap()
-        else {
+        // `updated_ms` is the wall clock's: the replay starts after it.
+        let start = crate::state::now_ms() + 1;
+        let replay = ask(&Scope::All, T0 + 10, 1000, Some(start));
+        let Claim::Row(row) = claim_next(conn, &replay, None).unwrap().1 else {
             panic!()
         };
         assert_eq!(row.id, ours);
-        conn.finish(
-            ours,
-            &Finish::Retry {
-                why: "x".into(),
-                answer: None,
-                not_before: later,
-                host_wait: false,
-            },
-        )
-        .unwrap();
+        assert_eq!(
+            conn.finish(row.fence(), &retry(later, false)).unwrap(),
+            Recorded::Yes
+        );
+        conn.execute("UPDATE outbox SET updated_ms = ?1", [start + 1])
+            .unwrap();
         assert!(
-            matches!(
-                claim_next(conn, &Scope::All, 1000, Some(start), None).unwrap(),
-                Claim::Wait(_)
-            ),
+            matches!(claim_next(conn, &replay, None).unwrap().1, Claim::Wait(_)),
             "tried again in this replay: backs off"
         );
         std::fs::remove_dir_all(dir).unwrap();

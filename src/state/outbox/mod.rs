@@ -81,20 +81,54 @@ pub struct Row {
     pub not_before: i64,
     /// The last try was refused for a reason configuration must fix (a token, a repository name).
     pub blocked: bool,
+    /// The generation of the row's lease: raised by every claim, so that the claim's holder can
+    /// prove it still owns the row when it records the result (see [`Fence`]).
+    pub fence: i64,
+    /// Why the stored request cannot be read back (a body that no longer parses): such a row is
+    /// never sent, with or without its body.
+    pub unreadable: Option<String>,
+}
+
+/// The proof that a process owns a claimed row: the row and the lease generation its claim
+/// took. A write that holds an older generation than the row's (its lease lapsed and another
+/// process took the row over) is refused and changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    pub row: i64,
+    pub generation: i64,
+}
+
+/// Whether a result was recorded, or refused because its sender no longer held the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Recorded {
+    Yes,
+    /// The lease had lapsed and the row was claimed again: nothing was written.
+    Stale,
+}
+
+impl Row {
+    /// This claim's proof of ownership.
+    pub fn fence(&self) -> Fence {
+        Fence {
+            row: self.id,
+            generation: self.fence,
+        }
+    }
 }
 
 /// The columns `row` reads, as a literal so that `concat!` can build whole statements from it.
 macro_rules! columns {
     () => {
         "id, event_id, instance, commit_id, queue, target, kind, context, method, url, body, job, state, \
-         attempts, answer, last_error, not_before, blocked"
+         attempts, answer, last_error, not_before, blocked, fence"
     };
 }
 
 // After `columns!`, which it uses.
 pub(super) mod lease;
 
-pub use lease::{Claim, Finish, Scope};
+pub use lease::{Ask, Claim, Finish, Scope};
 
 /// Reads a row by column name, so that a statement may select more columns after these.
 fn row(r: &SqlRow) -> Result<Row> {
@@ -102,12 +136,21 @@ fn row(r: &SqlRow) -> Result<Row> {
     let method: Option<Method> = r.get("method")?;
     let url: Option<String> = r.get("url")?;
     let body: Option<String> = r.get("body")?;
+    // A body that does not parse is never dropped silently: the row is unreadable, not sent.
+    let (body, unreadable) = match body
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => (None, None),
+        Some(Ok(body)) => (Some(body), None),
+        Some(Err(e)) => (None, Some(format!("its stored body is not JSON ({e})"))),
+    };
     let request = match (Target::from_key(&target), method, url) {
-        (Some(target), Some(method), Some(url)) => Some(Request {
+        (Some(target), Some(method), Some(url)) if unreadable.is_none() => Some(Request {
             target,
             method,
             url,
-            body: body.and_then(|b| serde_json::from_str(&b).ok()),
+            body,
         }),
         _ => None,
     };
@@ -128,6 +171,8 @@ fn row(r: &SqlRow) -> Result<Row> {
         last_error: r.get("last_error")?,
         not_before: r.get("not_before")?,
         blocked: r.get("blocked")?,
+        fence: r.get("fence")?,
+        unreadable,
     })
 }
 
@@ -275,11 +320,14 @@ impl<D: Db> Outbox for D {
         Ok((count(counts.0), count(counts.1), count(counts.2)))
     }
 
-    fn finish(&self, id: i64, finish: &Finish) -> Result<()> {
-        self.atomically(&mut || Outbox::record(self, id, finish))
+    fn finish(&self, fence: Fence, finish: &Finish) -> Result<Recorded> {
+        crate::state::sql::transaction(
+            |f| self.atomically(f),
+            || Outbox::record(self, fence, finish),
+        )
     }
 
-    fn record(&self, id: i64, finish: &Finish) -> Result<()> {
+    fn record(&self, fence: Fence, finish: &Finish) -> Result<Recorded> {
         let now = now_ms();
         let (state, answer, why, not_before, attempt) = match finish {
             Finish::Done { answer } => (RowState::Done, Some(*answer), None, 0, true),
@@ -320,19 +368,36 @@ impl<D: Db> Outbox for D {
             }
         );
         let blocked = matches!(finish, Finish::Blocked { .. });
-        self.execute(
-            "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
+        // Only the holder of the current lease generation may write: a sender whose lease
+        // lapsed, and whose row another process claimed since, is refused here.
+        let changed = self
+            .execute(
+                "UPDATE outbox SET state = ?2, answer = COALESCE(?3, answer), last_error = ?4, not_before = ?5,
                     attempts = attempts + ?6, lease_until = 0, updated_ms = ?7, host_wait = ?8, blocked = ?9
-             WHERE id = ?1",
-            values![id, state, answer, why, not_before, i64::from(attempt), now, host_wait, blocked],
-        )
-        .context("cannot record a delivery")?;
+             WHERE id = ?1 AND fence = ?10 AND state = 'sending'",
+                values![
+                    fence.row,
+                    state,
+                    answer,
+                    why,
+                    not_before,
+                    i64::from(attempt),
+                    now,
+                    host_wait,
+                    blocked,
+                    fence.generation
+                ],
+            )
+            .context("cannot record a delivery")?;
+        if changed == 0 {
+            return Ok(Recorded::Stale);
+        }
         if attempt {
             self.execute(
                 "INSERT INTO attempts (outbox_id, at_ms, answer, error) VALUES (?1, ?2, ?3, ?4)",
-                values![id, now, answer, why],
+                values![fence.row, now, answer, why],
             )?;
         }
-        Ok(())
+        Ok(Recorded::Yes)
     }
 }
