@@ -166,9 +166,9 @@ impl<'a> Sender<'a> {
     fn failure(&self, failure: Failure, attempts: i64) -> Finish {
         match failure {
             Failure::Retry { why, after, answer } => {
-                let wait = match after {
-                    Some(after) => millis(after),
-                    None => backoff_ms(attempts),
+                let (wait, why) = match after {
+                    Some(asked) => host_wait(asked, why),
+                    None => (backoff_ms(attempts), why),
                 };
                 Finish::Retry {
                     why,
@@ -211,6 +211,26 @@ fn describe(finish: &Finish) -> (bool, String) {
     }
 }
 
+/// The longest wait a host may ask for (Retry-After, a rate-limit reset) that is honoured as
+/// asked: GitHub's rate-limit windows are an hour at most. A longer one (a broken or hostile
+/// host, a clock far off) is cut to this, with a warning, so that no host can park a queue.
+pub const MAX_HOST_WAIT: Duration = Duration::from_secs(60 * 60);
+
+/// The wait a host asked for, in ms, at most [`MAX_HOST_WAIT`]; `why` says so when it was cut.
+fn host_wait(asked: Duration, why: String) -> (i64, String) {
+    if asked <= MAX_HOST_WAIT {
+        return (millis(asked), why);
+    }
+    let said = format!(
+        "{why}; it asked to wait {} s, more than the {} s honoured: tried again in {} s",
+        asked.as_secs(),
+        MAX_HOST_WAIT.as_secs(),
+        MAX_HOST_WAIT.as_secs()
+    );
+    crate::log::warn(&said);
+    (millis(MAX_HOST_WAIT), said)
+}
+
 /// A duration in whole milliseconds, saturating (waits are bounded far below that).
 pub fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -228,6 +248,24 @@ fn backoff_ms(attempts: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_wait_is_honoured_up_to_an_hour_and_cut_past_it() {
+        let hour = 3_600_000;
+        for (asked, wait, cut) in [
+            (Duration::ZERO, 0, false),
+            (Duration::from_secs(7), 7_000, false),
+            (Duration::from_secs(3_600), hour, false),
+            (Duration::from_secs(3_601), hour, true),
+            (Duration::from_secs(999_999), hour, true),
+            (Duration::from_secs(u64::MAX), hour, true),
+        ] {
+            let (ms, why) = host_wait(asked, "GitHub answered 429".into());
+            assert_eq!(ms, wait, "{asked:?}");
+            assert_eq!(why.contains("more than the 3600 s honoured"), cut, "{why}");
+            assert!(why.starts_with("GitHub answered 429"));
+        }
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -240,8 +240,8 @@ impl Client {
         };
         let mut response = super::call(agent, &request, &headers, &body, timeout)
             .map_err(|e| failed(&transport_error(&e)))?;
-        let super::Received { status, body, .. } =
-            super::receive(&mut response).map_err(|e| failed(&e))?;
+        // A body cut short does not parse: asked again, as any read is.
+        let super::Received { status, body, .. } = super::receive(&mut response);
         let what = path_of(url);
         match status {
             200..=299 => serde_json::from_str(&body).map_err(|_| Failure::Retry {

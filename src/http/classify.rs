@@ -59,7 +59,7 @@ impl Meta {
             content_type: header("content-type").unwrap_or_default(),
             retry_after: header("retry-after").and_then(|v| retry_after(&v, super::unix_now())),
             ratelimit_remaining: header("x-ratelimit-remaining"),
-            ratelimit_reset: header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok()),
+            ratelimit_reset: header("x-ratelimit-reset").and_then(|v| whole_number(&v)),
         }
     }
 }
@@ -112,10 +112,20 @@ pub fn classify(
     }
 }
 
+/// A header's whole number; digits past `u64` saturate (a far future stays far, not absent).
+fn whole_number(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(value.parse().unwrap_or(u64::MAX))
+}
+
 /// `Retry-After` is seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past means now.
+/// However far off, it is what the host asked: the one ceiling on waits is the deliverer's.
 pub fn retry_after(value: &str, now: u64) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
+    if let Some(seconds) = whole_number(value) {
         return Some(Duration::from_secs(seconds));
     }
     let at = crate::event::time::parse_http_date(value)?;
@@ -279,5 +289,36 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(retry_after("soon", now), None);
+        // Far off, in either form: kept as asked (the deliverer cuts it to its ceiling).
+        assert_eq!(
+            retry_after("18446744073709551615", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            retry_after("Wed, 31 Dec 3000 23:59:59 GMT", now),
+            Some(Duration::from_secs(32_535_215_999 - now))
+        );
+        assert_eq!(retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn a_far_future_rate_limit_reset_is_kept_not_dropped() {
+        let meta = Meta::of(|name| match name {
+            "x-ratelimit-remaining" => Some("0".into()),
+            "x-ratelimit-reset" => Some("99999999999999999999".into()),
+            _ => None,
+        });
+        assert_eq!(meta.ratelimit_reset, Some(u64::MAX));
+        assert_eq!(
+            classify(&crate::hosts::github::API, true, 403, &meta, "", 1_000),
+            Sorted::Retry {
+                after: Some(Duration::from_secs(u64::MAX - 1_000)),
+                limit: Some(Limit::Primary)
+            }
+        );
     }
 }

@@ -183,13 +183,16 @@ impl Client {
             meta,
             location,
             body,
-        } = receive(&mut response).map_err(|e| {
-            Sent::Failed(Failure::Retry {
-                why: redact(&format!("{place}: answer cut off: {e}")),
-                after: None,
-                answer: Some(response.status().as_u16()),
-            })
-        })?;
+            cut,
+        } = receive(&mut response);
+        if let Some(e) = &cut {
+            // The status line is the host's word: a 2xx was done, whatever became of the body.
+            // Sending it again would repeat it (a dispatch, a deployment); a caller that needs
+            // the body finds it unreadable and asks again by reading.
+            crate::log::verbose(&redact(&format!(
+                "{place} answered {status}, then its body broke off ({e})"
+            )));
+        }
         let repos_api = api.is_repos_api(&request.url);
         let answer = Some(status);
         let said = format!("{place} answered {status}{}", host_message(&body));
@@ -274,11 +277,14 @@ struct Received {
     meta: Meta,
     location: Option<String>,
     body: String,
+    /// Why the body broke off before its end, when it did: what was read is kept.
+    cut: Option<std::io::Error>,
 }
 
-/// Reads an answer, its body cut at [`MAX_ANSWER_BYTES`]. A 2xx whose body breaks off is an
-/// error (worth another try); another status's body is only for the message.
-fn receive(response: &mut ureq::http::Response<ureq::Body>) -> std::io::Result<Received> {
+/// Reads an answer, its body cut at [`MAX_ANSWER_BYTES`]. A body that breaks off (a reset, a
+/// timeout mid-body) leaves the status as it was: the request was answered. What was read of the
+/// body stays, for messages; a caller that needs the body whole finds it does not parse.
+fn receive(response: &mut ureq::http::Response<ureq::Body>) -> Received {
     let status = response.status().as_u16();
     let header = |name: &str| {
         response
@@ -289,20 +295,19 @@ fn receive(response: &mut ureq::http::Response<ureq::Body>) -> std::io::Result<R
     };
     let meta = Meta::of(header);
     let location = header("location");
-    let mut body = String::new();
-    let read = response
+    let mut bytes = Vec::new();
+    let cut = response
         .body_mut()
         .as_reader()
         .take(MAX_ANSWER_BYTES)
-        .read_to_string(&mut body);
-    match read {
-        Err(e) if (200..300).contains(&status) => Err(e),
-        _ => Ok(Received {
-            status,
-            meta,
-            location,
-            body,
-        }),
+        .read_to_end(&mut bytes)
+        .err();
+    Received {
+        status,
+        meta,
+        location,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        cut,
     }
 }
 

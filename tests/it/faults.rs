@@ -133,12 +133,14 @@ pub(crate) fn faulty_host(seed: u64, fault_percent: u64, ledger: Arc<Mutex<Ledge
                     body: String::new(),
                     headers: vec![],
                     delay: Some(Duration::from_millis(1300)),
+                    cut_after: None,
                 },
                 6 => Reply {
                     status: 200,
                     body: "<html>proxy error".into(),
                     headers: vec![],
                     delay: None,
+                    cut_after: None,
                 }
                 .only_for_reads(r),
                 _ => Reply {
@@ -146,6 +148,7 @@ pub(crate) fn faulty_host(seed: u64, fault_percent: u64, ledger: Arc<Mutex<Ledge
                     body: "<html>garbage".into(),
                     headers: vec![],
                     delay: None,
+                    cut_after: None,
                 },
             });
         }

@@ -16,6 +16,7 @@ mod faults;
 mod generated;
 mod github_app;
 mod hardening;
+mod hostile;
 mod hosts;
 mod image;
 mod install;

@@ -26,6 +26,7 @@ fn guarded(azure: bool) -> MockHost {
                 body: "<html>Sign in to your account</html>".into(),
                 headers: vec![("Content-Type".into(), "text/html".into())],
                 delay: None,
+                cut_after: None,
             })
         } else {
             Some(Reply::json(401, json!({"message": "Bad credentials"})))

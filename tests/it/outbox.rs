@@ -163,6 +163,7 @@ fn timeouts_and_refused_connections_are_owed_not_lost() {
             body: "{}".into(),
             headers: vec![],
             delay: Some(Duration::from_secs(3)),
+            cut_after: None,
         })
     });
     let dir = TempDir::new("timeout");
@@ -584,6 +585,7 @@ fn a_flow_read_that_is_not_json_leaves_the_notification_owed() {
                 body: "<html>proxy page</html>".into(),
                 headers: vec![("Content-Type".into(), "text/html".into())],
                 delay: None,
+                cut_after: None,
             })
     });
     let dir = TempDir::new("flow-not-json");

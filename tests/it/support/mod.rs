@@ -5,6 +5,7 @@
 pub mod ca;
 pub mod hostile;
 pub mod postgres;
+pub mod raw;
 pub mod tls;
 
 use serde_json::{json, Value};
@@ -61,6 +62,9 @@ pub struct Reply {
     pub body: String,
     pub headers: Vec<(String, String)>,
     pub delay: Option<Duration>,
+    /// Send only this many bytes of the body (its full length declared), then reset the
+    /// connection: an answer cut mid-body.
+    pub cut_after: Option<usize>,
 }
 
 impl Reply {
@@ -71,6 +75,7 @@ impl Reply {
             body: body.to_string(),
             headers: vec![],
             delay: None,
+            cut_after: None,
         }
     }
 
@@ -80,7 +85,14 @@ impl Reply {
             body: String::new(),
             headers: vec![],
             delay: None,
+            cut_after: None,
         }
+    }
+
+    /// The status line and headers as given, then `bytes` of the body, then a reset.
+    pub fn cut_after(mut self, bytes: usize) -> Reply {
+        self.cut_after = Some(bytes);
+        self
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
@@ -141,12 +153,20 @@ impl MockHost {
                         if let Some(delay) = reply.delay {
                             std::thread::sleep(delay);
                         }
+                        let headers: Vec<tiny_http::Header> = reply
+                            .headers
+                            .iter()
+                            .map(|(n, v)| {
+                                tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()).unwrap()
+                            })
+                            .collect();
+                        // tiny_http keeps a connection open after a short body: a cut answer
+                        // needs the raw host, which closes it.
+                        assert!(reply.cut_after.is_none(), "a cut answer needs raw::RawHost");
                         let mut response = tiny_http::Response::from_string(reply.body)
                             .with_status_code(reply.status);
-                        for (n, v) in &reply.headers {
-                            response.add_header(
-                                tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()).unwrap(),
-                            );
+                        for header in headers {
+                            response.add_header(header);
                         }
                         let _ = request.respond(response);
                     });

@@ -1,0 +1,133 @@
+//! A hostile host: answers cut mid-body, waits asked for that would park a queue forever. Each
+//! test names what the host did and what must hold whatever it does.
+
+use crate::support::raw::RawHost;
+use crate::support::*;
+
+const SUCCESS: &str = "flux/kustomization-reconciliation-succeeded-flux-v2.json";
+const PROGRESSING: &str = "flux/kustomization-progressing-ssa-changeset-flux-v2.json";
+
+fn dispatches(host: &RawHost) -> usize {
+    host.posts()
+        .iter()
+        .filter(|p| p.path().ends_with("/dispatches"))
+        .count()
+}
+
+/// The latest time (ms) any open row of the state may next be tried at.
+fn latest_next_try(dir: &TempDir) -> i64 {
+    dir.count(
+        "SELECT COALESCE(MAX(not_before), 0) FROM outbox WHERE state IN ('pending', 'sending')",
+    )
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_dispatch_answered_201_then_cut_mid_body_is_sent_once() {
+    let host = RawHost::with(|r| {
+        r.path().ends_with("/dispatches").then(|| {
+            Reply::json(
+                201,
+                serde_json::json!({"message": "a body the host never finishes"}),
+            )
+            .cut_after(9)
+        })
+    });
+    let dir = TempDir::new("hostile-cut-dispatch");
+    let env = github_env_at(&host.base, &dir);
+    let run = run_fixture("handle", SUCCESS, &env, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(dispatches(&host), 1, "{}", run.stderr);
+    // Nothing is owed: later runs send nothing again.
+    let again = connector(&["replay", "--failed"], &env, None);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let periodic = connector(&["periodic"], &env, None);
+    assert_eq!(periodic.code, 0, "{}", periodic.stderr);
+    assert_eq!(dispatches(&host), 1);
+    assert_eq!(
+        dir.count("SELECT COUNT(*) FROM outbox WHERE kind = 'notify' AND state = 'done'"),
+        1
+    );
+}
+
+#[test]
+fn a_status_answered_201_then_cut_mid_body_is_delivered_not_retried() {
+    let host = RawHost::with(|r| {
+        (r.method == "POST" && r.path().contains("/statuses/")).then(|| {
+            Reply::json(201, serde_json::json!({"id": 1, "state": "pending"})).cut_after(3)
+        })
+    });
+    let dir = TempDir::new("hostile-cut-status");
+    let run = run_fixture("status", PROGRESSING, &github_env_at(&host.base, &dir), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let posted = host.posts().len();
+    assert!(posted > 0);
+    assert_eq!(
+        dir.count("SELECT COUNT(*) FROM outbox WHERE state <> 'done'"),
+        0,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        dir.count("SELECT COUNT(*) FROM attempts"),
+        i64::try_from(posted).unwrap()
+    );
+}
+
+/// Each way a host can ask for a wait far past any rate-limit window.
+fn parks(reply: Reply) {
+    let host = MockHost::with(move |r| {
+        (r.method == "POST" && r.path().contains("/statuses/")).then(|| reply.clone())
+    });
+    let dir = TempDir::new("hostile-wait");
+    let before = now_ms();
+    let run = run_fixture("status", PROGRESSING, &github_env(&host, &dir), &[]);
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("more than the 3600 s honoured"),
+        "the cut is said: {}",
+        run.stderr
+    );
+    let latest = latest_next_try(&dir);
+    assert!(latest > before, "the host's wait holds");
+    assert!(
+        latest <= now_ms() + 3_600_000,
+        "tried again within the hour, not at {latest}"
+    );
+}
+
+#[test]
+fn a_retry_after_of_u64_max_seconds_waits_an_hour_at_most() {
+    parks(Reply::status(429).with_header("Retry-After", "18446744073709551615"));
+}
+
+#[test]
+fn a_retry_after_of_more_digits_than_u64_waits_an_hour_at_most() {
+    parks(Reply::status(503).with_header("Retry-After", "99999999999999999999999999"));
+}
+
+#[test]
+fn a_retry_after_date_centuries_ahead_waits_an_hour_at_most() {
+    parks(Reply::status(429).with_header("Retry-After", "Wed, 31 Dec 3000 23:59:59 GMT"));
+}
+
+#[test]
+fn a_rate_limit_reset_far_in_the_future_waits_an_hour_at_most() {
+    parks(
+        Reply::json(
+            403,
+            serde_json::json!({"message": "API rate limit exceeded"}),
+        )
+        .with_header("X-RateLimit-Remaining", "0")
+        .with_header("X-RateLimit-Reset", "99999999999"),
+    );
+}
