@@ -307,6 +307,9 @@ fn deliver(
         .chain(deliveries.iter().map(|d| d.row))
         .collect();
     let (owed, failed, refused) = state.store().outbox().standing(&ids)?;
+    if owed > 0 {
+        deliver::warn_about_owed_in(state, &ids, &deliveries)?;
+    }
     Ok(Code::standing(owed, failed, refused))
 }
 

@@ -61,14 +61,27 @@ fn replay_one(ctx: &Ctx, id: i64) -> Result<Code> {
     if ctx.dry_run {
         return super::dry_run::event(ctx, &body, event.command);
     }
-    process(
+    let code = process(
         ctx,
         &mut state,
         &body,
         event.command,
         Arrival::default(),
         Some(original),
-    )
+    )?;
+    // What the event planned before, and every replay of it: while any of it is owed, so is
+    // the event (exit 75), and each owed row says why and when it is tried next.
+    let family: Vec<i64> = state
+        .store()
+        .outbox()
+        .for_event_family(original)?
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    if code != Code::Ok || !deliver::warn_about_owed_in(&state, &family, &[])? {
+        return Ok(code);
+    }
+    Ok(Code::Owed)
 }
 
 fn replay_failed(ctx: &Ctx) -> Result<Code> {
@@ -111,6 +124,12 @@ fn replay_failed(ctx: &Ctx) -> Result<Code> {
                 deliveries.iter().filter(|d| d.ok).count()
             ));
         }
+    }
+    if owed > 0 && deliveries.iter().all(|d| d.ok) {
+        log::warn(&format!(
+            "{owed} queues still owe requests that are not due yet, or that another process is \
+             sending: `gitops-connector events --failed` lists them with their next try"
+        ));
     }
     Ok(Code::standing(owed, failed, refused))
 }

@@ -1,6 +1,8 @@
 //! What became of each row in one drain, as the commands print it.
 
 use crate::request::Request;
+use crate::state::outbox::{Kind, Row};
+use crate::state::values::RowState;
 use serde::Serialize;
 
 /// What happened to one row in this drain: its last try, and how many it took.
@@ -28,6 +30,59 @@ pub fn warn_about(deliveries: &[Delivery]) {
     for d in deliveries.iter().filter(|d| !d.ok) {
         let what = d.context.as_deref().unwrap_or("notification");
         crate::log::warn(&format!("{what}: {}", d.result));
+    }
+}
+
+/// One warning per owed row that no delivery of this run already explained: a row this run
+/// never reached (its queue waits behind a host's Retry-After, or the budget ran out, or
+/// another process is sending it) still says what it is, why it waits and when it is tried
+/// next. `heads`: the head of each owed row's queue. Every exit 75 so prints at least one line.
+pub fn warn_about_owed(owed: &[Row], heads: &[Row], deliveries: &[Delivery], now_ms: i64) {
+    for row in owed {
+        if deliveries.iter().any(|d| d.row == row.id && !d.ok) {
+            continue;
+        }
+        let head = heads
+            .iter()
+            .find(|h| h.queue == row.queue && h.id != row.id);
+        let why = match (head, row.last_error.as_deref()) {
+            (Some(head), _) => format!(
+                "it waits behind {} of its queue, {}",
+                name(head),
+                standing(head, now_ms)
+            ),
+            (None, Some(error)) => format!("last try: {error}; {}", standing(row, now_ms)),
+            (None, None) => format!("not tried yet; {}", standing(row, now_ms)),
+        };
+        crate::log::warn(&format!(
+            "{} is still owed: {why}; `gitops-connector replay --failed` sends what is due",
+            name(row)
+        ));
+    }
+}
+
+/// `Status (request 8 to github)`.
+fn name(row: &Row) -> String {
+    let what = row.context.as_deref().unwrap_or(match row.kind {
+        Kind::Notify => "notification",
+        Kind::Release => "release of skipped commits",
+        _ => "request",
+    });
+    format!("{what} (request {} to {})", row.id, row.target)
+}
+
+/// When a row is tried next.
+fn standing(row: &Row, now_ms: i64) -> String {
+    if row.state == RowState::Sending {
+        "which another process is sending now".to_string()
+    } else if row.not_before > now_ms {
+        format!(
+            "next try at {} (in {} s)",
+            crate::event::time::format_rfc3339(row.not_before / 1000),
+            (row.not_before - now_ms + 999) / 1000
+        )
+    } else {
+        "due now".to_string()
     }
 }
 

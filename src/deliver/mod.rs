@@ -8,7 +8,18 @@ mod drain;
 mod flow;
 mod release;
 
-pub use delivery::{warn_about, Delivery};
+pub use delivery::{warn_about, warn_about_owed, Delivery};
+
+/// Warns of each row among `ids` still owed (see [`warn_about_owed`]); whether any is.
+pub fn warn_about_owed_in(state: &State, ids: &[i64], deliveries: &[Delivery]) -> Result<bool> {
+    let owed = state.store().outbox().owed_among(ids)?;
+    let mut queues: Vec<String> = owed.iter().map(|r| r.queue.clone()).collect();
+    queues.sort();
+    queues.dedup();
+    let heads = state.store().outbox().heads_of(&queues)?;
+    warn_about_owed(&owed, &heads, deliveries, now_ms());
+    Ok(!owed.is_empty())
+}
 
 use crate::config::{Config, Instance};
 use crate::http::{Client, Credentials, Failure};

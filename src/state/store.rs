@@ -167,6 +167,12 @@ pub trait Outbox {
     /// The events whose status requests wait on a configuration fix: `replay --failed` re-plans them.
     fn events_blocked_on_configuration(&self) -> Result<Vec<i64>>;
 
+    /// The rows among `ids` still owed (pending, or being sent), oldest first.
+    fn owed_among(&self, ids: &[i64]) -> Result<Vec<Row>>;
+
+    /// The head of each of these queues (its oldest open row), which the rest waits behind.
+    fn heads_of(&self, queues: &[String]) -> Result<Vec<Row>>;
+
     /// Points an owed row at a re-planned request; it keeps its place in its queue.
     fn replan(&self, id: i64, request: &Request) -> Result<()>;
 

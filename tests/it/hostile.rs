@@ -131,3 +131,32 @@ fn a_rate_limit_reset_far_in_the_future_waits_an_hour_at_most() {
         .with_header("X-RateLimit-Reset", "99999999999"),
     );
 }
+
+#[test]
+fn every_exit_75_behind_a_parked_queue_says_what_is_owed_and_when() {
+    // The host asks for two minutes before any status of this commit is tried again.
+    let host = MockHost::with(|r| {
+        (r.method == "POST" && r.path().contains("/statuses/"))
+            .then(|| Reply::status(429).with_header("Retry-After", "120"))
+    });
+    let dir = TempDir::new("hostile-parked");
+    let env = github_env(&host, &dir);
+    let first = run_fixture("status", PROGRESSING, &env, &[]);
+    assert_eq!(first.code, 75, "{}", first.stderr);
+    assert!(first.stderr.contains("429"), "{}", first.stderr);
+    let tried = host.posts().len();
+    // A newer event for the same commit queues behind the parked head: nothing is sent, and
+    // the run still says why it exits 75.
+    let second = run_fixture("status", SUCCESS, &env, &[]);
+    assert_eq!(second.code, 75, "{}", second.stderr);
+    assert_eq!(host.posts().len(), tried, "nothing jumps the parked queue");
+    assert!(
+        second.stderr.contains("is still owed") && second.stderr.contains("next try at"),
+        "{}",
+        second.stderr
+    );
+    // Replaying the first event: still owed, and said so.
+    let replay = connector(&["replay", "1"], &env, None);
+    assert_eq!(replay.code, 75, "{}", replay.stderr);
+    assert!(replay.stderr.contains("is still owed"), "{}", replay.stderr);
+}

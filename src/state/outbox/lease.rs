@@ -29,6 +29,11 @@ const HEADS: &str = heads!("");
 /// The heads among a bound JSON array of queues.
 const HEADS_AMONG: &str = heads!("AND o.queue IN (SELECT value FROM json_each(?1))");
 
+/// The head of each of these queues: the row the rest of the queue waits behind.
+pub fn heads_of<D: Db>(db: &D, queues: &[String]) -> Result<Vec<Row>> {
+    db.all(HEADS_AMONG, values![serde_json::to_string(queues)?], row)
+}
+
 #[derive(Debug)]
 pub enum Claim {
     /// This process now owns the row until its lease runs out.

@@ -244,6 +244,23 @@ impl<D: Db> Outbox for D {
         ), values![event_id], row)
     }
 
+    fn owed_among(&self, ids: &[i64]) -> Result<Vec<Row>> {
+        self.all(
+            concat!(
+                "SELECT ",
+                columns!(),
+                " FROM outbox WHERE state IN ('pending', 'sending') \
+                 AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?1)) ORDER BY id"
+            ),
+            values![serde_json::to_string(ids)?],
+            row,
+        )
+    }
+
+    fn heads_of(&self, queues: &[String]) -> Result<Vec<Row>> {
+        lease::heads_of(self, queues)
+    }
+
     fn events_blocked_on_configuration(&self) -> Result<Vec<i64>> {
         self.all(
             "SELECT DISTINCT COALESCE(e.replay_of, e.id) FROM outbox o JOIN events e ON e.id = o.event_id
