@@ -86,6 +86,17 @@ crate::message_error!(
     StateUnavailable
 );
 
+/// The SQLite state's lock held past the budget by other processes: what is owed waits, as
+/// it does behind PostgreSQL's lock (exit 75 on both).
+pub fn is_busy(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+        matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
+}
+
 pub fn code_of(error: &anyhow::Error) -> Code {
     for cause in error.chain() {
         if cause.is::<Invalid>() {
@@ -101,6 +112,9 @@ pub fn code_of(error: &anyhow::Error) -> Code {
             return Code::Usage;
         }
         if cause.is::<StateUnavailable>() {
+            return Code::Owed;
+        }
+        if is_busy(cause) {
             return Code::Owed;
         }
         if cause.is::<StateError>() || cause.is::<rusqlite::Error>() {

@@ -102,18 +102,17 @@ impl Ctx {
         })
     }
 
-    /// Opens the state `opening` names: a server that is down is owed (75), anything else a
-    /// broken state (74).
+    /// Opens the state `opening` names: a server that is down, or a lock other processes hold
+    /// past the budget, is owed (75); anything else a broken state (74).
     pub fn open_state_at(&self, opening: &crate::state::Opening) -> Result<State> {
         State::open_with(opening).map_err(|e| {
             let message = format!(
                 "{e:#} (the state is chosen by --state, GITOPS_CONNECTOR_STATE or `state` in the config file)"
             );
             // A server that is down makes the event owed (75), not a broken state (74).
-            if e
-                .chain()
-                .any(<dyn std::error::Error>::is::<crate::exit::StateUnavailable>)
-            {
+            if e.chain().any(|cause| {
+                cause.is::<crate::exit::StateUnavailable>() || crate::exit::is_busy(cause)
+            }) {
                 crate::exit::StateUnavailable(message).into()
             } else {
                 StateError(message).into()

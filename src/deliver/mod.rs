@@ -142,8 +142,16 @@ impl<'a> Sender<'a> {
     fn request_outcome(&self, row: &outbox::Row, credentials: &Credentials) -> Finish {
         match &row.request {
             Some(request) => self.outcome_of(self.send(request, credentials), row.attempts),
+            // Never sent without what it was planned with: a POST without its body would
+            // reach the host as a different request.
             None => Finish::Failed {
-                why: "the stored request is unreadable".into(),
+                why: format!(
+                    "the stored request is unreadable ({}): not sent; `gitops-connector replay \
+                     {}` plans its event again",
+                    row.unreadable.as_deref().unwrap_or("no method or URL"),
+                    row.event_id
+                        .map_or_else(|| "ID".to_string(), |e| e.to_string())
+                ),
                 answer: None,
             },
         }

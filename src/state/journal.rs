@@ -117,15 +117,21 @@ impl<D: Db> Journal for D {
         command: Mode,
         replay_of: Option<i64>,
     ) -> Result<i64> {
-        self.execute(
-            "INSERT INTO bodies (sha256, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            values![sha256, bytes],
-        )?;
-        let id = self.one(
-            "INSERT INTO events (received_ms, command, sha256, size, replay_of, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             RETURNING id",
-            values![now_ms(), command, sha256, i64::try_from(bytes.len())?, replay_of, Verdict::Received],
-            |r| r.get(0),
+        // One transaction: an event is never journaled without its body, nor a body alone.
+        let id = super::sql::transaction(
+            |f| self.atomically(f),
+            || {
+                self.execute(
+                    "INSERT INTO bodies (sha256, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    values![sha256, bytes],
+                )?;
+                self.one(
+                    "INSERT INTO events (received_ms, command, sha256, size, replay_of, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     RETURNING id",
+                    values![now_ms(), command, sha256, i64::try_from(bytes.len())?, replay_of, Verdict::Received],
+                    |r| r.get(0),
+                )
+            },
         )?;
         id.ok_or_else(|| anyhow::anyhow!("the state did not number the event"))
     }
@@ -218,30 +224,36 @@ impl<D: Db> Journal for D {
     }
 
     fn prune(&self, before_ms: i64) -> Result<Pruned> {
-        let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
+        // One transaction: a crash halfway leaves no request without its event, no attempt
+        // without its request.
+        super::sql::transaction(|f| self.atomically(f), || prune(self, before_ms))
+    }
+}
+
+fn prune<D: Db>(db: &D, before_ms: i64) -> Result<Pruned> {
+    let old_events = "SELECT id FROM events WHERE received_ms < ?1 AND NOT EXISTS
             (SELECT 1 FROM outbox o WHERE o.event_id = events.id AND o.state IN ('pending', 'sending'))";
-        self.execute(
+    db.execute(
             &format!("DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE event_id IN ({old_events}))"),
             values![before_ms],
         )?;
-        let requests = self.execute(
-            &format!("DELETE FROM outbox WHERE event_id IN ({old_events})"),
-            values![before_ms],
-        )?;
-        let events = self.execute(
-            &format!("DELETE FROM events WHERE id IN ({old_events})"),
-            values![before_ms],
-        )?;
-        let bodies = self.execute(
+    let requests = db.execute(
+        &format!("DELETE FROM outbox WHERE event_id IN ({old_events})"),
+        values![before_ms],
+    )?;
+    let events = db.execute(
+        &format!("DELETE FROM events WHERE id IN ({old_events})"),
+        values![before_ms],
+    )?;
+    let bodies = db.execute(
             "DELETE FROM bodies WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.sha256 = bodies.sha256)",
             &[],
         )?;
-        Ok(Pruned {
-            events,
-            requests,
-            bodies,
-        })
-    }
+    Ok(Pruned {
+        events,
+        requests,
+        bodies,
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod completions;
 mod deploy;
 mod deployments;
 mod environments;
+mod exactly_once;
 mod faults;
 mod generated;
 mod github_app;

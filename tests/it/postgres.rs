@@ -587,3 +587,54 @@ fn a_state_from_a_newer_connector_is_refused_by_an_older_one() {
         refused.stderr
     );
 }
+
+/// Every write waits for the lock, the journal's too (it wrote its row under a lock held
+/// elsewhere); a lock that times out rolls back, so the connection goes on working and the
+/// run ends owed (75), not with "current transaction is aborted" (74).
+#[test]
+fn while_another_replica_holds_the_lock_nothing_is_written_and_the_run_is_owed() {
+    let Some(server) = pg::server("every write under the lock") else {
+        return;
+    };
+    let Fresh {
+        host,
+        dir: _dir,
+        url,
+        env,
+    } = fresh(server, "every-write-locked");
+    let mut admin = client(&url);
+    let events = |c: &mut ::postgres::Client| -> i64 {
+        c.query_one("SELECT COUNT(*) FROM events", &[])
+            .unwrap()
+            .get(0)
+    };
+    let mut other = client(&url);
+    let mut holding = other.transaction().unwrap();
+    holding
+        .execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&gitops_connector::state::POSTGRES_LOCK],
+        )
+        .unwrap();
+    let body = flux_event(SUCCEEDED, SHA, None);
+    let held = connector(&["handle", "--budget", "1"], &env, Some(&body));
+    assert_eq!(held.code, 75, "{}", held.stderr);
+    assert_eq!(
+        events(&mut admin),
+        0,
+        "not even the journal wrote: {}",
+        held.stderr
+    );
+    let replay = connector(&["replay", "--failed", "--budget", "1"], &env, None);
+    assert_eq!(replay.code, 75, "{}", replay.stderr);
+    assert!(
+        !replay.stderr.contains("current transaction is aborted"),
+        "{}",
+        replay.stderr
+    );
+    holding.commit().unwrap();
+    let resent = connector(&["handle", "--budget", "1"], &env, Some(&body));
+    assert_eq!(resent.code, 0, "{}", resent.stderr);
+    assert_eq!(events(&mut admin), 1);
+    assert_eq!(dispatches(&host), 1);
+}

@@ -178,8 +178,61 @@ fn bound(params: &[Value]) -> Vec<(&(dyn ToSql + Sync), Type)> {
         .collect()
 }
 
+/// Whether a statement writes: outside a transaction it still takes the lock first.
+fn writes(sql: &str) -> bool {
+    let verb = sql.trim_start().get(..6).unwrap_or("");
+    ["INSERT", "UPDATE", "DELETE"]
+        .iter()
+        .any(|w| verb.eq_ignore_ascii_case(w))
+}
+
+impl Postgres {
+    /// Runs `f` as it is inside a transaction; a write outside one gets a transaction of its
+    /// own that takes the lock first, as every write on SQLite takes the file's write lock.
+    /// So no write of any replica lands between another's read and its decision.
+    fn locked<T>(&self, sql: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.in_transaction.get() || !writes(sql) {
+            return f();
+        }
+        super::sql::transaction(|g| Db::atomically(self, g), f)
+    }
+}
+
 impl Db for Postgres {
     fn execute(&self, sql: &str, params: &[Value]) -> Result<usize> {
+        self.locked(sql, || self.execute_now(sql, params))
+    }
+
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Rows> {
+        self.locked(sql, || self.query_now(sql, params))
+    }
+
+    fn atomically(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        if self.in_transaction.get() {
+            return f();
+        }
+        let begun = self
+            .client
+            .borrow_mut()
+            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({LOCK})"));
+        if let Err(e) = begun {
+            // A lock that timed out leaves the transaction aborted: end it, so that the
+            // connection stays usable for what the caller does next.
+            let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+            return Err(failure(&e, &self.shown));
+        }
+        self.in_transaction.set(true);
+        let result = f();
+        self.in_transaction.set(false);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = self.client.borrow_mut().batch_execute(end);
+        result?;
+        ended.map_err(|e| failure(&e, &self.shown))
+    }
+}
+
+impl Postgres {
+    fn execute_now(&self, sql: &str, params: &[Value]) -> Result<usize> {
         let changed = self
             .client
             .borrow_mut()
@@ -188,7 +241,7 @@ impl Db for Postgres {
         Ok(usize::try_from(changed)?)
     }
 
-    fn query(&self, sql: &str, params: &[Value]) -> Result<Rows> {
+    fn query_now(&self, sql: &str, params: &[Value]) -> Result<Rows> {
         let rows = self
             .client
             .borrow_mut()
@@ -203,23 +256,6 @@ impl Db for Postgres {
             .map(|row| (0..columns.len()).map(|i| value_at(row, i)).collect())
             .collect::<Result<_>>()?;
         Ok(Rows { columns, values })
-    }
-
-    fn atomically(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
-        if self.in_transaction.get() {
-            return f();
-        }
-        self.client
-            .borrow_mut()
-            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({LOCK})"))
-            .map_err(|e| failure(&e, &self.shown))?;
-        self.in_transaction.set(true);
-        let result = f();
-        self.in_transaction.set(false);
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        let ended = self.client.borrow_mut().batch_execute(end);
-        result?;
-        ended.map_err(|e| failure(&e, &self.shown))
     }
 }
 

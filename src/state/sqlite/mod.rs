@@ -54,6 +54,7 @@ impl Sqlite {
                 .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
         }
         create_private(path)?;
+        refuse_links(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the state file {}", path.display()))?;
         conn.busy_timeout(busy)?;
@@ -169,6 +170,31 @@ fn explain_open_error(e: rusqlite::Error, path: &Path) -> anyhow::Error {
     }
 }
 
+/// SQLite finds a database's WAL and lock files by the name it was opened by: the same file
+/// under two names (a hard link) is two databases to it, and concurrent writers through both
+/// corrupt it. Such a file is refused before it is opened.
+#[cfg(unix)]
+fn refuse_links(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let links = std::fs::metadata(path)
+        .with_context(|| format!("cannot read the state file {}", path.display()))?
+        .nlink();
+    if links > 1 {
+        anyhow::bail!(
+            "the state file {} has {links} names (hard links): SQLite keeps its WAL and locks by \
+             name, so writers through two names corrupt it; remove the other names, or copy the \
+             file and use the copy",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_links(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
 #[cfg(unix)]
 fn create_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -250,6 +276,25 @@ mod tests {
                 (name, sql)
             })
             .collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_file_with_a_second_name_is_refused() {
+        let (state, dir) = temp_state("hard-link");
+        drop(state);
+        let path = dir.join("state.db");
+        std::fs::hard_link(&path, dir.join("other.db")).unwrap();
+        let Err(refused) = Sqlite::open(&path, Duration::from_secs(1)) else {
+            panic!("a linked state file was opened");
+        };
+        assert!(
+            refused.to_string().contains("has 2 names (hard links)"),
+            "{refused}"
+        );
+        std::fs::remove_file(dir.join("other.db")).unwrap();
+        assert!(Sqlite::open(&path, Duration::from_secs(1)).is_ok());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -374,6 +374,17 @@ impl TempDir {
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    /// Runs one statement on the state (SQLite or the suite's PostgreSQL database), as an
+    /// administrator or a mistake would: returns the rows it changed.
+    pub fn execute(&self, sql: &str) -> u64 {
+        if postgres::suite_on_postgres() {
+            let mut client = ::postgres::Client::connect(&self.state(), ::postgres::NoTls).unwrap();
+            return client.execute(sql, &[]).unwrap();
+        }
+        let conn = rusqlite::Connection::open(self.state()).unwrap();
+        conn.execute(sql, []).unwrap() as u64
+    }
+
     /// Everything the state holds, as text, to search for what must never be in it: the SQLite
     /// file and its WAL, or every row of every table on PostgreSQL.
     pub fn state_dump(&self) -> String {
