@@ -23,6 +23,7 @@ mod image;
 mod install;
 mod messages;
 mod mistakes;
+mod model;
 mod networks;
 mod notify;
 mod outbox;
