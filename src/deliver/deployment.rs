@@ -36,21 +36,47 @@ impl Sender<'_> {
             .deployments()
             .get(&row.instance, commit.as_str(), &job.environment)?
             .and_then(|d| d.id);
-        let id = match known {
+        // Claimed or tried before: an earlier try may have created the deployment and lost
+        // its answer (a crash, a body cut off), so the host is asked first.
+        let earlier = row.fence > 1 || row.attempts > 0;
+        let found = match known {
+            Some(id) => Some(id),
+            None if earlier => match self.look_up(instance, &commit, &job, credentials, row) {
+                Ok(found) => found,
+                Err(finish) => return Ok(finish),
+            },
+            None => None,
+        };
+        let id = match found {
             Some(id) => id,
             None => match self.create(instance, &commit, &job, credentials, row) {
-                Ok(id) => {
-                    state.store().deployments().set_id(
+                Ok(id) => id,
+                Err(finish) => return Ok(finish),
+            },
+        };
+        if known.is_none() {
+            // Kept at once, while this process still holds the row: a retry does not create a
+            // second. A process whose lease lapsed keeps nothing.
+            let store = state.store();
+            let kept = crate::state::sql::transaction(
+                |f| store.atomically(f),
+                || {
+                    if !store.outbox().holds(row.fence())? {
+                        return Ok(false);
+                    }
+                    store.deployments().set_id(
                         &row.instance,
                         commit.as_str(),
                         &job.environment,
                         id,
                     )?;
-                    id
-                }
-                Err(finish) => return Ok(finish),
-            },
-        };
+                    Ok(true)
+                },
+            )?;
+            if !kept {
+                super::drain::warn_if_stale(crate::state::outbox::Recorded::Stale, row.fence());
+            }
+        }
         let Some(request) = instance.git.deployment_status_request(
             id,
             job.state,
@@ -64,6 +90,40 @@ impl Sender<'_> {
         let finish = self.outcome_of(self.send(&request, credentials), row.attempts);
         (delivery.ok, delivery.result) = describe(&finish);
         Ok(finish)
+    }
+
+    /// The deployment an earlier try created, if the host lists one.
+    fn look_up(
+        &self,
+        instance: &Instance,
+        commit: &CommitId,
+        job: &Job,
+        credentials: &Credentials,
+        row: &outbox::Row,
+    ) -> Result<Option<u64>, Finish> {
+        let Some(request) = instance
+            .git
+            .deployment_lookup_request(commit, &job.environment)
+        else {
+            return Ok(None);
+        };
+        match self.send(&request, credentials) {
+            Ok(answer) => match answer.json() {
+                Some(list) => Ok(instance.git.deployment_found(&list)),
+                None => Err(self.failure(
+                    crate::http::Failure::Retry {
+                        why: format!(
+                            "{} answered {} to {request} with a body that is not JSON",
+                            request.target, answer.status
+                        ),
+                        after: None,
+                        answer: Some(answer.status),
+                    },
+                    row.attempts,
+                )),
+            },
+            Err(failure) => Err(self.failure(failure, row.attempts)),
+        }
     }
 
     /// Creates the deployment; `Err`: the row's result when that did not work.
@@ -81,13 +141,19 @@ impl Sender<'_> {
         match self.send(&request, credentials) {
             Ok(answer) => match answer.json().and_then(|a| instance.git.deployment_id(&a)) {
                 Some(id) => Ok(id),
-                None => Err(Finish::Failed {
-                    why: format!(
-                        "{} answered {} to {request} without a deployment id",
-                        request.target, answer.status
-                    ),
-                    answer: Some(answer.status),
-                }),
+                // It may well exist now: the next try looks it up before creating again.
+                None => Err(self.failure(
+                    crate::http::Failure::Retry {
+                        why: format!(
+                            "{} answered {} to {request} without a readable deployment id; the \
+                             next try looks the deployment up before creating one",
+                            request.target, answer.status
+                        ),
+                        after: None,
+                        answer: Some(answer.status),
+                    },
+                    row.attempts,
+                )),
             },
             Err(failure) => Err(self.failure(failure, row.attempts)),
         }

@@ -227,6 +227,23 @@ impl Host for Statuses {
         answer.get("id")?.as_u64()
     }
 
+    /// `GET /repos/{owner}/{repo}/deployments?sha=&environment=`: newest first.
+    fn deployment_lookup_request(&self, commit: &CommitId, environment: &str) -> Option<Request> {
+        Some(Request::get(
+            Target::Kind(&DEPLOYMENTS),
+            format!(
+                "{}/deployments?sha={}&environment={}&per_page=1",
+                repo_url(&self.repo),
+                commit.as_str(),
+                encode(environment)
+            ),
+        ))
+    }
+
+    fn deployment_found(&self, answer: &Value) -> Option<u64> {
+        answer.as_array()?.first()?.get("id")?.as_u64()
+    }
+
     fn deployment_status_request(
         &self,
         id: u64,

@@ -90,6 +90,17 @@ pub trait Host: Debug + Send + Sync {
         None
     }
 
+    /// Reads the deployments of `commit` to `environment`: asked before creating one again,
+    /// when an earlier try may have created it and its answer was lost.
+    fn deployment_lookup_request(&self, _commit: &CommitId, _environment: &str) -> Option<Request> {
+        None
+    }
+
+    /// The id of the newest deployment [`Host::deployment_lookup_request`]'s answer lists.
+    fn deployment_found(&self, _answer: &Value) -> Option<u64> {
+        None
+    }
+
     /// A new status of deployment `id`.
     fn deployment_status_request(
         &self,

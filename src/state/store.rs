@@ -170,6 +170,9 @@ pub trait Outbox {
     /// The rows among `ids` still owed (pending, or being sent), oldest first.
     fn owed_among(&self, ids: &[i64]) -> Result<Vec<Row>>;
 
+    /// Whether `fence` still holds its row (inside a transaction: until it ends).
+    fn holds(&self, fence: Fence) -> Result<bool>;
+
     /// The head of each of these queues (its oldest open row), which the rest waits behind.
     fn heads_of(&self, queues: &[String]) -> Result<Vec<Row>>;
 

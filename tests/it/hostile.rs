@@ -160,3 +160,49 @@ fn every_exit_75_behind_a_parked_queue_says_what_is_owed_and_when() {
     assert_eq!(replay.code, 75, "{}", replay.stderr);
     assert!(replay.stderr.contains("is still owed"), "{}", replay.stderr);
 }
+
+#[test]
+fn a_deployment_created_201_then_cut_is_looked_up_not_created_again() {
+    let host = RawHost::with(|r| match (r.method.as_str(), r.path()) {
+        ("POST", path) if path.ends_with("/deployments") => {
+            Some(Reply::json(201, serde_json::json!({"id": 77, "sha": SHA})).cut_after(3))
+        }
+        // GitHub lists a commit's deployments to an environment newest first.
+        ("GET", path) if path.ends_with("/deployments") => {
+            assert!(r.url.contains(&format!("sha={SHA}")), "{}", r.url);
+            assert!(r.url.contains("environment=production"), "{}", r.url);
+            Some(Reply::json(
+                200,
+                serde_json::json!([{"id": 77, "sha": SHA}]),
+            ))
+        }
+        _ => None,
+    });
+    let dir = TempDir::new("hostile-cut-deployment");
+    let env = with(
+        &github_env_at(&host.base, &dir),
+        &[("GITOPS_CONNECTOR_GITHUB_DEPLOYMENTS", "true")],
+    );
+    let run = run_fixture("handle", PROGRESSING, &env, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = host.requests();
+    let created = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path().ends_with("/deployments"))
+        .count();
+    let looked_up = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path().ends_with("/deployments"))
+        .count();
+    let statuses: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.path().contains("/deployments/"))
+        .map(Recorded::path)
+        .collect();
+    assert_eq!((created, looked_up), (1, 1), "{requests:#?}");
+    assert_eq!(
+        statuses,
+        ["/repos/org/manifests/deployments/77/statuses"],
+        "the status goes to the deployment the cut answer created"
+    );
+}

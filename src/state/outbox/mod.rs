@@ -257,6 +257,16 @@ impl<D: Db> Outbox for D {
         )
     }
 
+    fn holds(&self, fence: Fence) -> Result<bool> {
+        Ok(self
+            .one(
+                "SELECT 1 FROM outbox WHERE id = ?1 AND fence = ?2 AND state = 'sending'",
+                values![fence.row, fence.generation],
+                |r| r.get::<i64>(0),
+            )?
+            .is_some())
+    }
+
     fn heads_of(&self, queues: &[String]) -> Result<Vec<Row>> {
         lease::heads_of(self, queues)
     }
