@@ -130,6 +130,13 @@ impl<'a> Sender<'a> {
                 }))
             }
             Ok(Step::Send(request)) => {
+                // The pipeline is the unit: told by one notification, whichever commits lead
+                // to it (a merge commit and its branch's commit name the same run).
+                if let Some(pipeline) = run.flow.pipeline() {
+                    if let Some(finish) = self.told_by_another(state, &flowing.row, &pipeline)? {
+                        return Ok(Next::Done(finish));
+                    }
+                }
                 state
                     .store()
                     .outbox()
@@ -148,6 +155,48 @@ impl<'a> Sender<'a> {
         flowing.answers = requests.iter().map(|_| None).collect();
         flowing.asked.clone_from(&requests);
         Ok(Next::Send(run.instance, requests))
+    }
+
+    /// Claims `pipeline` for this notification. When another notification tells it: nothing to
+    /// send if that one was delivered; if it is under way, this one waits (and takes the
+    /// pipeline over should the other fail).
+    fn told_by_another(&self, state: &State, row: &Row, pipeline: &str) -> Result<Option<Finish>> {
+        let store = state.store();
+        let teller = crate::state::sql::transaction(
+            |f| store.atomically(f),
+            || {
+                store.pipelines().claim(
+                    &row.instance,
+                    pipeline,
+                    row.fence(),
+                    row.commit_id.as_deref(),
+                )
+            },
+        )?;
+        Ok(teller.map(|t| {
+            let by = match &t.commit {
+                Some(commit) => format!(
+                    "the notification of {} (request {})",
+                    &commit[..commit.len().min(7)],
+                    t.row
+                ),
+                None => format!("request {}", t.row),
+            };
+            if t.told {
+                Finish::Nothing {
+                    why: format!("{pipeline} was already told by {by}"),
+                }
+            } else {
+                self.failure(
+                    crate::http::Failure::Retry {
+                        why: format!("{pipeline} is being told by {by}: this one waits for it"),
+                        after: None,
+                        answer: None,
+                    },
+                    row.attempts,
+                )
+            }
+        }))
     }
 
     /// The JSON bodies of reads that all got through, or the flow's result when one did not.

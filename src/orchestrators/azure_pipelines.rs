@@ -152,6 +152,8 @@ pub struct Callback {
     superseded_by: Option<String>,
     start: Option<Start>,
     stage: Stage,
+    /// The task the completion tells, once the reads found it.
+    task: Option<String>,
 }
 
 impl Callback {
@@ -162,6 +164,7 @@ impl Callback {
             superseded_by: None,
             start: Some(start),
             stage: Stage::Start,
+            task: None,
         }
     }
 
@@ -205,6 +208,10 @@ fn plan_base(cb: &TaskCallback) -> String {
 }
 
 impl Flow for Callback {
+    fn pipeline(&self) -> Option<String> {
+        self.task.clone()
+    }
+
     // One arm per stage of the flow, in the order the hosts are asked: split up, the order would
     // no longer be visible in one place.
     #[allow(clippy::too_many_lines)]
@@ -325,7 +332,11 @@ impl Flow for Callback {
 }
 
 impl Callback {
-    fn completion(&self, cb: &TaskCallback) -> Step {
+    fn completion(&mut self, cb: &TaskCallback) -> Step {
+        self.task = Some(format!(
+            "azure-task:{}/{}/{}",
+            cb.planid, cb.jobid, cb.taskid
+        ));
         let mut event = json!({
             "name": "TaskCompleted",
             "taskId": cb.taskid,
@@ -440,6 +451,7 @@ mod tests {
         let Step::Send(send) = flow.next(Some(&timeline)).unwrap() else {
             panic!()
         };
+        assert_eq!(flow.pipeline().as_deref(), Some("azure-task:p1/J1/t1"));
         assert_eq!(send.url, "https://dev.azure.com/org/proj-id/_apis/distributedtask/hubs/build/plans/p1/events?api-version=2.0-preview.1");
         assert_eq!(
             send.body.unwrap(),

@@ -172,6 +172,8 @@ pub struct Dispatch {
     /// A skipped commit concluded with this newer one's end (`client_payload.superseded_by`).
     superseded_by: Option<String>,
     stage: Stage,
+    /// The run the notification tells, once the reads named it.
+    run: Option<String>,
 }
 
 enum Stage {
@@ -188,6 +190,7 @@ impl Dispatch {
             outcome,
             superseded_by: None,
             stage: Stage::Start,
+            run: None,
         }
     }
 
@@ -247,6 +250,10 @@ impl Dispatch {
 }
 
 impl Flow for Dispatch {
+    fn pipeline(&self) -> Option<String> {
+        self.run.as_ref().map(|run| format!("github-run:{run}"))
+    }
+
     fn next(&mut self, answer: Option<&Value>) -> Result<Step, FlowError> {
         let event_type = match (&self.actions.workflow, self.event_type()) {
             (Some(_), _) => Some(String::new()),
@@ -283,6 +290,7 @@ impl Flow for Dispatch {
                     .and_then(merged_pr_head)
                     .and_then(|head| deploy_ref(&head));
                 let (sha, run_id) = from_pr.or_else(|| deploy_branch(message)).unzip();
+                self.run.clone_from(&run_id);
                 Ok(Step::Send(self.notification(
                     &event_type,
                     sha,
@@ -367,6 +375,7 @@ mod tests {
             panic!()
         };
         assert_eq!(send.url, "https://api.github.com/repos/org/app/dispatches");
+        assert_eq!(flow.pipeline().as_deref(), Some("github-run:987654"));
         assert_eq!(
             send.body.unwrap(),
             json!({"event_type": "sync-success", "client_payload": {"sha": "c0ffee12", "runid": "987654", "commitmessage": message}})

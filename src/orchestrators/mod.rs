@@ -103,6 +103,12 @@ pub struct Job {
 pub trait Flow {
     /// `answer` is the body of the last `Read`, `None` on the first call.
     fn next(&mut self, answer: Option<&Value>) -> Result<Step, FlowError>;
+
+    /// The pipeline the `Send` just returned tells (a GitHub run, an Azure task), when the
+    /// reads named one: the unit told once, whichever commits lead to it.
+    fn pipeline(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The flow that delivers `job` for `instance`'s orchestrator.

@@ -17,6 +17,7 @@ const TABLES: &[&str] = &[
     "contexts",
     "prs",
     "deployments",
+    "pipelines",
 ];
 
 /// How many rows of each table were copied, and how many requests are still owed.

@@ -9,6 +9,7 @@ pub mod copy;
 pub mod deployments;
 pub mod journal;
 pub mod outbox;
+pub mod pipelines;
 mod postgres;
 pub mod prs;
 mod schema;

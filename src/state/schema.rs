@@ -110,6 +110,13 @@ pub const CURRENT: &str = r"
         planned       TEXT NOT NULL CHECK (planned IN ('in_progress', 'success', 'failure', 'inactive')),
         PRIMARY KEY (instance, commit_id, environment)
     ) WITHOUT ROWID;
+    CREATE TABLE pipelines (
+        instance  TEXT NOT NULL,
+        pipeline  TEXT NOT NULL,
+        outbox_id INTEGER NOT NULL,
+        commit_id TEXT,
+        PRIMARY KEY (instance, pipeline)
+    ) WITHOUT ROWID;
 ";
 
 /// Each entry moves the schema one version up; never edit one that has shipped.
@@ -361,7 +368,16 @@ pub const MIGRATIONS: &[&str] = &[
     // 4: fencing tokens. Each claim of a row takes the next generation of its lease (`fence`);
     // a result is recorded only by the process that holds the current one, so a sender woken
     // after its lease lapsed and the row was taken over changes nothing.
+    // The pipelines told, each once: which notification tells it (a merge commit and its
+    // branch's commit lead to the same run; the first notification to know it tells it).
     r"
     ALTER TABLE outbox ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE pipelines (
+        instance  TEXT NOT NULL,
+        pipeline  TEXT NOT NULL,
+        outbox_id INTEGER NOT NULL,
+        commit_id TEXT,
+        PRIMARY KEY (instance, pipeline)
+    ) WITHOUT ROWID;
     ",
 ];

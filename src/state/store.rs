@@ -27,6 +27,7 @@ pub trait Store {
     fn commits(&self) -> &dyn Commits;
     fn prs(&self) -> &dyn Prs;
     fn deployments(&self) -> &dyn Deployments;
+    fn pipelines(&self) -> &dyn Pipelines;
 
     /// Runs `f` in a transaction that takes the write lock up front (SQLite's `BEGIN
     /// IMMEDIATE`, a PostgreSQL advisory lock), so that a read-then-write decision cannot
@@ -62,6 +63,10 @@ impl<D: Db> Store for D {
     }
 
     fn deployments(&self) -> &dyn Deployments {
+        self
+    }
+
+    fn pipelines(&self) -> &dyn Pipelines {
         self
     }
 
@@ -311,4 +316,18 @@ pub trait Deployments {
         job: &Job,
         event: Option<i64>,
     ) -> Result<Option<String>>;
+}
+
+/// The pipelines told (`pipelines.rs`).
+pub trait Pipelines {
+    /// Claims `pipeline` for the notification `fence` holds, inside the caller's transaction:
+    /// `None` when this notification tells it (claimed now, or before by it, or taken over from
+    /// one that failed); else the notification that tells it.
+    fn claim(
+        &self,
+        instance: &str,
+        pipeline: &str,
+        fence: Fence,
+        commit: Option<&str>,
+    ) -> Result<Option<super::pipelines::Teller>>;
 }

@@ -173,7 +173,7 @@ fn commit_specific(r: &Recorded) -> Option<Reply> {
         let sha = path.rsplit('/').nth(1).unwrap();
         return Some(Reply::json(
             200,
-            json!([{"number": pr_of(sha), "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": format!("deploy/1/{sha}/main")}}]),
+            json!([{"number": pr_of(sha), "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": format!("deploy/{}/{sha}/main", pr_of(sha))}}]),
         ));
     }
     if path.ends_with("/pullrequestquery") {
@@ -194,7 +194,7 @@ fn commit_specific(r: &Recorded) -> Option<Reply> {
         } else {
             Reply::json(
                 200,
-                json!({"commit": {"message": format!("Merge pull request #{pr} from org/deploy/1/{sha}/main")}}),
+                json!({"commit": {"message": format!("Merge pull request #{pr} from org/deploy/{pr}/{sha}/main")}}),
             )
         });
     }

@@ -288,3 +288,63 @@ fn a_history_the_host_cannot_list_releases_nothing_and_says_so() {
         );
     }
 }
+
+/// GitHub's merge commits (the replaced service's "Merge pull request #N from
+/// org/deploy/<run>/<sha>/main"): Flux deploys the merge commit M; the compare from the last
+/// end lists the PR's own commit B and M, and both lead to the same merged PR and run. The
+/// pipeline is the unit: that run is told once.
+#[test]
+fn a_merge_commit_and_its_branch_commit_tell_their_one_pipeline_once() {
+    const M: &str = "dddddddddddddddddddddddddddddddddddddddd";
+    let host = MockHost::with(|r| {
+        let path = r.path();
+        if path.ends_with(&format!("/compare/{A}...{M}")) {
+            return Some(Reply::json(
+                200,
+                json!({"status": "ahead", "ahead_by": 2, "total_commits": 2,
+                       "commits": [{"sha": B}, {"sha": M}]}),
+            ));
+        }
+        let merged = json!([{"number": 7, "merged_at": "2025-06-02T09:00:00Z",
+                             "head": {"ref": format!("deploy/555/{B}/main")}}]);
+        (path.ends_with(&format!("/commits/{B}/pulls"))
+            || path.ends_with(&format!("/commits/{M}/pulls")))
+        .then(|| Reply::json(200, merged))
+    });
+    let dir = TempDir::new("merge-history");
+    let env = github_env(&host, &dir);
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, A))).code,
+        0
+    );
+    let run = connector(&["handle"], &env, Some(&flux(SUCCESS, M)));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let runs: Vec<String> = posts_to(&host, "/dispatches")
+        .iter()
+        .map(|d| {
+            d.json()["client_payload"]["runid"]
+                .as_str()
+                .unwrap_or("null")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(runs, [run_of(A), "555".to_string()], "{}", run.stdout);
+    // B is still concluded (its Superseded status), and the journal says why it told nothing.
+    assert_eq!(status_posts(&host, B).len(), 1);
+    let rows = connector(&["events", "show", "2", "--output", "json"], &env, None);
+    assert!(
+        rows.stdout.contains("github-run:555 was already told by"),
+        "{}",
+        rows.stdout
+    );
+    // Later events of either commit tell nothing again.
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, M))).code,
+        0
+    );
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, B))).code,
+        0
+    );
+    assert_eq!(posts_to(&host, "/dispatches").len(), 2);
+}

@@ -241,11 +241,13 @@ pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
             };
             Reply::json(201, json!({"id": id}))
         }
-        // The PR that made the merge commit: PR 42, whatever the commit.
+        // The PR that made the merge commit: PR 42 for the fixtures' commit, one of its own
+        // for any other (see `pr_of`).
         "POST" if path.ends_with("/pullrequestquery") => {
             let commit = r.json()["queries"][0]["items"][0].clone();
             let key = commit.as_str().unwrap_or_default().to_string();
-            Reply::json(200, json!({"results": [{key: [{"pullRequestId": 42}]}]}))
+            let pr = pr_of(&key);
+            Reply::json(200, json!({"results": [{key: [{"pullRequestId": pr}]}]}))
         }
         "POST" => Reply::status(200),
         _ if path.ends_with("/status") => {
@@ -284,11 +286,16 @@ pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
                 .unwrap_or_default();
             Reply::json(200, json!({"count": 1, "value": [{"commitId": head}]}))
         }
-        // The merged PR of a GitHub commit, from the deploy branch convention.
-        _ if path.ends_with("/pulls") => Reply::json(
-            200,
-            json!([{"number": 42, "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": "deploy/987654/c0ffee12/main"}}]),
-        ),
+        // The merged PR of a GitHub commit, from the deploy branch convention: each commit's
+        // PR names a run of its own (987654 for the fixtures' commit).
+        _ if path.ends_with("/pulls") => {
+            let commit = path.rsplit('/').nth(1).unwrap_or_default();
+            Reply::json(
+                200,
+                json!([{"number": pr_of(commit), "merged_at": "2025-06-02T09:00:00Z",
+                        "head": {"ref": format!("deploy/{}/c0ffee12/main", run_of(commit))}}]),
+            )
+        }
         _ if path.contains("/_apis/git/repositories/") && path.contains("/commits/") => {
             Reply::json(200, json!({"comment": "Merged PR 42: deploy app"}))
         }
@@ -297,7 +304,12 @@ pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
             json!({"commit": {"message": "Merge pull request #42 from org/deploy/987654/c0ffee12/main"}}),
         ),
         _ if path.ends_with("/properties") => {
-            Reply::json(200, callback_properties(&format!("{base}/org/")))
+            let pr = path
+                .rsplit('/')
+                .nth(1)
+                .and_then(|pr| pr.parse().ok())
+                .unwrap_or(42);
+            Reply::json(200, callback_properties_of(&format!("{base}/org/"), pr))
         }
         _ if path.ends_with("/timeline") => Reply::json(
             200,
@@ -312,8 +324,36 @@ pub fn well_behaved(base: &str, r: &Recorded) -> Reply {
     }
 }
 
+/// The PR that merged `commit`, as the well-behaved host says: 42 for the fixtures' commits,
+/// else one of the commit's own, so that every commit's pipeline is a pipeline of its own.
+pub fn pr_of(commit: &str) -> u64 {
+    if commit == SHA || commit == ARGO_SHA || commit.len() < 40 {
+        return 42;
+    }
+    u64::from_str_radix(&commit[32..40], 16).map_or(42, |n| n % 1_000_000)
+}
+
+/// The CD run waiting on `commit`'s PR (its deploy branch `deploy/<run>/…`).
+pub fn run_of(commit: &str) -> String {
+    match pr_of(commit) {
+        42 => "987654".into(),
+        pr => (5_000_000 + pr).to_string(),
+    }
+}
+
+/// The callback property of PR 42: task-1 of plan-1.
 pub fn callback_properties(planurl: &str) -> Value {
-    let task = json!({"taskid": "task-1", "jobid": "job-1", "planurl": planurl, "planid": "plan-1", "projectid": "proj-id", "pr_num": "42"});
+    callback_properties_of(planurl, 42)
+}
+
+/// The callback property of `pr`: PR 42's is task-1, any other PR's a task of its own.
+pub fn callback_properties_of(planurl: &str, pr: u64) -> Value {
+    let taskid = if pr == 42 {
+        "task-1".to_string()
+    } else {
+        format!("task-{pr}")
+    };
+    let task = json!({"taskid": taskid, "jobid": "job-1", "planurl": planurl, "planid": "plan-1", "projectid": "proj-id", "pr_num": pr.to_string()});
     json!({"count": 1, "value": {"callback-task-id": {"$type": "System.String", "$value": task.to_string()}}})
 }
 
