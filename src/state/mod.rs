@@ -63,12 +63,28 @@ pub struct State {
     location: String,
 }
 
-pub fn now_ms() -> i64 {
+/// The state's clock offset from this machine's, in ms: zero for a SQLite file (one machine's
+/// clock), the server's clock less ours for PostgreSQL, measured once when it is opened. So
+/// every replica leases and backs off on the one clock the rows are shared through.
+static CLOCK_OFFSET_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// This machine's clock (ms since the epoch).
+pub fn local_now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .ok()
         .and_then(|d| i64::try_from(d.as_millis()).ok())
         .unwrap_or(0)
+}
+
+/// The state's clock (ms since the epoch): what leases, backoff, journal times and pruning use.
+pub fn now_ms() -> i64 {
+    local_now_ms().saturating_add(CLOCK_OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Sets the state's clock: the server's time less this machine's, in ms.
+pub(crate) fn set_clock_offset(offset_ms: i64) {
+    CLOCK_OFFSET_MS.store(offset_ms, std::sync::atomic::Ordering::Relaxed);
 }
 
 impl State {

@@ -424,10 +424,29 @@ fn killing_handle_and_replay_at_random_points_leaves_a_sound_state_that_replay_c
         planned_dispatches,
         "every planned notification went out"
     );
+    // The stated window: a request repeats only when its sender was killed after the host had
+    // it and before its answer was recorded. A process has at most one notification of its own
+    // in flight and at most WORKERS (8) requests: each kill repeats at most that many.
+    let repeated_notifications = dispatches.len() - unique.len();
+    let statuses: Vec<&(String, String, String)> = accepted
+        .iter()
+        .filter(|(_, u, _)| u.contains("/statuses/"))
+        .collect();
+    let mut unique_statuses = statuses.clone();
+    unique_statuses.sort();
+    unique_statuses.dedup();
+    let repeated_statuses = statuses.len() - unique_statuses.len();
+    assert!(
+        repeated_notifications <= kills,
+        "{repeated_notifications} notifications repeated by {kills} kills"
+    );
+    assert!(
+        repeated_statuses <= kills * 8,
+        "{repeated_statuses} statuses repeated by {kills} kills"
+    );
     report(&format!(
-        "crashes: {kills} SIGKILLs over {} invocations, integrity ok (SQLite) or transactional (PostgreSQL), {planned} planned requests all delivered after replay, {} notifications repeated (sent, then killed before recorded)",
+        "crashes: {kills} SIGKILLs over {} invocations, integrity ok (SQLite) or transactional (PostgreSQL), {planned} planned requests all delivered after replay, {repeated_notifications} notifications and {repeated_statuses} statuses repeated (sent, then killed before recorded)",
         events.len(),
-        dispatches.len() - unique.len()
     ));
 }
 

@@ -73,7 +73,8 @@ impl Postgres {
     }
 
     fn migrate(&self) -> Result<()> {
-        // Every invocation but the first finds the current version with one read, no lock.
+        // Every invocation but the first finds the current version with one read, no lock; the
+        // same read sets the state's clock.
         let current = i64::try_from(MIGRATIONS.len())?;
         if self.version()? == Some(current) {
             return Ok(());
@@ -116,17 +117,35 @@ impl Postgres {
         })
     }
 
-    /// The schema version, `None` before the first migration.
+    /// The schema version, `None` before the first migration. Sets the state's clock from the
+    /// same read: leases and backoff run on the server's clock, shared by every replica (its
+    /// offset from ours, half the round trip counted to each side).
     fn version(&self) -> Result<Option<i64>> {
-        let read = self
-            .client
-            .borrow_mut()
-            .query_opt(&format!("SELECT version FROM {VERSION_TABLE}"), &[]);
-        match read {
-            Ok(row) => Ok(row.map(|r| r.get(0))),
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(None),
-            Err(e) => Err(failure(&e, &self.shown)),
-        }
+        let before = super::local_now_ms();
+        let clock = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+        let read = self.client.borrow_mut().query_opt(
+            &format!("SELECT version, {clock} FROM {VERSION_TABLE}"),
+            &[],
+        );
+        let after = super::local_now_ms();
+        let (version, server) = if let Ok(Some(row)) = &read {
+            (Some(row.get::<_, i64>(0)), row.get::<_, i64>(1))
+        } else {
+            if let Err(e) = &read {
+                if e.code() != Some(&SqlState::UNDEFINED_TABLE) {
+                    return Err(failure(e, &self.shown));
+                }
+            }
+            let server: i64 = self
+                .client
+                .borrow_mut()
+                .query_one(&format!("SELECT {clock}"), &[])
+                .map_err(|e| failure(&e, &self.shown))?
+                .get(0);
+            (None, server)
+        };
+        super::set_clock_offset(server - i64::midpoint(before, after));
+        Ok(version)
     }
 }
 
