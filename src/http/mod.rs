@@ -171,11 +171,19 @@ impl Client {
         let mut response = match result {
             Ok(r) => r,
             Err(e) => {
+                // Every kind of request is tried again (at least once, never lost); what is
+                // known of this try is said, for the journal and `events show`.
+                let known = if may_have_left(&e) {
+                    "; it may have reached the host (sent, no answer), so trying again may \
+                     repeat it"
+                } else {
+                    "; it never left (not sent)"
+                };
                 return Err(Sent::Failed(Failure::Retry {
-                    why: redact(&format!("{place}: {}", transport_error(&e))),
+                    why: redact(&format!("{place}: {}{known}", transport_error(&e))),
                     after: None,
                     answer: None,
-                }))
+                }));
             }
         };
         let Received {
@@ -356,6 +364,27 @@ fn path_of(url: &str) -> String {
         Ok(uri) => format!("{}{}", uri.host().unwrap_or(""), uri.path()),
         Err(_) => url.split('?').next().unwrap_or(url).to_string(),
     }
+}
+
+/// Whether a request that got no answer may still have reached the host: anything but a
+/// failure to resolve, connect or set up TLS, which happen before the request is written.
+fn may_have_left(e: &ureq::Error) -> bool {
+    use ureq::Timeout;
+    !matches!(
+        e,
+        ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::BadUri(_)
+            | ureq::Error::InvalidProxyUrl
+            | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect)
+            | ureq::Error::Rustls(_)
+    ) && !matches!(e, ureq::Error::Io(io) if matches!(
+        io.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::HostUnreachable
+            | std::io::ErrorKind::NetworkUnreachable
+            | std::io::ErrorKind::AddrNotAvailable
+    )) && !transport_error(e).contains("certificate")
 }
 
 fn transport_error(e: &ureq::Error) -> String {

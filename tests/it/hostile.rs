@@ -206,3 +206,52 @@ fn a_deployment_created_201_then_cut_is_looked_up_not_created_again() {
         "the status goes to the deployment the cut answer created"
     );
 }
+
+/// The stated risk of "sent, no answer": every request is tried again, so a dispatch the host
+/// took without answering in time reaches it twice; the journal says the first may have
+/// arrived. A host that is not there at all is "not sent", and nothing repeats.
+#[test]
+fn a_dispatch_the_host_took_without_answering_in_time_is_sent_again_and_said_so() {
+    let answered_late = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let late = answered_late.clone();
+    let host = RawHost::with(move |r| {
+        let dispatch = r.path().ends_with("/dispatches");
+        (dispatch && !late.swap(true, std::sync::atomic::Ordering::SeqCst)).then(|| {
+            let mut reply = Reply::status(204);
+            reply.delay = Some(std::time::Duration::from_secs(4));
+            reply
+        })
+    });
+    let dir = TempDir::new("hostile-unanswered");
+    let env = github_env_at(&host.base, &dir);
+    let run = run_fixture("notify", SUCCESS, &env, &["--budget", "1"]);
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("it may have reached the host (sent, no answer)"),
+        "{}",
+        run.stderr
+    );
+    let replay = connector(&["replay", "--failed"], &env, None);
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    assert_eq!(
+        dispatches(&host),
+        2,
+        "the stated repeat: sent, no answer, sent again"
+    );
+}
+
+#[test]
+fn a_request_that_never_left_says_so() {
+    // A port nobody listens on: refused before anything is written.
+    let port = free_port();
+    let dir = TempDir::new("hostile-not-sent");
+    let env = github_env_at(&format!("http://127.0.0.1:{port}"), &dir);
+    let run = run_fixture("status", PROGRESSING, &env, &["--budget", "1"]);
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("it never left (not sent)"),
+        "{}",
+        run.stderr
+    );
+}

@@ -116,6 +116,10 @@ fn serve(stream: TcpStream, recorded: &Mutex<Vec<Recorded>>, answer: &Answer, ba
         };
         recorded.lock().unwrap().push(request.clone());
         let reply = answer(&request).unwrap_or_else(|| well_behaved(base, &request));
+        // A host that took the request and answers late (or never, as the client sees it).
+        if let Some(delay) = reply.delay {
+            std::thread::sleep(delay);
+        }
         let mut head = format!(
             "HTTP/1.1 {} Mock\r\nContent-Length: {}\r\n",
             reply.status,
