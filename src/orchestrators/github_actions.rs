@@ -172,7 +172,7 @@ pub struct Dispatch {
     /// A skipped commit concluded with this newer one's end (`client_payload.superseded_by`).
     superseded_by: Option<String>,
     stage: Stage,
-    /// The run the notification tells, once the reads named it.
+    /// The run the notification tells and the PR it waits on, once the reads named them.
     run: Option<String>,
 }
 
@@ -285,12 +285,23 @@ impl Flow for Dispatch {
                     .ok_or_else(|| {
                         FlowError::Malformed("the commit answer has no commit.message".into())
                     })?;
-                let from_pr = answer
-                    .and_then(|a| a.get(1))
-                    .and_then(merged_pr_head)
-                    .and_then(|head| deploy_ref(&head));
-                let (sha, run_id) = from_pr.or_else(|| deploy_branch(message)).unzip();
-                self.run.clone_from(&run_id);
+                let merged = answer.and_then(|a| a.get(1)).and_then(merged_pr_head);
+                let from_pr = merged
+                    .as_ref()
+                    .and_then(|(pr, head)| deploy_ref(head).map(|(sha, run)| (sha, run, *pr)));
+                let (sha, run_id, pr) = match from_pr {
+                    Some((sha, run, pr)) => (Some(sha), Some(run), pr),
+                    None => match deploy_branch(message) {
+                        Some((sha, run)) => (Some(sha), Some(run), merged_pr_number(message)),
+                        None => (None, None, None),
+                    },
+                };
+                // The run waits on its PR: a run that opened another PR (a re-run keeps its id)
+                // waits again, and is told again.
+                self.run = run_id.as_ref().map(|run| match pr {
+                    Some(pr) => format!("{run}/pr-{pr}"),
+                    None => run.clone(),
+                });
                 Ok(Step::Send(self.notification(
                     &event_type,
                     sha,
@@ -303,14 +314,20 @@ impl Flow for Dispatch {
 }
 
 /// The head branch of the merged PR among those GitHub lists for a commit.
-fn merged_pr_head(pulls: &Value) -> Option<String> {
-    pulls
+fn merged_pr_head(pulls: &Value) -> Option<(Option<u64>, String)> {
+    let pr = pulls
         .as_array()?
         .iter()
-        .find(|pr| pr.get("merged_at").is_some_and(|m| !m.is_null()))?
-        .pointer("/head/ref")?
-        .as_str()
-        .map(str::to_string)
+        .find(|pr| pr.get("merged_at").is_some_and(|m| !m.is_null()))?;
+    let head = pr.pointer("/head/ref")?.as_str()?.to_string();
+    Some((pr.get("number").and_then(Value::as_u64), head))
+}
+
+/// `Merge pull request #42 from …` → 42.
+fn merged_pr_number(message: &str) -> Option<u64> {
+    let rest = message.strip_prefix("Merge pull request #")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// `deploy/<run_id>/<source_sha>/<branch>` → (source sha, run id).
@@ -375,7 +392,7 @@ mod tests {
             panic!()
         };
         assert_eq!(send.url, "https://api.github.com/repos/org/app/dispatches");
-        assert_eq!(flow.pipeline().as_deref(), Some("github-run:987654"));
+        assert_eq!(flow.pipeline().as_deref(), Some("github-run:987654/pr-42"));
         assert_eq!(
             send.body.unwrap(),
             json!({"event_type": "sync-success", "client_payload": {"sha": "c0ffee12", "runid": "987654", "commitmessage": message}})

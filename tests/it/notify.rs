@@ -467,3 +467,40 @@ fn a_batched_commit_finds_its_pr_through_the_query_not_the_message() {
     );
     assert_eq!(callbacks(&host).len(), 1);
 }
+
+/// GitHub keeps a run's id when it is re-run: a re-run that opens another PR waits again, on
+/// that PR, and is told again. The pipeline told once is the run waiting on one PR.
+#[test]
+fn a_rerun_that_opened_another_pr_is_told_again() {
+    const X: &str = "1111111111111111111111111111111111111111";
+    const Y: &str = "2222222222222222222222222222222222222222";
+    let host = MockHost::with(|r| {
+        let path = r.path();
+        let pr = if path.ends_with(&format!("/commits/{X}/pulls")) {
+            7
+        } else if path.ends_with(&format!("/commits/{Y}/pulls")) {
+            8
+        } else {
+            return None;
+        };
+        Some(Reply::json(
+            200,
+            json!([{"number": pr, "merged_at": "2025-06-02T09:00:00Z",
+                    "head": {"ref": format!("deploy/555/c0ffee{pr}/main")}}]),
+        ))
+    });
+    let dir = TempDir::new("rerun");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_RELEASE_SUPERSEDED", "false")],
+    );
+    for commit in [X, Y] {
+        let run = connector(&["handle"], &env, Some(&with_commit(SUCCESS, commit)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let told: Vec<Value> = dispatches(&host)
+        .iter()
+        .map(|d| d.json()["client_payload"]["sha"].clone())
+        .collect();
+    assert_eq!(told, [json!("c0ffee7"), json!("c0ffee8")]);
+}

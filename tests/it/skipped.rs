@@ -292,7 +292,7 @@ fn a_history_the_host_cannot_list_releases_nothing_and_says_so() {
 /// GitHub's merge commits (the replaced service's "Merge pull request #N from
 /// org/deploy/<run>/<sha>/main"): Flux deploys the merge commit M; the compare from the last
 /// end lists the PR's own commit B and M, and both lead to the same merged PR and run. The
-/// pipeline is the unit: that run is told once.
+/// pipeline is the unit: that run, waiting on that PR, is told once.
 #[test]
 fn a_merge_commit_and_its_branch_commit_tell_their_one_pipeline_once() {
     const M: &str = "dddddddddddddddddddddddddddddddddddddddd";
@@ -333,7 +333,8 @@ fn a_merge_commit_and_its_branch_commit_tell_their_one_pipeline_once() {
     assert_eq!(status_posts(&host, B).len(), 1);
     let rows = connector(&["events", "show", "2", "--output", "json"], &env, None);
     assert!(
-        rows.stdout.contains("github-run:555 was already told by"),
+        rows.stdout
+            .contains("github-run:555/pr-7 was already told by"),
         "{}",
         rows.stdout
     );
