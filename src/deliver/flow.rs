@@ -130,17 +130,12 @@ impl<'a> Sender<'a> {
                 }))
             }
             Ok(Step::Send(request)) => {
-                // The pipeline is the unit: told by one notification, whichever commits lead
-                // to it (a merge commit and its branch's commit name the same run).
-                if let Some(pipeline) = run.flow.pipeline() {
-                    if let Some(finish) = self.told_by_another(state, &flowing.row, &pipeline)? {
-                        return Ok(Next::Done(finish));
-                    }
+                let pipeline = run.flow.pipeline();
+                if let Some(finish) =
+                    self.before_sending(state, &flowing.row, pipeline, &request)?
+                {
+                    return Ok(Next::Done(finish));
                 }
-                state
-                    .store()
-                    .outbox()
-                    .set_request(flowing.row.id, &request)?;
                 flowing.delivery.request = Some(request.clone());
                 flowing.sending = true;
                 (vec![request], false)
@@ -157,22 +152,48 @@ impl<'a> Sender<'a> {
         Ok(Next::Send(run.instance, requests))
     }
 
-    /// Claims `pipeline` for this notification. When another notification tells it: nothing to
-    /// send if that one was delivered; if it is under way, this one waits (and takes the
-    /// pipeline over should the other fail).
-    fn told_by_another(&self, state: &State, row: &Row, pipeline: &str) -> Result<Option<Finish>> {
+    /// What comes just before a notification leaves, in one transaction: the fence is checked
+    /// (a sender whose lease lapsed during its reads does not send), the pipeline is claimed
+    /// (the pipeline is the unit: told by one notification, whichever commits lead to it), and
+    /// the request is stored for `events show`. `Some`: the flow's result instead of sending.
+    /// When another notification tells the pipeline: nothing to send if that one was
+    /// delivered; if it is under way, this one waits (and takes it over should the other fail).
+    fn before_sending(
+        &self,
+        state: &State,
+        row: &Row,
+        pipeline: Option<String>,
+        request: &crate::request::Request,
+    ) -> Result<Option<Finish>> {
         let store = state.store();
-        let teller = crate::state::sql::transaction(
+        let (held, teller) = crate::state::sql::transaction(
             |f| store.atomically(f),
             || {
-                store.pipelines().claim(
-                    &row.instance,
-                    pipeline,
-                    row.fence(),
-                    row.commit_id.as_deref(),
-                )
+                if !store.outbox().holds(row.fence())? {
+                    return Ok((false, None));
+                }
+                let teller = match &pipeline {
+                    Some(pipeline) => store.pipelines().claim(
+                        &row.instance,
+                        pipeline,
+                        row.fence(),
+                        row.commit_id.as_deref(),
+                    )?,
+                    None => None,
+                };
+                if teller.is_none() {
+                    store.outbox().set_request(row.id, request)?;
+                }
+                Ok((true, teller))
             },
         )?;
+        if !held {
+            // Recorded as nothing: the fence refuses it, and the new holder sends.
+            return Ok(Some(Finish::Nothing {
+                why: "this process's lease lapsed before it sent".into(),
+            }));
+        }
+        let pipeline = pipeline.unwrap_or_default();
         Ok(teller.map(|t| {
             let by = match &t.commit {
                 Some(commit) => format!(
