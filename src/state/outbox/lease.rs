@@ -25,9 +25,58 @@ macro_rules! heads {
     };
 }
 
-const HEADS: &str = heads!("");
 /// The heads among a bound JSON array of queues.
 const HEADS_AMONG: &str = heads!("AND o.queue IN (SELECT value FROM json_each(?1))");
+
+/// The oldest head that may be sent now: free (pending, or its lease lapsed at `now`) and due
+/// (`now` is past its next try, or our own backoff of it is over for a replay that started
+/// after its last try: `retry_from`). One row, so a claim stops at the first sendable head
+/// instead of reading every open queue under the lock. `$scope` is a filter, `$now` and
+/// `$retry` the parameters' places.
+macro_rules! sendable_head {
+    ($scope:literal, $now:literal, $retry:literal) => {
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox o WHERE o.state IN ('pending', 'sending') ",
+            $scope,
+            " AND (o.state = 'pending' OR o.lease_until <= ",
+            $now,
+            ") AND (o.not_before <= ",
+            $now,
+            " OR (o.host_wait = 0 AND o.updated_ms < ",
+            $retry,
+            ")) AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending')) \
+             ORDER BY o.id LIMIT 1"
+        )
+    };
+}
+
+/// When no head may be sent: whether a live process holds one, and the earliest next try of
+/// the others.
+macro_rules! heads_standing {
+    ($scope:literal, $now:literal) => {
+        concat!(
+            "SELECT COUNT(*) FILTER (WHERE o.state = 'sending' AND o.lease_until > ",
+            $now,
+            "), MIN(o.not_before) FILTER (WHERE NOT (o.state = 'sending' AND o.lease_until > ",
+            $now,
+            ")) FROM outbox o WHERE o.state IN ('pending', 'sending') ",
+            $scope,
+            " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending'))"
+        )
+    };
+}
+
+const SENDABLE: &str = sendable_head!("", "?1", "?2");
+const SENDABLE_AMONG: &str = sendable_head!(
+    "AND o.queue IN (SELECT value FROM json_each(?1))",
+    "?2",
+    "?3"
+);
+const STANDING: &str = heads_standing!("", "?1");
+const STANDING_AMONG: &str =
+    heads_standing!("AND o.queue IN (SELECT value FROM json_each(?1))", "?2");
 
 /// The head of each of these queues: the row the rest of the queue waits behind.
 pub fn heads_of<D: Db>(db: &D, queues: &[String]) -> Result<Vec<Row>> {
@@ -96,49 +145,40 @@ fn claim_in_transaction<D: Db>(db: &D, ask: &Ask) -> Result<Claim> {
         retry_from,
         now,
     } = *ask;
-    // Static SQL (so the statement is parsed once): the scope is a bound JSON array.
-    let read = |r: &crate::state::sql::Row| {
-        Ok((
-            row(r)?,
-            r.get("lease_until")?,
-            r.get("host_wait")?,
-            r.get("updated_ms")?,
-        ))
+    // Static SQL (so each statement is parsed once): the scope is a bound JSON array.
+    let retry = retry_from.unwrap_or(i64::MIN);
+    let head = match scope {
+        Scope::All => db.one(SENDABLE, values![now, retry], row)?,
+        Scope::Queues(queues) => db.one(
+            SENDABLE_AMONG,
+            values![serde_json::to_string(queues)?, now, retry],
+            row,
+        )?,
     };
-    let heads: Vec<(Row, i64, bool, i64)> = match scope {
-        Scope::All => db.all(HEADS, &[], read)?,
-        Scope::Queues(queues) => {
-            db.all(HEADS_AMONG, values![serde_json::to_string(queues)?], read)?
-        }
-    };
-    let mut wake: Option<i64> = None;
-    let mut busy = false;
-    for (mut head, lease_until, host_wait, updated_ms) in heads {
-        let free = head.state == RowState::Pending || lease_until <= now;
-        if !free {
-            busy = true;
-            continue;
-        }
-        if !host_wait && retry_from.is_some_and(|start| updated_ms < start) {
-            head.not_before = 0;
-        }
-        if head.not_before <= now {
-            db.execute(
-                "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3, fence = fence + 1
-                 WHERE id = ?1",
-                values![head.id, now.saturating_add(lease_ms), now],
-            )?;
-            let mut claimed = head;
-            claimed.state = RowState::Sending;
-            claimed.fence += 1;
-            return Ok(Claim::Row(Box::new(claimed)));
-        }
-        wake = Some(wake.map_or(head.not_before, |w| w.min(head.not_before)));
+    if let Some(head) = head {
+        db.execute(
+            "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3, fence = fence + 1
+             WHERE id = ?1",
+            values![head.id, now.saturating_add(lease_ms), now],
+        )?;
+        let mut claimed = head;
+        claimed.state = RowState::Sending;
+        claimed.fence += 1;
+        return Ok(Claim::Row(Box::new(claimed)));
     }
-    Ok(match (busy, wake) {
-        (true, _) => Claim::Busy,
-        (false, Some(at)) => Claim::Wait(at),
-        (false, None) => Claim::Empty,
+    let read = |r: &crate::state::sql::Row| Ok((r.get::<i64>(0)?, r.get::<Option<i64>>(1)?));
+    let standing = match scope {
+        Scope::All => db.one(STANDING, values![now], read)?,
+        Scope::Queues(queues) => db.one(
+            STANDING_AMONG,
+            values![serde_json::to_string(queues)?, now],
+            read,
+        )?,
+    };
+    Ok(match standing.unwrap_or((0, None)) {
+        (busy, _) if busy > 0 => Claim::Busy,
+        (_, Some(at)) => Claim::Wait(at),
+        (_, None) => Claim::Empty,
     })
 }
 
