@@ -6,6 +6,7 @@ use crate::deliver::millis;
 use crate::event::time::format_rfc3339;
 use crate::exit::{Code, InputError};
 use crate::state::journal::{self, Filter};
+use crate::state::values::RowState;
 use crate::state::{now_ms, outbox};
 use anyhow::Result;
 use serde_json::json;
@@ -69,15 +70,23 @@ fn show(ctx: &Ctx, state: &crate::state::State, id: i64) -> Result<Code> {
     let body = state.store().journal().body(id)?.unwrap_or_default();
     let body_text = String::from_utf8_lossy(&body).to_string();
     let rows = state.store().outbox().for_event(id)?;
+    // What each owed row waits for, and when it is tried next.
+    let mut queues: Vec<String> = rows.iter().map(|r| r.queue.clone()).collect();
+    queues.sort();
+    queues.dedup();
+    let heads = state.store().outbox().heads_of(&queues)?;
+    let now = now_ms();
     let mut requests = Vec::new();
     for row in &rows {
-        requests.push((row, state.store().outbox().attempts(row.id)?));
+        let owed = matches!(row.state, RowState::Pending | RowState::Sending)
+            .then(|| crate::deliver::owed_because(row, &heads, now));
+        requests.push((row, state.store().outbox().attempts(row.id)?, owed));
     }
     match ctx.output {
         Output::Json => print_json(&json!({
             "event": event,
             "body": body_text,
-            "requests": requests.iter().map(|(row, attempts)| json!({"row": row, "attempts": attempts})).collect::<Vec<_>>(),
+            "requests": requests.iter().map(|(row, attempts, owed)| json!({"row": row, "attempts": attempts, "owed": owed})).collect::<Vec<_>>(),
         })),
         Output::Text => print_event(&event, &body_text, &requests),
     }
@@ -88,7 +97,7 @@ fn show(ctx: &Ctx, state: &crate::state::State, id: i64) -> Result<Code> {
 fn print_event(
     event: &journal::EventRow,
     body_text: &str,
-    requests: &[(&outbox::Row, Vec<outbox::Attempt>)],
+    requests: &[(&outbox::Row, Vec<outbox::Attempt>, Option<String>)],
 ) {
     crate::outln!(
         "event {}: {}{}",
@@ -126,7 +135,7 @@ fn print_event(
     if requests.is_empty() {
         crate::outln!("  (none)");
     }
-    for (row, attempts) in requests {
+    for (row, attempts, owed) in requests {
         let what = row.request.as_ref().map_or_else(
             || match row.kind {
                 outbox::Kind::Deployment => "deployment (not created yet)".to_string(),
@@ -146,6 +155,9 @@ fn print_event(
         );
         if let Some(body) = row.request.as_ref().and_then(|r| r.body.as_ref()) {
             crate::outln!("      body: {body}");
+        }
+        if let Some(owed) = owed {
+            crate::outln!("      owed: {owed}");
         }
         for a in attempts {
             crate::outln!(

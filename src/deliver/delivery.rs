@@ -42,22 +42,28 @@ pub fn warn_about_owed(owed: &[Row], heads: &[Row], deliveries: &[Delivery], now
         if deliveries.iter().any(|d| d.row == row.id && !d.ok) {
             continue;
         }
-        let head = heads
-            .iter()
-            .find(|h| h.queue == row.queue && h.id != row.id);
-        let why = match (head, row.last_error.as_deref()) {
-            (Some(head), _) => format!(
-                "it waits behind {} of its queue, {}",
-                name(head),
-                standing(head, now_ms)
-            ),
-            (None, Some(error)) => format!("last try: {error}; {}", standing(row, now_ms)),
-            (None, None) => format!("not tried yet; {}", standing(row, now_ms)),
-        };
         crate::log::warn(&format!(
-            "{} is still owed: {why}; `gitops-connector replay --failed` sends what is due",
-            name(row)
+            "{} is still owed: {}; `gitops-connector replay --failed` sends what is due",
+            name(row),
+            owed_because(row, heads, now_ms)
         ));
+    }
+}
+
+/// Why an owed row waits and when it is tried next: behind its queue's head, after its last
+/// try, or not tried yet. `heads`: the head of each queue (see `Outbox::heads_of`).
+pub fn owed_because(row: &Row, heads: &[Row], now_ms: i64) -> String {
+    let head = heads
+        .iter()
+        .find(|h| h.queue == row.queue && h.id != row.id);
+    match (head, row.last_error.as_deref()) {
+        (Some(head), _) => format!(
+            "it waits behind {} of its queue, {}",
+            name(head),
+            standing(head, now_ms)
+        ),
+        (None, Some(error)) => format!("last try: {error}; {}", standing(row, now_ms)),
+        (None, None) => format!("not tried yet; {}", standing(row, now_ms)),
     }
 }
 

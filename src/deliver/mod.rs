@@ -8,7 +8,7 @@ mod drain;
 mod flow;
 mod release;
 
-pub use delivery::{warn_about, warn_about_owed, Delivery};
+pub use delivery::{owed_because, warn_about, warn_about_owed, Delivery};
 
 /// Warns of each row among `ids` still owed (see [`warn_about_owed`]); whether any is.
 pub fn warn_about_owed_in(state: &State, ids: &[i64], deliveries: &[Delivery]) -> Result<bool> {

@@ -155,6 +155,15 @@ fn every_exit_75_behind_a_parked_queue_says_what_is_owed_and_when() {
         "{}",
         second.stderr
     );
+    // `events show` says the same of each owed request.
+    let shown = connector(&["events", "show", "2"], &env, None);
+    assert!(
+        shown.stdout.contains(
+            "owed: it waits behind Status (request 1 to github) of its queue, next try at"
+        ),
+        "{}",
+        shown.stdout
+    );
     // Replaying the first event: still owed, and said so.
     let replay = connector(&["replay", "1"], &env, None);
     assert_eq!(replay.code, 75, "{}", replay.stderr);
