@@ -152,12 +152,8 @@ impl<'a> Sender<'a> {
         Ok(Next::Send(run.instance, requests))
     }
 
-    /// What comes just before a notification leaves, in one transaction: the fence is checked
-    /// (a sender whose lease lapsed during its reads does not send), the pipeline is claimed
-    /// (the pipeline is the unit: told by one notification, whichever commits lead to it), and
-    /// the request is stored for `events show`. `Some`: the flow's result instead of sending.
-    /// When another notification tells the pipeline: nothing to send if that one was
-    /// delivered; if it is under way, this one waits (and takes it over should the other fail).
+    /// Whether the notification leaves now (see `state::pipelines::before_notifying`); `Some`:
+    /// the flow's result instead.
     fn before_sending(
         &self,
         state: &State,
@@ -165,59 +161,40 @@ impl<'a> Sender<'a> {
         pipeline: Option<String>,
         request: &crate::request::Request,
     ) -> Result<Option<Finish>> {
-        let store = state.store();
-        let (held, teller) = crate::state::sql::transaction(
-            |f| store.atomically(f),
-            || {
-                if !store.outbox().holds(row.fence())? {
-                    return Ok((false, None));
-                }
-                let teller = match &pipeline {
-                    Some(pipeline) => store.pipelines().claim(
-                        &row.instance,
-                        pipeline,
-                        row.fence(),
-                        row.commit_id.as_deref(),
-                    )?,
-                    None => None,
-                };
-                if teller.is_none() {
-                    store.outbox().set_request(row.id, request)?;
-                }
-                Ok((true, teller))
-            },
-        )?;
-        if !held {
-            // Recorded as nothing: the fence refuses it, and the new holder sends.
-            return Ok(Some(Finish::Nothing {
-                why: "this process's lease lapsed before it sent".into(),
-            }));
-        }
+        use crate::state::pipelines::{before_notifying, Go, Teller};
         let pipeline = pipeline.unwrap_or_default();
-        Ok(teller.map(|t| {
-            let by = match &t.commit {
-                Some(commit) => format!(
-                    "the notification of {} (request {})",
-                    &commit[..commit.len().min(7)],
-                    t.row
-                ),
-                None => format!("request {}", t.row),
-            };
-            if t.told {
-                Finish::Nothing {
-                    why: format!("{pipeline} was already told by {by}"),
-                }
-            } else {
-                self.failure(
+        let named = (!pipeline.is_empty()).then_some(pipeline.as_str());
+        let by = |t: &Teller| match &t.commit {
+            Some(commit) => format!(
+                "the notification of {} (request {})",
+                &commit[..commit.len().min(7)],
+                t.row
+            ),
+            None => format!("request {}", t.row),
+        };
+        Ok(
+            match before_notifying(state.store(), row, named, request)? {
+                Go::Send => None,
+                // Recorded as nothing: the fence refuses it, and the new holder sends.
+                Go::Lapsed => Some(Finish::Nothing {
+                    why: "this process's lease lapsed before it sent".into(),
+                }),
+                Go::Told(teller) => Some(Finish::Nothing {
+                    why: format!("{pipeline} was already told by {}", by(&teller)),
+                }),
+                Go::Waits(teller) => Some(self.failure(
                     crate::http::Failure::Retry {
-                        why: format!("{pipeline} is being told by {by}: this one waits for it"),
+                        why: format!(
+                            "{pipeline} is being told by {}: this one waits for it",
+                            by(&teller)
+                        ),
                         after: None,
                         answer: None,
                     },
                     row.attempts,
-                )
-            }
-        }))
+                )),
+            },
+        )
     }
 
     /// The JSON bodies of reads that all got through, or the flow's result when one did not.

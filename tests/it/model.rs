@@ -9,11 +9,14 @@
 //!   reaches the host twice only through the stated window: a sender that stalled past its
 //!   lease before it sent, or that never recorded before another claimed the row (it crashed,
 //!   or stalled past its lease while the host had its request);
-//! - nothing is lost: an honest sender afterwards leaves every row delivered or failed.
+//! - nothing is lost: an honest sender afterwards leaves every row delivered or failed;
+//! - every pipeline is told, and once but for that window, though two notifications (two
+//!   commits) lead to it: each asks the state just before it sends, as the engine does.
 
 use crate::support::*;
 use gitops_connector::request::{Request, Target};
 use gitops_connector::state::outbox::{Ask, Claim, Finish, Kind, NewRow, Recorded, Row, Scope};
+use gitops_connector::state::pipelines::{before_notifying, Go};
 use gitops_connector::state::{Opening, State};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +26,14 @@ const T0: i64 = 1_700_000_000_000;
 const LEASE_MS: i64 = 1_000;
 const SENDERS: usize = 3;
 const ROWS: usize = 6;
+/// Notifications: four commits' own, two of which lead to each of two pipelines (a merge commit
+/// and its branch's commit, say).
+const NOTIFICATIONS: [(&str, &str); 4] = [
+    ("n1", "run-1"),
+    ("n2", "run-1"),
+    ("n3", "run-2"),
+    ("n4", "run-2"),
+];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -67,6 +78,9 @@ struct Held {
     claimed_at: i64,
     sent: bool,
     late: bool,
+    /// A notification that must not go (its pipeline is another's, or its lease lapsed): what
+    /// its sender records instead.
+    instead: Option<Finish>,
 }
 
 struct World {
@@ -84,6 +98,8 @@ struct World {
     delivered: BTreeSet<i64>,
     /// Row id → sends whose sender never recorded before the row was claimed again: the window.
     window: BTreeMap<i64, usize>,
+    /// Notification row id → the pipeline it tells.
+    pipeline_of: BTreeMap<i64, &'static str>,
 }
 
 fn open(dir: &TempDir) -> State {
@@ -143,6 +159,23 @@ impl World {
             let id = state.store().outbox().enqueue(&row).unwrap();
             queue_of.insert(id, (row.queue(), i / 2));
         }
+        let mut pipeline_of = BTreeMap::new();
+        let orchestrator = Target::Kind(&gitops_connector::orchestrators::github_actions::TARGET);
+        for (commit, pipeline) in NOTIFICATIONS {
+            let row = NewRow {
+                event_id: None,
+                instance: "model",
+                commit: Some(commit),
+                target: &orchestrator,
+                kind: Kind::Notify,
+                context: None,
+                request: None,
+                job: Some("{}".into()),
+            };
+            let id = state.store().outbox().enqueue(&row).unwrap();
+            queue_of.insert(id, (row.queue(), 0));
+            pipeline_of.insert(id, pipeline);
+        }
         World {
             state,
             now: T0,
@@ -152,6 +185,7 @@ impl World {
             in_flight: BTreeMap::new(),
             delivered: BTreeSet::new(),
             window: BTreeMap::new(),
+            pipeline_of,
         }
     }
 
@@ -182,6 +216,7 @@ impl World {
                 claimed_at: self.now,
                 sent: false,
                 late: false,
+                instead: None,
             });
         }
         Ok(())
@@ -194,6 +229,32 @@ impl World {
         held.sent = true;
         held.late = self.now >= held.claimed_at + LEASE_MS;
         let (id, late) = (held.row.id, held.late);
+        // A notification asks the state first, as the engine does just before it sends.
+        if let Some(pipeline) = self.pipeline_of.get(&id) {
+            let request = Request::post(
+                Target::Kind(&gitops_connector::orchestrators::github_actions::TARGET),
+                format!("https://host.example/{pipeline}/dispatches"),
+                serde_json::json!({"event_type": "sync-success"}),
+            );
+            let go =
+                before_notifying(self.state.store(), &held.row, Some(pipeline), &request).unwrap();
+            let lapsed_at_check = matches!(go, Go::Lapsed);
+            held.instead = match go {
+                Go::Send => None,
+                Go::Lapsed | Go::Told(_) => Some(Finish::Nothing {
+                    why: "not sent".into(),
+                }),
+                // Backs off, as the engine's retries do.
+                Go::Waits(_) => Some(finish(Outcome::Retry(LEASE_MS), self.now)),
+            };
+            if held.instead.is_some() {
+                prop_assert!(
+                    !lapsed_at_check || late,
+                    "row {id}: its fence held, yet it lapsed"
+                );
+                return Ok(());
+            }
+        }
         prop_assert!(
             late || !self.delivered.contains(&id),
             "row {id} was sent within its lease after its delivery was recorded"
@@ -230,11 +291,15 @@ impl World {
         }
         let id = held.row.id;
         let before = snapshot(&self.state, id);
+        let result = held
+            .instead
+            .clone()
+            .unwrap_or_else(|| finish(outcome, self.now));
         let recorded = self
             .state
             .store()
             .outbox()
-            .finish(held.row.fence(), &finish(outcome, self.now))
+            .finish(held.row.fence(), &result)
             .unwrap();
         match recorded {
             Recorded::Stale => {
@@ -244,6 +309,13 @@ impl World {
                     "a stale result changed row {}",
                     id
                 );
+            }
+            Recorded::Yes if held.instead.is_some() => {
+                prop_assert!(!self.delivered.contains(&id), "row {id} recorded twice");
+                if matches!(held.instead, Some(Finish::Nothing { .. })) {
+                    // Over: nothing more of it will go.
+                    self.delivered.insert(id);
+                }
             }
             Recorded::Yes => {
                 prop_assert!(!self.delivered.contains(&id), "row {id} recorded twice");
@@ -288,14 +360,19 @@ impl World {
     /// Every lease lapses, then one honest sender drains what is left.
     fn drain(&mut self) -> Result<(), TestCaseError> {
         self.held.iter_mut().for_each(|h| *h = None);
-        for _ in 0..ROWS * 8 {
+        // As the engine drains: the heads of several queues at once, each round.
+        for _ in 0..(ROWS + NOTIFICATIONS.len()) * 8 {
             self.now += 3 * LEASE_MS;
-            self.claim(0)?;
-            if self.held[0].is_none() {
+            for s in 0..SENDERS {
+                self.claim(s)?;
+            }
+            if self.held.iter().all(Option::is_none) {
                 break;
             }
-            self.send(0)?;
-            self.record(0, Outcome::Delivered)?;
+            for s in 0..SENDERS {
+                self.send(s)?;
+                self.record(s, Outcome::Delivered)?;
+            }
         }
         let ids: Vec<i64> = self.queue_of.keys().copied().collect();
         let owed = self.state.store().outbox().owed_among(&ids).unwrap();
@@ -305,6 +382,28 @@ impl World {
             prop_assert!(
                 repeats <= self.window.get(id).copied().unwrap_or(0),
                 "row {id} reached the host {sends} times, outside the window"
+            );
+        }
+        // Every pipeline told, and told once but for its notifications' windows.
+        for pipeline in ["run-1", "run-2"] {
+            let rows: Vec<i64> = self
+                .pipeline_of
+                .iter()
+                .filter(|(_, p)| **p == pipeline)
+                .map(|(id, _)| *id)
+                .collect();
+            let told: usize = rows
+                .iter()
+                .map(|id| self.sends.get(id).copied().unwrap_or(0))
+                .sum();
+            let window: usize = rows
+                .iter()
+                .map(|id| self.window.get(id).copied().unwrap_or(0))
+                .sum();
+            prop_assert!(told >= 1, "{pipeline} was never told");
+            prop_assert!(
+                told - 1 <= window,
+                "{pipeline} was told {told} times, outside the window"
             );
         }
         Ok(())
