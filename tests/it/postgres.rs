@@ -638,3 +638,70 @@ fn while_another_replica_holds_the_lock_nothing_is_written_and_the_run_is_owed()
     assert_eq!(events(&mut admin), 1);
     assert_eq!(dispatches(&host), 1);
 }
+
+/// libfaketime, which shifts a program's clock (Debian's faketime package; `.ci/run` installs
+/// it): `None` (after saying SKIPPED) where it is missing, a failure under `CI=true`.
+fn faketime(test: &str) -> Option<std::path::PathBuf> {
+    let found = std::fs::read_dir("/usr/lib")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: no libfaketime, and CI=true: .ci/run installs it"
+        );
+        eprintln!("SKIPPED {test}: no libfaketime (Debian's faketime package)");
+    }
+    found
+}
+
+/// Replicas whose clocks disagree share one: leases, backoff and the journal's times are the
+/// server's. A connector whose clock is an hour behind still journals at the server's time.
+#[test]
+fn a_replica_with_a_skewed_clock_keeps_the_servers_time() {
+    let Some(server) = pg::server("the server's clock") else {
+        return;
+    };
+    let Some(lib) = faketime("the server's clock") else {
+        return;
+    };
+    let Fresh {
+        host: _host,
+        dir: _dir,
+        url,
+        env,
+    } = fresh(server, "skewed-clock");
+    let skewed = with(
+        &env,
+        &[
+            ("LD_PRELOAD", lib.to_str().unwrap()),
+            ("FAKETIME", "-1h"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
+    let body = flux_event(SUCCEEDED, SHA, None);
+    let run = connector(&["handle"], &skewed, Some(&body));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut admin = client(&url);
+    let row = admin
+        .query_one(
+            "SELECT (extract(epoch from now()) * 1000)::bigint - received_ms FROM events",
+            &[],
+        )
+        .unwrap();
+    let behind: i64 = row.get(0);
+    assert!(
+        behind.abs() < 5 * 60 * 1000,
+        "the journal's time is {behind} ms off the server's"
+    );
+    let leased: i64 = admin
+        .query_one(
+            "SELECT COUNT(*) FROM outbox WHERE updated_ms < (extract(epoch from now()) * 1000)::bigint - 1800000",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(leased, 0, "every row's time is the server's");
+}
