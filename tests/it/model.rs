@@ -1,8 +1,8 @@
 //! The outbox against a model: random interleavings of three senders that claim, send, stall
 //! past their lease, crash and record (at times the test sets), on the suite's backend. What
 //! must hold whatever the interleaving:
-//! - a row's queue leaves in order: no row reaches the host while an earlier row of its queue
-//!   is still open;
+//! - a row's queue leaves in order (its marked head always its oldest open row): no row
+//!   reaches the host while an earlier row of its queue is still open;
 //! - a result recorded by a sender whose lease lapsed and whose row was claimed again changes
 //!   nothing;
 //! - once a row's delivery is recorded, no sender within its lease sends it again; a row
@@ -34,6 +34,11 @@ const NOTIFICATIONS: [(&str, &str); 4] = [
     ("n3", "run-2"),
     ("n4", "run-2"),
 ];
+
+/// Rows marked as their queue's head that are not its oldest open row, or the other way round.
+const MISMARKED_HEADS: &str = "SELECT COUNT(*) FROM outbox o WHERE (o.is_head = 1) <> \
+     (o.state IN ('pending', 'sending') AND o.id = (SELECT MIN(p.id) FROM outbox p \
+      WHERE p.queue = o.queue AND p.state IN ('pending', 'sending')))";
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -425,7 +430,10 @@ proptest! {
         let mut world = World::new(&dir);
         for op in &ops {
             world.apply(op)?;
+            // The marked heads are exactly each queue's oldest open row.
+            prop_assert_eq!(dir.count(MISMARKED_HEADS), 0, "after {:?}", op);
         }
         world.drain()?;
+        prop_assert_eq!(dir.count(MISMARKED_HEADS), 0);
     }
 }

@@ -9,78 +9,96 @@ use crate::state::sql::{Db, Sql as _};
 use crate::values;
 use anyhow::Result;
 
-/// The head of every open queue in scope: its oldest row still pending or being sent.
-/// The oldest open row of each queue (its head), oldest first; `heads!(filter)` adds a filter.
-macro_rules! heads {
-    ($filter:literal) => {
+/// The heads of the open queues are marked (`is_head`, indexed with their next try), so that
+/// a claim reads the heads that are due, never every open row. The statements below each come
+/// in two scopes: every queue, or those of a bound JSON array (`?1`, the others then one up).
+macro_rules! scoped {
+    ($name:ident, $among:ident, $sql:ident) => {
+        const $name: &str = $sql!("", "?1", "?2");
+        const $among: &str = $sql!(
+            "AND o.queue IN (SELECT value FROM json_each(?1))",
+            "?2",
+            "?3"
+        );
+    };
+}
+
+/// The oldest head that may be sent now: due (`$now` is past its next try) and free (pending,
+/// or its lease lapsed).
+macro_rules! due_head {
+    ($scope:literal, $now:literal, $unused:literal) => {
         concat!(
             "SELECT ",
             columns!(),
-            ", lease_until, host_wait, updated_ms FROM outbox o \
-             WHERE o.state IN ('pending', 'sending') ",
-            $filter,
-            " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending')) \
-             ORDER BY o.id"
+            " FROM outbox o WHERE o.is_head = 1 AND o.not_before <= ",
+            $now,
+            " AND (o.state = 'pending' OR o.lease_until <= ",
+            $now,
+            ") ",
+            $scope,
+            " ORDER BY o.id LIMIT 1"
         )
     };
 }
 
-/// The heads among a bound JSON array of queues.
-const HEADS_AMONG: &str = heads!("AND o.queue IN (SELECT value FROM json_each(?1))");
-
-/// The oldest head that may be sent now: free (pending, or its lease lapsed at `now`) and due
-/// (`now` is past its next try, or our own backoff of it is over for a replay that started
-/// after its last try: `retry_from`). One row, so a claim stops at the first sendable head
-/// instead of reading every open queue under the lock. `$scope` is a filter, `$now` and
-/// `$retry` the parameters' places.
-macro_rules! sendable_head {
+/// For a replay that started at `$retry`: a head whose own backoff began before then is due
+/// too (a wait the host asked for still holds).
+macro_rules! due_head_in_replay {
     ($scope:literal, $now:literal, $retry:literal) => {
         concat!(
             "SELECT ",
             columns!(),
-            " FROM outbox o WHERE o.state IN ('pending', 'sending') ",
-            $scope,
-            " AND (o.state = 'pending' OR o.lease_until <= ",
-            $now,
-            ") AND (o.not_before <= ",
+            " FROM outbox o WHERE o.is_head = 1 AND (o.not_before <= ",
             $now,
             " OR (o.host_wait = 0 AND o.updated_ms < ",
             $retry,
-            ")) AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending')) \
-             ORDER BY o.id LIMIT 1"
-        )
-    };
-}
-
-/// When no head may be sent: whether a live process holds one, and the earliest next try of
-/// the others.
-macro_rules! heads_standing {
-    ($scope:literal, $now:literal) => {
-        concat!(
-            "SELECT COUNT(*) FILTER (WHERE o.state = 'sending' AND o.lease_until > ",
+            ")) AND (o.state = 'pending' OR o.lease_until <= ",
             $now,
-            "), MIN(o.not_before) FILTER (WHERE NOT (o.state = 'sending' AND o.lease_until > ",
-            $now,
-            ")) FROM outbox o WHERE o.state IN ('pending', 'sending') ",
+            ") ",
             $scope,
-            " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.queue = o.queue AND p.state IN ('pending', 'sending'))"
+            " ORDER BY o.id LIMIT 1"
         )
     };
 }
 
-const SENDABLE: &str = sendable_head!("", "?1", "?2");
-const SENDABLE_AMONG: &str = sendable_head!(
-    "AND o.queue IN (SELECT value FROM json_each(?1))",
-    "?2",
-    "?3"
-);
-const STANDING: &str = heads_standing!("", "?1");
-const STANDING_AMONG: &str =
-    heads_standing!("AND o.queue IN (SELECT value FROM json_each(?1))", "?2");
+/// How many heads a live process is sending.
+macro_rules! busy_heads {
+    ($scope:literal, $now:literal, $unused:literal) => {
+        concat!(
+            "SELECT COUNT(*) FROM outbox o WHERE o.is_head = 1 AND o.state = 'sending' AND o.lease_until > ",
+            $now,
+            " ",
+            $scope
+        )
+    };
+}
+
+/// The earliest next try of any head (when none is busy).
+macro_rules! next_try {
+    ($scope:literal, $now:literal, $unused:literal) => {
+        concat!(
+            "SELECT MIN(o.not_before) FROM outbox o WHERE o.is_head = 1 ",
+            $scope
+        )
+    };
+}
+
+scoped!(DUE, DUE_AMONG, due_head);
+scoped!(DUE_IN_REPLAY, DUE_IN_REPLAY_AMONG, due_head_in_replay);
+scoped!(BUSY, BUSY_AMONG, busy_heads);
+scoped!(NEXT_TRY, NEXT_TRY_AMONG, next_try);
 
 /// The head of each of these queues: the row the rest of the queue waits behind.
 pub fn heads_of<D: Db>(db: &D, queues: &[String]) -> Result<Vec<Row>> {
-    db.all(HEADS_AMONG, values![serde_json::to_string(queues)?], row)
+    db.all(
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM outbox o WHERE o.is_head = 1 AND o.queue IN (SELECT value FROM json_each(?1)) ORDER BY o.id"
+        ),
+        values![serde_json::to_string(queues)?],
+        row,
+    )
 }
 
 #[derive(Debug)]
@@ -146,16 +164,31 @@ fn claim_in_transaction<D: Db>(db: &D, ask: &Ask) -> Result<Claim> {
         now,
     } = *ask;
     // Static SQL (so each statement is parsed once): the scope is a bound JSON array.
-    let retry = retry_from.unwrap_or(i64::MIN);
-    let head = match scope {
-        Scope::All => db.one(SENDABLE, values![now, retry], row)?,
-        Scope::Queues(queues) => db.one(
-            SENDABLE_AMONG,
-            values![serde_json::to_string(queues)?, now, retry],
-            row,
-        )?,
+    let among = match scope {
+        Scope::All => None,
+        Scope::Queues(queues) => Some(serde_json::to_string(queues)?),
     };
-    if let Some(head) = head {
+    let scoped = |all: &'static str, among_sql: &'static str| match &among {
+        None => (all, Vec::new()),
+        Some(queues) => (
+            among_sql,
+            vec![crate::state::sql::Value::Text(queues.clone())],
+        ),
+    };
+    let bind = |mut first: Vec<crate::state::sql::Value>, rest: &[crate::state::sql::Value]| {
+        first.extend_from_slice(rest);
+        first
+    };
+    let (sql, scope_values) = match retry_from {
+        None => scoped(DUE, DUE_AMONG),
+        Some(_) => scoped(DUE_IN_REPLAY, DUE_IN_REPLAY_AMONG),
+    };
+    let retry = retry_from.unwrap_or(i64::MIN);
+    let params = match retry_from {
+        None => bind(scope_values, values![now]),
+        Some(_) => bind(scope_values, values![now, retry]),
+    };
+    if let Some(head) = db.one(sql, &params, row)? {
         db.execute(
             "UPDATE outbox SET state = 'sending', lease_until = ?2, updated_ms = ?3, fence = fence + 1
              WHERE id = ?1",
@@ -166,20 +199,18 @@ fn claim_in_transaction<D: Db>(db: &D, ask: &Ask) -> Result<Claim> {
         claimed.fence += 1;
         return Ok(Claim::Row(Box::new(claimed)));
     }
-    let read = |r: &crate::state::sql::Row| Ok((r.get::<i64>(0)?, r.get::<Option<i64>>(1)?));
-    let standing = match scope {
-        Scope::All => db.one(STANDING, values![now], read)?,
-        Scope::Queues(queues) => db.one(
-            STANDING_AMONG,
-            values![serde_json::to_string(queues)?, now],
-            read,
-        )?,
-    };
-    Ok(match standing.unwrap_or((0, None)) {
-        (busy, _) if busy > 0 => Claim::Busy,
-        (_, Some(at)) => Claim::Wait(at),
-        (_, None) => Claim::Empty,
-    })
+    let (sql, scope_values) = scoped(BUSY, BUSY_AMONG);
+    let busy = db
+        .one(sql, &bind(scope_values, values![now]), |r| r.get::<i64>(0))?
+        .unwrap_or(0);
+    if busy > 0 {
+        return Ok(Claim::Busy);
+    }
+    let (sql, scope_values) = scoped(NEXT_TRY, NEXT_TRY_AMONG);
+    let next = db
+        .one(sql, &scope_values, |r| r.get::<Option<i64>>(0))?
+        .flatten();
+    Ok(next.map_or(Claim::Empty, Claim::Wait))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -189,9 +189,13 @@ impl<D: Db> Outbox for D {
     fn enqueue(&self, row: &NewRow) -> Result<i64> {
         let now = now_ms();
         let id = self.one(
+            // The head of its queue when nothing else in it is open.
             "INSERT INTO outbox (event_id, instance, commit_id, queue, target, kind, context, method, url, body, job,
-                                 created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING id",
+                                 created_ms, updated_ms, is_head)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12,
+                     CASE WHEN EXISTS (SELECT 1 FROM outbox p WHERE p.queue = ?4 AND p.state IN ('pending', 'sending'))
+                          THEN 0 ELSE 1 END)
+             RETURNING id",
             values![
                 row.event_id,
                 row.instance,
@@ -297,7 +301,7 @@ impl<D: Db> Outbox for D {
             "UPDATE outbox SET state = 'replaced', last_error = ?2, updated_ms = ?3 WHERE id = ?1 AND state = 'pending'",
             values![id, why, now_ms()],
         )?;
-        Ok(())
+        pass_head(self, id)
     }
 
     fn open_queues_of_commit(&self, instance: &str, commit: &str) -> Result<Vec<String>> {
@@ -425,6 +429,26 @@ impl<D: Db> Outbox for D {
                 values![fence.row, now, answer, why],
             )?;
         }
+        if !matches!(state, RowState::Pending | RowState::Sending) {
+            pass_head(self, fence.row)?;
+        }
         Ok(Recorded::Yes)
     }
+}
+
+/// A row that left the open states hands its queue's head mark to the next open row, if it
+/// held it (inside the caller's transaction).
+fn pass_head<D: Db>(db: &D, id: i64) -> Result<()> {
+    let passed = db.execute(
+        "UPDATE outbox SET is_head = 0 WHERE id = ?1 AND is_head = 1 AND state NOT IN ('pending', 'sending')",
+        values![id],
+    )?;
+    if passed > 0 {
+        db.execute(
+            "UPDATE outbox SET is_head = 1 WHERE id = (SELECT MIN(p.id) FROM outbox p
+                 WHERE p.queue = (SELECT queue FROM outbox WHERE id = ?1) AND p.state IN ('pending', 'sending'))",
+            values![id],
+        )?;
+    }
+    Ok(())
 }

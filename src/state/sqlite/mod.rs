@@ -153,22 +153,28 @@ fn schema_version(conn: &Connection) -> Result<usize> {
     Ok(usize::try_from(version).unwrap_or(usize::MAX))
 }
 
-/// Until when (ms, this machine's clock) a process waits for another's write lock.
-static BUSY_UNTIL_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+/// How long one statement waits for another process's write lock (ms), and when the current
+/// wait began: each statement waits the whole budget, as with SQLite's own busy timeout.
+static BUSY_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+static WAITING_SINCE_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
 fn wait_for_lock_until(busy: Duration) {
-    let until =
-        super::local_now_ms().saturating_add(i64::try_from(busy.as_millis()).unwrap_or(i64::MAX));
-    BUSY_UNTIL_MS.store(until, std::sync::atomic::Ordering::Relaxed);
+    let busy = i64::try_from(busy.as_millis()).unwrap_or(i64::MAX);
+    BUSY_MS.store(busy, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// SQLite's own busy handler sleeps longer and longer (up to 100 ms a try) while others hold
 /// the write lock, so a burst of 32 invocations queued on sleeps rather than on the lock: a
 /// transaction here holds it for well under a millisecond. This one tries again after 1 ms,
-/// then 2, then every 4 ms at most (a little jitter keeps waiters apart), until the budget.
+/// then 2, then every 4 ms at most (a little jitter keeps waiters apart), until the statement
+/// has waited the budget. (One connection per process, used by one thread at a time.)
 fn wait_for_lock(tries: i32) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
     let now = super::local_now_ms();
-    if now >= BUSY_UNTIL_MS.load(std::sync::atomic::Ordering::Relaxed) {
+    if tries == 0 {
+        WAITING_SINCE_MS.store(now, Relaxed);
+    }
+    if now.saturating_sub(WAITING_SINCE_MS.load(Relaxed)) >= BUSY_MS.load(Relaxed) {
         return false;
     }
     let base: u64 = match tries {
