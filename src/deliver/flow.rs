@@ -241,7 +241,13 @@ impl<'a> Sender<'a> {
         } = flowing;
         (delivery.ok, delivery.result) = describe(finish);
         let told = match finish {
-            Finish::Done { .. } => Some((Notified::Sent, "the orchestrator was told".to_string())),
+            Finish::Done { .. } => Some((
+                Notified::Sent,
+                match run.as_ref().ok().and_then(|r| r.flow.note()) {
+                    Some(note) => format!("the orchestrator was told ({note})"),
+                    None => "the orchestrator was told".to_string(),
+                },
+            )),
             Finish::Nothing { why } => {
                 Some((Notified::Nothing, format!("nothing to notify: {why}")))
             }

@@ -174,6 +174,8 @@ pub struct Dispatch {
     stage: Stage,
     /// The run the notification tells and the PR it waits on, once the reads named them.
     run: Option<String>,
+    /// Why no run was found, when none was.
+    note: Option<String>,
 }
 
 enum Stage {
@@ -191,6 +193,7 @@ impl Dispatch {
             superseded_by: None,
             stage: Stage::Start,
             run: None,
+            note: None,
         }
     }
 
@@ -254,6 +257,10 @@ impl Flow for Dispatch {
         self.run.as_ref().map(|run| format!("github-run:{run}"))
     }
 
+    fn note(&self) -> Option<String> {
+        self.note.clone()
+    }
+
     fn next(&mut self, answer: Option<&Value>) -> Result<Step, FlowError> {
         let event_type = match (&self.actions.workflow, self.event_type()) {
             (Some(_), _) => Some(String::new()),
@@ -302,6 +309,20 @@ impl Flow for Dispatch {
                     Some(pr) => format!("{run}/pr-{pr}"),
                     None => run.clone(),
                 });
+                if run_id.is_none() {
+                    let pulls = match &merged {
+                        Some((Some(n), head)) => format!("its merged PR #{n} has branch {head:?}"),
+                        Some((None, head)) => format!("its merged PR has branch {head:?}"),
+                        None => "GitHub lists no merged PR for it".to_string(),
+                    };
+                    self.note = Some(format!(
+                        "no waiting run found for {}: {pulls}, and its message begins {:?}; \
+                         neither follows deploy/<run_id>/<sha>/<branch>, so the dispatch carries \
+                         a null run and sha",
+                        self.commit.short(),
+                        message.lines().next().unwrap_or("")
+                    ));
+                }
                 Ok(Step::Send(self.notification(
                     &event_type,
                     sha,

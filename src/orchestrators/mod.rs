@@ -109,6 +109,12 @@ pub trait Flow {
     fn pipeline(&self) -> Option<String> {
         None
     }
+
+    /// What the journal should know of the notification just sent beyond "told": where its
+    /// pipeline was looked for and why none matched, when it went without one.
+    fn note(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The flow that delivers `job` for `instance`'s orchestrator.

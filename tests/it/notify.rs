@@ -504,3 +504,35 @@ fn a_rerun_that_opened_another_pr_is_told_again() {
         .collect();
     assert_eq!(told, [json!("c0ffee7"), json!("c0ffee8")]);
 }
+
+/// Kept for parity with the replaced service: a commit whose PR and message name no run still
+/// dispatches, with a null run and sha, and the journal says where the run was looked for.
+#[test]
+fn a_dispatch_without_a_run_says_where_the_run_was_looked_for() {
+    let host = MockHost::with(|r| {
+        let path = r.path();
+        if path.ends_with("/pulls") {
+            return Some(Reply::json(200, json!([])));
+        }
+        (r.method == "GET" && path.ends_with(&format!("/commits/{SHA}"))).then(|| {
+            Reply::json(
+                200,
+                json!({"commit": {"message": "Bump image to 1.2.3\n\nby the bot"}}),
+            )
+        })
+    });
+    let dir = TempDir::new("null-run");
+    let env = github_env(&host, &dir);
+    let run = run_fixture("notify", SUCCESS, &env, &["--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = dispatches(&host);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].json()["client_payload"]["runid"], Value::Null);
+    let answer: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        answer["why"],
+        "the deployment ended (success): the orchestrator was told (no waiting run found for \
+         1eabc9a: GitHub lists no merged PR for it, and its message begins \"Bump image to 1.2.3\"; \
+         neither follows deploy/<run_id>/<sha>/<branch>, so the dispatch carries a null run and sha)"
+    );
+}
