@@ -110,17 +110,7 @@ impl Sender<'_> {
         match self.send(&request, credentials) {
             Ok(answer) => match answer.json() {
                 Some(list) => Ok(instance.git.deployment_found(&list)),
-                None => Err(self.failure(
-                    crate::http::Failure::Retry {
-                        why: format!(
-                            "{} answered {} to {request} with a body that is not JSON",
-                            request.target, answer.status
-                        ),
-                        after: None,
-                        answer: Some(answer.status),
-                    },
-                    row.attempts,
-                )),
+                None => Err(self.not_json(&request, answer.status, row.attempts)),
             },
             Err(failure) => Err(self.failure(failure, row.attempts)),
         }

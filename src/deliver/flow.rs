@@ -206,20 +206,8 @@ impl<'a> Sender<'a> {
         let mut bodies = Vec::new();
         for (answer, asked) in answers {
             let answer = answer.map_err(|failure| self.failure(failure, attempts))?;
-            // A 2xx that is not JSON is a host having a bad moment (a proxy page, a cut body):
-            // worth another try, unlike JSON that lacks what we need.
             let Some(json) = answer.json() else {
-                let retry = Failure::Retry {
-                    why: format!(
-                        "{} {} answered {} with a body that is not JSON",
-                        asked.target,
-                        asked.method.as_str(),
-                        answer.status
-                    ),
-                    after: None,
-                    answer: Some(answer.status),
-                };
-                return Err(self.failure(retry, attempts));
+                return Err(self.not_json(&asked, answer.status, attempts));
             };
             bodies.push(json);
         }

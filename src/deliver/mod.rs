@@ -182,6 +182,22 @@ impl<'a> Sender<'a> {
         }
     }
 
+    /// A 2xx whose body is not JSON (a proxy's page, a body cut short) where the body is
+    /// needed: a host having a bad moment, worth another try, unlike JSON that lacks what we
+    /// need.
+    fn not_json(&self, asked: &Request, status: u16, attempts: i64) -> Finish {
+        let retry = Failure::Retry {
+            why: format!(
+                "{} {} answered {status} with a body that is not JSON",
+                asked.target,
+                asked.method.as_str()
+            ),
+            after: None,
+            answer: Some(status),
+        };
+        self.failure(retry, attempts)
+    }
+
     fn failure(&self, failure: Failure, attempts: i64) -> Finish {
         match failure {
             Failure::Retry { why, after, answer } => {

@@ -94,18 +94,7 @@ impl<'a> Sender<'a> {
                 .map(|json| instance.git.between(&json, &base, &head))
             {
                 Some(Some(between)) => Ok(Listed::Commits(between, answer.status)),
-                // A 2xx that is not JSON is a host having a bad moment: worth another try.
-                None => Err(self.failure(
-                    Failure::Retry {
-                        why: format!(
-                            "{} answered {} with a body that is not JSON",
-                            request.target, answer.status
-                        ),
-                        after: None,
-                        answer: Some(answer.status),
-                    },
-                    row.attempts,
-                )),
+                None => Err(self.not_json(request, answer.status, row.attempts)),
                 // An API that lists commits some other way (an older server): nothing to fix here.
                 Some(None) => Ok(Listed::NoHistory(format!(
                     "{} answered {} without a list of commits: skipped commits, if any, are left \

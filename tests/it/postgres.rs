@@ -536,14 +536,7 @@ fn a_decision_held_up_by_another_replica_is_owed_after_the_budget() {
         env,
     } = fresh(server, "lock");
     // Another replica in the middle of a decision: it holds the lock.
-    let mut other = client(&url);
-    let mut holding = other.transaction().unwrap();
-    holding
-        .execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[&gitops_connector::state::POSTGRES_LOCK],
-        )
-        .unwrap();
+    let mut holding = holding_the_lock(&url);
     let body = flux_event(SUCCEEDED, SHA, None);
     let started = std::time::Instant::now();
     let held = connector(&["handle", "--budget", "1"], &env, Some(&body));
@@ -555,10 +548,23 @@ fn a_decision_held_up_by_another_replica_is_owed_after_the_budget() {
         "it gave up: {waited:?}"
     );
     assert_eq!(dispatches(&host), 0, "nothing decided, nothing sent");
-    holding.commit().unwrap();
+    holding.batch_execute("COMMIT").unwrap();
     let resent = connector(&["handle", "--budget", "1"], &env, Some(&body));
     assert_eq!(resent.code, 0, "{}", resent.stderr);
     assert_eq!(dispatches(&host), 1);
+}
+
+/// A client of another replica in the middle of a decision: it holds the state's lock until
+/// it commits.
+fn holding_the_lock(url: &str) -> ::postgres::Client {
+    let mut other = client(url);
+    other
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({})",
+            gitops_connector::state::POSTGRES_LOCK
+        ))
+        .unwrap();
+    other
 }
 
 /// The schema's version is kept in the database: a state a newer connector migrated is refused
@@ -608,14 +614,7 @@ fn while_another_replica_holds_the_lock_nothing_is_written_and_the_run_is_owed()
             .unwrap()
             .get(0)
     };
-    let mut other = client(&url);
-    let mut holding = other.transaction().unwrap();
-    holding
-        .execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[&gitops_connector::state::POSTGRES_LOCK],
-        )
-        .unwrap();
+    let mut holding = holding_the_lock(&url);
     let body = flux_event(SUCCEEDED, SHA, None);
     let held = connector(&["handle", "--budget", "1"], &env, Some(&body));
     assert_eq!(held.code, 75, "{}", held.stderr);
@@ -632,7 +631,7 @@ fn while_another_replica_holds_the_lock_nothing_is_written_and_the_run_is_owed()
         "{}",
         replay.stderr
     );
-    holding.commit().unwrap();
+    holding.batch_execute("COMMIT").unwrap();
     let resent = connector(&["handle", "--budget", "1"], &env, Some(&body));
     assert_eq!(resent.code, 0, "{}", resent.stderr);
     assert_eq!(events(&mut admin), 1);
