@@ -170,7 +170,11 @@ impl<'a> Sender<'a> {
         if let Some(delay) = self.debug_delay {
             std::thread::sleep(delay);
         }
-        self.client.send(request, credentials, timeout)
+        let answer = self.client.send(request, credentials, timeout);
+        if let Some(cut) = answer.as_ref().ok().and_then(|a| a.cut.as_deref()) {
+            crate::log::verbose(cut);
+        }
+        answer
     }
 
     fn outcome_of(&self, result: Result<crate::http::Answer, Failure>, attempts: i64) -> Finish {

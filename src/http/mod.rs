@@ -31,6 +31,8 @@ const MAX_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    /// What broke the body off after the status line, when something did (for `-v`).
+    pub cut: Option<String>,
 }
 
 impl Answer {
@@ -193,14 +195,14 @@ impl Client {
             body,
             cut,
         } = receive(&mut response);
-        if let Some(e) = &cut {
-            // The status line is the host's word: a 2xx was done, whatever became of the body.
-            // Sending it again would repeat it (a dispatch, a deployment); a caller that needs
-            // the body finds it unreadable and asks again by reading.
-            crate::log::verbose(&redact(&format!(
+        // The status line is the host's word: a 2xx was done, whatever became of the body.
+        // Sending it again would repeat it (a dispatch, a deployment); a caller that needs the
+        // body finds it unreadable and asks again by reading.
+        let cut = cut.map(|e| {
+            redact(&format!(
                 "{place} answered {status}, then its body broke off ({e})"
-            )));
-        }
+            ))
+        });
         let repos_api = api.is_repos_api(&request.url);
         let answer = Some(status);
         let said = format!("{place} answered {status}{}", host_message(&body));
@@ -212,7 +214,7 @@ impl Client {
             }
         }
         match sorted {
-            Sorted::Delivered => Ok(Answer { status, body }),
+            Sorted::Delivered => Ok(Answer { status, body, cut }),
             Sorted::Retry { after, limit } => Err(Sent::Failed(Failure::Retry {
                 why: redact(&match limit {
                     Some(Limit::Primary) => format!("{said} (rate limit)"),
