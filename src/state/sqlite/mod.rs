@@ -396,6 +396,18 @@ mod tests {
             record.end_statuses,
             "an ended commit keeps ending its repeats"
         );
+        // What was owed before the migration is its queue's head, claimable as before.
+        let ask = crate::state::outbox::Ask {
+            scope: &crate::state::outbox::Scope::All,
+            lease_ms: 1000,
+            retry_from: None,
+            now: crate::state::now_ms(),
+        };
+        let (_, claim) = crate::state::outbox::lease::claim_next(state.conn(), &ask, None).unwrap();
+        assert!(
+            matches!(claim, crate::state::outbox::Claim::Row(ref row) if row.id == rows[0].id),
+            "{claim:?}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
