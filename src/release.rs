@@ -26,6 +26,10 @@ pub struct Job {
     pub genre: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub environment: Option<String>,
+    /// One page of a paged host's listing (see `hosts::Host::between_page_request`), when the
+    /// commits between were more than one release concludes: `(page, pages)`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub page: Option<(u32, u32)>,
 }
 
 impl Job {
@@ -115,11 +119,22 @@ pub fn summary(plan: &Plan, job: &Job) -> String {
     if plan.ended > 0 {
         parts.push(format!("{} had ended on their own", plan.ended));
     }
-    if plan.left > 0 {
-        parts.push(format!(
+    match job.page {
+        // A page of several: the older pages follow in their own releases.
+        Some((page, pages)) => {
+            parts[0] = format!("{} (page {page} of {pages}, newest first)", parts[0]);
+            if page > 1 {
+                parts.push(format!(
+                    "{} older pages follow in the next releases",
+                    page - 1
+                ));
+            }
+        }
+        None if plan.left > 0 => parts.push(format!(
             "{} older commits were left as they are (at most {MAX_BETWEEN} per release)",
             plan.left
-        ));
+        )),
+        None => {}
     }
     parts.join("; ")
 }
@@ -141,6 +156,7 @@ mod tests {
             operator: "Flux".into(),
             genre: "Kustomization".into(),
             environment: None,
+            page: None,
         }
     }
 
@@ -168,6 +184,29 @@ mod tests {
             summary(&plan, &job()),
             "released 2 skipped commits as superseded by 0909090 (success): 0202020, 0303030; \
              1 had ended on their own; 2 older commits were left as they are (at most 100 per release)"
+        );
+    }
+
+    #[test]
+    fn a_page_of_a_paged_release_says_which_and_that_older_pages_follow() {
+        let between = Between {
+            commits: vec![id(2)],
+            total: 150,
+        };
+        let plan = plan(&between, &[None]);
+        let page = |page| Job {
+            page: Some((page, 2)),
+            ..job()
+        };
+        assert_eq!(
+            summary(&plan, &page(2)),
+            "released 1 skipped commit as superseded by 0909090 (success): 0202020 (page 2 of 2, \
+             newest first); 1 older pages follow in the next releases"
+        );
+        assert_eq!(
+            summary(&plan, &page(1)),
+            "released 1 skipped commit as superseded by 0909090 (success): 0202020 (page 1 of 2, \
+             newest first)"
         );
     }
 

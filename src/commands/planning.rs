@@ -239,6 +239,7 @@ impl Rows {
                 .first()
                 .map_or_else(|| operator.wire_name().into(), |s| s.genre.clone()),
             environment: input.event.header.environment.clone(),
+            page: None,
         };
         let row = NewRow {
             request: Some(&request),

@@ -4,7 +4,7 @@
 use super::{describe, Delivery, Sender};
 use crate::config::Instance;
 use crate::event::CommitId;
-use crate::hosts::Between;
+use crate::hosts::{Between, MAX_BETWEEN};
 use crate::http::{Credentials, Failure};
 use crate::orchestrators::Job;
 use crate::plan;
@@ -142,24 +142,96 @@ fn store(
         return Ok(None);
     }
     let (summary, queues) = match listed {
-        Listed::Commits(between, _) => {
-            let records = between
-                .commits
-                .iter()
-                .map(|c| tx.commits().get(&row.instance, c.as_str()))
-                .collect::<Result<Vec<_>>>()?;
-            let plan = release::plan(between, &records);
-            let mut queues = Vec::new();
-            for commit in &plan.release {
-                queues.extend(conclude_superseded(tx, row, instance, job, commit)?);
+        Listed::Commits(between, _)
+            if job.page.is_none() && between.total > between.commits.len() =>
+        {
+            match queue_pages(tx, row, instance, job, between.total)? {
+                Some(paged) => paged,
+                None => conclude(tx, row, instance, job, between)?,
             }
-            (release::summary(&plan, job), queues)
         }
+        Listed::Commits(between, _) => conclude(tx, row, instance, job, between)?,
         Listed::NoHistory(why) => (why.clone(), Vec::new()),
     };
     if let Some(event) = row.event_id {
         tx.journal().note_release(event, &summary)?;
     }
+    Ok(Some((summary, queues)))
+}
+
+/// Concludes the listed commits that never ended; the journal's words and the queues filled.
+fn conclude(
+    tx: &dyn Store,
+    row: &outbox::Row,
+    instance: &Instance,
+    job: &release::Job,
+    between: &Between,
+) -> Result<(String, Vec<String>)> {
+    let records = between
+        .commits
+        .iter()
+        .map(|c| tx.commits().get(&row.instance, c.as_str()))
+        .collect::<Result<Vec<_>>>()?;
+    let plan = release::plan(between, &records);
+    let mut queues = Vec::new();
+    for commit in &plan.release {
+        queues.extend(conclude_superseded(tx, row, instance, job, commit)?);
+    }
+    Ok((release::summary(&plan, job), queues))
+}
+
+/// More commits between than one page lists, on a host that pages oldest first (GitHub): a
+/// release per page is queued behind this one, the newest page first, so the pipelines
+/// likeliest still to wait are told first; what the budget leaves, `periodic` finishes.
+/// `None` when the host does not page (its first listing is all there is).
+fn queue_pages(
+    tx: &dyn Store,
+    row: &outbox::Row,
+    instance: &Instance,
+    job: &release::Job,
+    between_total: usize,
+) -> Result<Option<(String, Vec<String>)>> {
+    let (Some(base), Some(head)) = (CommitId::parse(&job.base), CommitId::parse(&job.head)) else {
+        return Ok(None);
+    };
+    // The listing counts head too.
+    let listed = between_total + 1;
+    let pages = u32::try_from(listed.div_ceil(MAX_BETWEEN))?;
+    if instance
+        .git
+        .between_page_request(&base, &head, pages)
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let mut queues = Vec::new();
+    for page in (1..=pages).rev() {
+        let Some(request) = instance.git.between_page_request(&base, &head, page) else {
+            continue;
+        };
+        let of_page = release::Job {
+            page: Some((page, pages)),
+            ..job.clone()
+        };
+        let next = NewRow {
+            event_id: row.event_id,
+            instance: &row.instance,
+            commit: row.commit_id.as_deref(),
+            target: &request.target,
+            kind: Kind::Release,
+            context: None,
+            request: Some(&request),
+            job: Some(serde_json::to_string(&of_page)?),
+        };
+        queues.push(next.queue());
+        tx.outbox().enqueue(&next)?;
+    }
+    let summary = format!(
+        "{between_total} skipped commits between {} and {}, more than one listing holds: \
+         released newest first, {MAX_BETWEEN} a release, in {pages} releases",
+        base.short(),
+        head.short()
+    );
     Ok(Some((summary, queues)))
 }
 

@@ -186,15 +186,25 @@ impl Host for Statuses {
         combined_outcome(answer)
     }
 
-    /// The compare API: commits reachable from `head` and not from `base`, oldest first; the
-    /// first page holds the oldest [`MAX_BETWEEN`] and `head` itself.
+    /// The compare API: commits reachable from `head` and not from `base`, oldest first,
+    /// [`MAX_BETWEEN`] a page (its maximum `per_page`); the first page also says how many
+    /// there are (`total_commits`, head included).
     fn between_request(&self, base: &CommitId, head: &CommitId) -> Option<Request> {
         Some(Request::get(
             Target::Kind(&STATUSES),
             format!(
-                "{}/compare/{base}...{head}?per_page={}",
-                repo_url(&self.repo),
-                MAX_BETWEEN + 1
+                "{}/compare/{base}...{head}?per_page={MAX_BETWEEN}",
+                repo_url(&self.repo)
+            ),
+        ))
+    }
+
+    fn between_page_request(&self, base: &CommitId, head: &CommitId, page: u32) -> Option<Request> {
+        Some(Request::get(
+            Target::Kind(&STATUSES),
+            format!(
+                "{}/compare/{base}...{head}?per_page={MAX_BETWEEN}&page={page}",
+                repo_url(&self.repo)
             ),
         ))
     }

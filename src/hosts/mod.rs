@@ -69,6 +69,20 @@ pub trait Host: Debug + Send + Sync {
         None
     }
 
+    /// For a host whose listing is oldest first and paged (GitHub's compare): the read of page
+    /// `page` (1-based) of [`Host::between_request`]'s list, and how many pages `total` commits
+    /// (head included) take. A release of more commits than one page holds concludes the
+    /// newest page first and queues the older ones, so the pipelines likeliest still to wait
+    /// are told first.
+    fn between_page_request(
+        &self,
+        _base: &CommitId,
+        _head: &CommitId,
+        _page: u32,
+    ) -> Option<Request> {
+        None
+    }
+
     /// What [`Host::between_request`]'s answer lists, without `base` and `head`.
     fn between(&self, _answer: &Value, _base: &CommitId, _head: &CommitId) -> Option<Between> {
         None
@@ -139,7 +153,8 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
     }
 }
 
-/// How many skipped commits one release concludes; the rest are left, with a journal note.
+/// How many skipped commits one release concludes; the rest are left, with a journal note,
+/// or (a paged host) released in later releases. GitHub's compare takes at most 100 a page.
 pub const MAX_BETWEEN: usize = 100;
 
 /// The commits between two, as a host lists them.

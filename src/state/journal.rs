@@ -177,7 +177,9 @@ impl<D: Db> Journal for D {
 
     fn note_release(&self, id: i64, summary: &str) -> Result<()> {
         self.execute(
-            "UPDATE events SET released = ?2 WHERE id = ?1",
+            // A release of several pages notes each.
+            "UPDATE events SET released = CASE WHEN released IS NULL THEN ?2 ELSE released || '; ' || ?2 END
+             WHERE id = ?1",
             values![id, summary],
         )?;
         Ok(())

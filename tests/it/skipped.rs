@@ -349,3 +349,92 @@ fn a_merge_commit_and_its_branch_commit_tell_their_one_pipeline_once() {
     );
     assert_eq!(posts_to(&host, "/dispatches").len(), 2);
 }
+
+/// More skipped commits than one compare page lists (GitHub: 100 a page, oldest first): the
+/// newest page is released first, where the pipelines likeliest still to wait are, and the
+/// older page after it; none is stranded, each told once.
+#[test]
+fn more_skipped_commits_than_a_page_are_released_newest_first_and_none_is_stranded() {
+    const H: &str = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    // 150 skipped commits, oldest first, then H: 151 in the compare, two pages.
+    let skipped: Vec<String> = (0..150u64)
+        .map(|i| format!("{:040x}", 0x5eed_0000 + i))
+        .collect();
+    let listing: Vec<String> = skipped.iter().cloned().chain([H.to_string()]).collect();
+    let host = MockHost::with(move |r| {
+        let path = r.path();
+        if !path.ends_with(&format!("/compare/{A}...{H}")) {
+            return None;
+        }
+        assert!(r.url.contains("per_page=100"), "{}", r.url);
+        let page: usize = r
+            .url
+            .split("page=")
+            .nth(2)
+            .and_then(|p| p.split('&').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        let commits: Vec<Value> = listing
+            .iter()
+            .skip((page - 1) * 100)
+            .take(100)
+            .map(|sha| json!({"sha": sha}))
+            .collect();
+        Some(Reply::json(
+            200,
+            json!({"status": "ahead", "total_commits": 151, "commits": commits}),
+        ))
+    });
+    let dir = TempDir::new("skipped-paged");
+    let env = github_env(&host, &dir);
+    assert_eq!(
+        connector(&["handle"], &env, Some(&flux(SUCCESS, A))).code,
+        0
+    );
+    let run = connector(&["handle"], &env, Some(&flux(SUCCESS, H)));
+    assert!(run.code == 0 || run.code == 75, "{}", run.stderr);
+    for _ in 0..5 {
+        if connector(&["replay", "--failed"], &env, None).code == 0 {
+            break;
+        }
+    }
+    let superseded: Vec<String> = host
+        .posts()
+        .iter()
+        .filter(|p| p.json()["context"] == "Superseded")
+        .map(|p| p.path().rsplit('/').next().unwrap().to_string())
+        .collect();
+    let mut once = superseded.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(once.len(), 150, "every skipped commit released");
+    assert_eq!(superseded.len(), 150, "each once");
+    // The newest page first: the first released commit is among the newest 50.
+    let first = skipped.iter().position(|c| *c == superseded[0]).unwrap();
+    assert!(first >= 100, "the first released is skipped commit {first}");
+    assert_eq!(
+        posts_to(&host, "/dispatches").len(),
+        152,
+        "A, H and each skipped commit's own run, once"
+    );
+    let listed: Value = serde_json::from_str(
+        &connector(&["events", "--commit", H, "--output", "json"], &env, None).stdout,
+    )
+    .unwrap();
+    let released = listed[0]["released"].as_str().unwrap();
+    assert!(
+        released.starts_with(
+            "150 skipped commits between aaaaaaa and eeeeeee, more than one listing holds: released \
+             newest first, 100 a release, in 2 releases; released 50 skipped commits"
+        ),
+        "{released}"
+    );
+    assert!(
+        released.contains("(page 2 of 2, newest first); 1 older pages follow"),
+        "{released}"
+    );
+    assert!(
+        released.contains("(page 1 of 2, newest first)"),
+        "{released}"
+    );
+}
