@@ -72,6 +72,8 @@ pub struct Plan {
     pub ended: usize,
     /// Beyond the bound: not looked at.
     pub left: usize,
+    /// The host counted the commits between: `left` is how many; else at least that many.
+    pub counted: bool,
 }
 
 /// `records`: what the state knows of each listed commit (`None`: never seen).
@@ -92,6 +94,7 @@ pub fn plan(between: &Between, records: &[Option<Record>]) -> Plan {
         release,
         ended,
         left: between.total.saturating_sub(between.commits.len()),
+        counted: between.counted,
     }
 }
 
@@ -130,9 +133,14 @@ pub fn summary(plan: &Plan, job: &Job) -> String {
                 ));
             }
         }
-        None if plan.left > 0 => parts.push(format!(
+        None if plan.left > 0 && plan.counted => parts.push(format!(
             "{} older commits were left as they are (at most {MAX_BETWEEN} per release)",
             plan.left
+        )),
+        // The host listed one more than a release takes, and counts no further.
+        None if plan.left > 0 => parts.push(format!(
+            "older commits beyond these were left as they are (at most {MAX_BETWEEN} per \
+             release; the host does not say how many)"
         )),
         None => {}
     }
@@ -165,6 +173,7 @@ mod tests {
         let between = Between {
             commits: vec![id(2), id(3), id(4)],
             total: 5,
+            counted: true,
         };
         let seen = Record {
             outcome: None,
@@ -188,10 +197,27 @@ mod tests {
     }
 
     #[test]
+    fn a_host_that_does_not_count_is_not_given_a_count() {
+        let between = Between {
+            commits: vec![id(2)],
+            total: 2,
+            counted: false,
+        };
+        let plan = plan(&between, &[None]);
+        assert_eq!(
+            summary(&plan, &job()),
+            "released 1 skipped commit as superseded by 0909090 (success): 0202020; older \
+             commits beyond these were left as they are (at most 100 per release; the host does \
+             not say how many)"
+        );
+    }
+
+    #[test]
     fn a_page_of_a_paged_release_says_which_and_that_older_pages_follow() {
         let between = Between {
             commits: vec![id(2)],
             total: 150,
+            counted: true,
         };
         let plan = plan(&between, &[None]);
         let page = |page| Job {

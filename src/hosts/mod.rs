@@ -164,6 +164,9 @@ pub struct Between {
     pub commits: Vec<CommitId>,
     /// How many commits there are in all, as far as the host said (at least `commits.len()`).
     pub total: usize,
+    /// The host counted them (GitHub's `total_commits`); else `total` is only what it listed,
+    /// and more may lie beyond.
+    pub counted: bool,
 }
 
 impl Between {
@@ -181,12 +184,17 @@ impl Between {
             .filter_map(CommitId::parse)
             .filter(|c| c != base && c != head)
             .collect();
+        let counted = total.is_some();
         let total = total.unwrap_or(commits.len()).max(commits.len());
         commits.truncate(MAX_BETWEEN);
         if newest_first {
             commits.reverse();
         }
-        Between { commits, total }
+        Between {
+            commits,
+            total,
+            counted,
+        }
     }
 }
 
