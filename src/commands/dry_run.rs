@@ -113,6 +113,7 @@ fn notification(instance: &Instance, report: &Report, mode: Mode) -> Option<serd
                 Ok(Step::Reads(reads)) => first_reads(outcome, &reads),
                 Ok(Step::Send(send)) => json!({"outcome": outcome, "send": send}),
                 Ok(Step::Nothing(why)) => json!({"outcome": outcome, "nothing": why}),
+                Ok(Step::Fan(jobs, why)) => json!({"outcome": outcome, "fan": jobs, "why": why}),
                 Err(e) => json!({"outcome": outcome, "error": e.to_string()}),
             })
         }

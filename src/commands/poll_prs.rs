@@ -152,6 +152,7 @@ fn queue_callbacks(
                 commit: None,
                 pr: Some(*pr),
                 superseded_by: None,
+                of_pr: None,
             };
             let commit = format!("pr-{pr}");
             rows.push(tx.outbox().enqueue(&NewRow {

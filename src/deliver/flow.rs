@@ -141,6 +141,15 @@ impl<'a> Sender<'a> {
                 (vec![request], false)
             }
             Ok(Step::Nothing(why)) => return Ok(Next::Done(Finish::Nothing { why })),
+            Ok(Step::Fan(jobs, why)) => {
+                return Ok(Next::Done(Self::fan_out(
+                    state,
+                    &flowing.row,
+                    run.instance,
+                    &jobs,
+                    why,
+                )?))
+            }
             Err(FlowError::Untrusted(why)) => return Ok(Next::Done(Finish::Refused { why })),
             Err(FlowError::Malformed(why)) => {
                 return Ok(Next::Done(Finish::Failed { why, answer: None }))
@@ -150,6 +159,47 @@ impl<'a> Sender<'a> {
         flowing.answers = requests.iter().map(|_| None).collect();
         flowing.asked.clone_from(&requests);
         Ok(Next::Send(run.instance, requests))
+    }
+
+    /// Several pipelines wait on the row's commit: one notification row each, queued behind
+    /// this one in its queue, in one transaction that checks the fence; this row is then over.
+    fn fan_out(
+        state: &State,
+        row: &Row,
+        instance: &Instance,
+        jobs: &[Job],
+        why: String,
+    ) -> Result<Finish> {
+        let store = state.store();
+        let target = instance.orchestrator.target();
+        let queued = crate::state::sql::transaction(
+            |f| store.atomically(f),
+            || {
+                if !store.outbox().holds(row.fence())? {
+                    return Ok(false);
+                }
+                for job in jobs {
+                    store.outbox().enqueue(&crate::state::outbox::NewRow {
+                        event_id: row.event_id,
+                        instance: &row.instance,
+                        commit: row.commit_id.as_deref(),
+                        target: &target,
+                        kind: crate::state::outbox::Kind::Notify,
+                        context: None,
+                        request: None,
+                        job: Some(serde_json::to_string(job)?),
+                    })?;
+                }
+                Ok(true)
+            },
+        )?;
+        Ok(Finish::Nothing {
+            why: if queued {
+                why
+            } else {
+                "this process's lease lapsed before it queued them".into()
+            },
+        })
     }
 
     /// Whether the notification leaves now (see `state::pipelines::before_notifying`); `Some`:

@@ -156,6 +156,7 @@ impl Orchestrator for Actions {
             Some(commit) => {
                 let mut dispatch = Dispatch::new(self.clone(), commit, job.outcome);
                 dispatch.superseded_by.clone_from(&job.superseded_by);
+                dispatch.job = job.clone();
                 Ok(Box::new(dispatch))
             }
             None => Err(FlowError::Malformed(
@@ -176,6 +177,9 @@ pub struct Dispatch {
     run: Option<String>,
     /// Why no run was found, when none was.
     note: Option<String>,
+    /// The notification's job: `of_pr` names the merged PR whose run it tells, when several
+    /// wait on the commit.
+    job: Job,
 }
 
 enum Stage {
@@ -186,6 +190,7 @@ enum Stage {
 
 impl Dispatch {
     pub fn new(actions: Actions, commit: CommitId, outcome: Outcome) -> Dispatch {
+        let job = Job::of_commit(commit.as_str(), outcome);
         Dispatch {
             actions,
             commit,
@@ -194,6 +199,7 @@ impl Dispatch {
             stage: Stage::Start,
             run: None,
             note: None,
+            job,
         }
     }
 
@@ -285,63 +291,131 @@ impl Flow for Dispatch {
                     Request::get(target(), format!("{commit}/pulls")),
                 ]))
             }
-            Stage::Asked => {
-                let message = answer
-                    .and_then(|a| a.pointer("/0/commit/message"))
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        FlowError::Malformed("the commit answer has no commit.message".into())
-                    })?;
-                let merged = answer.and_then(|a| a.get(1)).and_then(merged_pr_head);
-                let from_pr = merged
-                    .as_ref()
-                    .and_then(|(pr, head)| deploy_ref(head).map(|(sha, run)| (sha, run, *pr)));
-                let (sha, run_id, pr) = match from_pr {
-                    Some((sha, run, pr)) => (Some(sha), Some(run), pr),
-                    None => match deploy_branch(message) {
-                        Some((sha, run)) => (Some(sha), Some(run), merged_pr_number(message)),
-                        None => (None, None, None),
-                    },
-                };
-                // The run waits on its PR: a run that opened another PR (a re-run keeps its id)
-                // waits again, and is told again.
-                self.run = run_id.as_ref().map(|run| match pr {
-                    Some(pr) => format!("{run}/pr-{pr}"),
-                    None => run.clone(),
-                });
-                if run_id.is_none() {
-                    let pulls = match &merged {
-                        Some((Some(n), head)) => format!("its merged PR #{n} has branch {head:?}"),
-                        Some((None, head)) => format!("its merged PR has branch {head:?}"),
-                        None => "GitHub lists no merged PR for it".to_string(),
-                    };
-                    self.note = Some(format!(
-                        "no waiting run found for {}: {pulls}, and its message begins {:?}; \
-                         neither follows deploy/<run_id>/<sha>/<branch>, so the dispatch carries \
-                         a null run and sha",
-                        self.commit.short(),
-                        message.lines().next().unwrap_or("")
-                    ));
-                }
-                Ok(Step::Send(self.notification(
-                    &event_type,
-                    sha,
-                    run_id,
-                    message,
-                )))
-            }
+            Stage::Asked => self.told(answer, &event_type),
         }
     }
 }
 
+impl Dispatch {
+    /// With the commit and its PRs read: the notification (or one per run waiting on the
+    /// commit, or nothing for a PR no longer listed).
+    fn told(&mut self, answer: Option<&Value>, event_type: &str) -> Result<Step, FlowError> {
+        let message = answer
+            .and_then(|a| a.pointer("/0/commit/message"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                FlowError::Malformed("the commit answer has no commit.message".into())
+            })?;
+        let prs = answer
+            .and_then(|a| a.get(1))
+            .map(merged_prs)
+            .unwrap_or_default();
+        // Several runs wait on this commit (it is in several merged PRs, each from a
+        // deploy branch of its own run): one notification each.
+        if self.job.of_pr.is_none() {
+            if let Some(fan) = self.fan(&prs) {
+                return Ok(fan);
+            }
+        }
+        let merged = match self.job.of_pr {
+            Some(n) => match prs.iter().find(|(pr, _)| *pr == Some(n)) {
+                Some(pr) => Some(pr.clone()),
+                None => {
+                    return Ok(Step::Nothing(format!(
+                        "GitHub no longer lists {} in a merged PR #{n}",
+                        self.commit.short()
+                    )))
+                }
+            },
+            None => prs.first().cloned(),
+        };
+        let from_pr = merged
+            .as_ref()
+            .and_then(|(pr, head)| deploy_ref(head).map(|(sha, run)| (sha, run, *pr)));
+        let (sha, run_id, pr) = match from_pr {
+            Some((sha, run, pr)) => (Some(sha), Some(run), pr),
+            None => match deploy_branch(message) {
+                Some((sha, run)) => (Some(sha), Some(run), merged_pr_number(message)),
+                None => (None, None, None),
+            },
+        };
+        // The run waits on its PR: a run that opened another PR (a re-run keeps its id)
+        // waits again, and is told again.
+        self.run = run_id.as_ref().map(|run| match pr {
+            Some(pr) => format!("{run}/pr-{pr}"),
+            None => run.clone(),
+        });
+        if run_id.is_none() {
+            let pulls = match &merged {
+                Some((Some(n), head)) => format!("its merged PR #{n} has branch {head:?}"),
+                Some((None, head)) => format!("its merged PR has branch {head:?}"),
+                None => "GitHub lists no merged PR for it".to_string(),
+            };
+            self.note = Some(format!(
+                "no waiting run found for {}: {pulls}, and its message begins {:?}; \
+                 neither follows deploy/<run_id>/<sha>/<branch>, so the dispatch carries \
+                 a null run and sha",
+                self.commit.short(),
+                message.lines().next().unwrap_or("")
+            ));
+        }
+        Ok(Step::Send(
+            self.notification(event_type, sha, run_id, message),
+        ))
+    }
+}
+
 /// The head branch of the merged PR among those GitHub lists for a commit.
-fn merged_pr_head(pulls: &Value) -> Option<(Option<u64>, String)> {
-    let pr = pulls
-        .as_array()?
-        .iter()
-        .find(|pr| pr.get("merged_at").is_some_and(|m| !m.is_null()))?;
-    let head = pr.pointer("/head/ref")?.as_str()?.to_string();
-    Some((pr.get("number").and_then(Value::as_u64), head))
+/// The merged PRs among those GitHub lists for a commit: (number, head branch), in its order.
+fn merged_prs(pulls: &Value) -> Vec<(Option<u64>, String)> {
+    pulls
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|pr| pr.get("merged_at").is_some_and(|m| !m.is_null()))
+        .filter_map(|pr| {
+            let head = pr.pointer("/head/ref")?.as_str()?.to_string();
+            Some((pr.get("number").and_then(Value::as_u64), head))
+        })
+        .collect()
+}
+
+impl Dispatch {
+    /// A notification for each merged PR whose deploy branch names a run of its own, when
+    /// there are several.
+    fn fan(&self, prs: &[(Option<u64>, String)]) -> Option<Step> {
+        let mut runs: Vec<(u64, String)> = Vec::new();
+        for (pr, head) in prs {
+            if let (Some(pr), Some((_, run))) = (pr, deploy_ref(head)) {
+                if !runs.iter().any(|(_, r)| *r == run) {
+                    runs.push((*pr, run));
+                }
+            }
+        }
+        if runs.len() < 2 {
+            return None;
+        }
+        let jobs = runs
+            .iter()
+            .map(|(pr, _)| Job {
+                of_pr: Some(*pr),
+                ..self.job.clone()
+            })
+            .collect();
+        let named: Vec<String> = runs
+            .iter()
+            .map(|(pr, run)| format!("run {run} (PR #{pr})"))
+            .collect();
+        Some(Step::Fan(
+            jobs,
+            format!(
+                "{} runs wait on {}: one notification each, {}",
+                runs.len(),
+                self.commit.short(),
+                named.join(", ")
+            ),
+        ))
+    }
 }
 
 /// `Merge pull request #42 from …` → 42.
@@ -389,6 +463,36 @@ mod tests {
 
     fn commit() -> CommitId {
         CommitId::parse("40d6b21b888db0ca794876cf7bdd399e3da2137e").unwrap()
+    }
+
+    #[test]
+    fn several_runs_waiting_on_one_commit_each_get_a_notification_of_their_own() {
+        let pulls = json!([
+            {"number": 7, "merged_at": "x", "head": {"ref": "deploy/111/aaa/main"}},
+            {"number": 8, "merged_at": "x", "head": {"ref": "deploy/222/bbb/main"}},
+            {"number": 9, "merged_at": "x", "head": {"ref": "deploy/111/ccc/main"}}
+        ]);
+        let answers = json!([{"commit": {"message": "Merge"}}, pulls]);
+        let mut flow = Dispatch::new(actions(None), commit(), Outcome::Success);
+        flow.next(None).unwrap();
+        let Step::Fan(jobs, why) = flow.next(Some(&answers)).unwrap() else {
+            panic!()
+        };
+        let prs: Vec<Option<u64>> = jobs.iter().map(|j| j.of_pr).collect();
+        assert_eq!(prs, [Some(7), Some(8)], "one per run, the first PR of each");
+        assert_eq!(
+            why,
+            "2 runs wait on 40d6b21: one notification each, run 111 (PR #7), run 222 (PR #8)"
+        );
+        // Each of them tells its own run, and never fans out again.
+        let mut one = Dispatch::new(actions(None), commit(), Outcome::Success);
+        one.job = jobs[1].clone();
+        one.next(None).unwrap();
+        let Step::Send(send) = one.next(Some(&answers)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(send.body.unwrap()["client_payload"]["runid"], "222");
+        assert_eq!(one.pipeline().as_deref(), Some("github-run:222/pr-8"));
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub enum Step {
     Send(Request),
     /// Nothing to notify, and why (reported, never silent).
     Nothing(String),
+    /// Several pipelines wait on the commit: one notification each, queued behind this one,
+    /// which is then over; and why.
+    Fan(Vec<Job>, String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +101,10 @@ pub struct Job {
     /// which contains it: the notification says so.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub superseded_by: Option<String>,
+    /// One of several pipelines waiting on the commit: the merged PR whose run this one tells
+    /// (GitHub: a commit in several merged PRs, each from a deploy branch of its own run).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub of_pr: Option<u64>,
 }
 
 pub trait Flow {
@@ -137,6 +144,7 @@ impl Job {
             commit: Some(commit.to_string()),
             pr: None,
             superseded_by: None,
+            of_pr: None,
         }
     }
 }

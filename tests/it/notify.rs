@@ -536,3 +536,49 @@ fn a_dispatch_without_a_run_says_where_the_run_was_looked_for() {
          neither follows deploy/<run_id>/<sha>/<branch>, so the dispatch carries a null run and sha)"
     );
 }
+
+/// One commit in several merged PRs, each from a deploy branch of its own run (a batch): every
+/// run is told, once each, not only the first.
+#[test]
+fn a_commit_that_several_runs_wait_on_tells_each_once() {
+    let host = MockHost::with(|r| {
+        r.path().ends_with(&format!("/commits/{SHA}/pulls")).then(|| {
+            Reply::json(
+                200,
+                json!([
+                    {"number": 42, "merged_at": "2025-06-02T09:00:00Z", "head": {"ref": "deploy/111/c0ffee1/main"}},
+                    {"number": 43, "merged_at": null, "head": {"ref": "deploy/999/dead000/main"}},
+                    {"number": 44, "merged_at": "2025-06-02T09:01:00Z", "head": {"ref": "deploy/222/c0ffee2/main"}}
+                ]),
+            )
+        })
+    });
+    let dir = TempDir::new("fan-out");
+    let env = github_env(&host, &dir);
+    let run = run_fixture("handle", SUCCESS, &env, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "2 runs wait on 1eabc9a: one notification each, run 111 (PR #42), run 222 (PR #44)"
+        ),
+        "{}",
+        run.stdout
+    );
+    let told: Vec<(Value, Value)> = dispatches(&host)
+        .iter()
+        .map(|d| {
+            let payload = &d.json()["client_payload"];
+            (payload["runid"].clone(), payload["sha"].clone())
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            (json!("111"), json!("c0ffee1")),
+            (json!("222"), json!("c0ffee2"))
+        ]
+    );
+    // Flux repeats the success: nobody is told again.
+    assert_eq!(run_fixture("handle", SUCCESS, &env, &[]).code, 0);
+    assert_eq!(dispatches(&host).len(), 2);
+}
