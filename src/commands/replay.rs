@@ -84,6 +84,9 @@ fn replay_one(ctx: &Ctx, id: i64) -> Result<Code> {
     Ok(Code::Owed)
 }
 
+/// How many owed queues `replay --failed` names one by one.
+const MAX_OWED_LINES: usize = 20;
+
 fn replay_failed(ctx: &Ctx) -> Result<Code> {
     let mut state = ctx.open_state()?;
     if ctx.dry_run {
@@ -125,11 +128,19 @@ fn replay_failed(ctx: &Ctx) -> Result<Code> {
             ));
         }
     }
-    if owed > 0 && deliveries.iter().all(|d| d.ok) {
-        log::warn(&format!(
-            "{owed} queues still owe requests that are not due yet, or that another process is \
-             sending: `gitops-connector events --failed` lists them with their next try"
-        ));
+    if owed > 0 {
+        // Each queue's head says why it waits and when it is tried next (the rest of a queue
+        // waits behind it); a long backlog is cut short.
+        let queues = state.store().outbox().open_queues()?;
+        let heads = state.store().outbox().heads_of(&queues)?;
+        let shown = &heads[..heads.len().min(MAX_OWED_LINES)];
+        deliver::warn_about_owed(shown, &heads, &deliveries, now_ms());
+        if heads.len() > shown.len() {
+            log::warn(&format!(
+                "and {} more queues owe requests: `gitops-connector events --failed` lists them",
+                heads.len() - shown.len()
+            ));
+        }
     }
     Ok(Code::standing(owed, failed, refused))
 }

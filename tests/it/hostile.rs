@@ -164,6 +164,17 @@ fn every_exit_75_behind_a_parked_queue_says_what_is_owed_and_when() {
         "{}",
         shown.stdout
     );
+    // replay --failed: nothing is due, and each owed queue's head says when it is.
+    let failed = connector(&["replay", "--failed"], &env, None);
+    assert_eq!(failed.code, 75, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains("Status (request 1 to github) is still owed: last try:")
+            && failed.stderr.contains("next try at"),
+        "{}",
+        failed.stderr
+    );
     // Replaying the first event: still owed, and said so.
     let replay = connector(&["replay", "1"], &env, None);
     assert_eq!(replay.code, 75, "{}", replay.stderr);
