@@ -258,7 +258,9 @@ pub const MAX_HOST_WAIT: Duration = Duration::from_secs(60 * 60);
 /// The wait a host asked for, in ms, at most [`MAX_HOST_WAIT`]; `why` says so when it was cut.
 fn host_wait(asked: Duration, why: String) -> (i64, String) {
     if asked <= MAX_HOST_WAIT {
-        return (millis(asked), why);
+        // One millisecond more: the clock is read in whole milliseconds, rounded down, so the
+        // next try never comes before the whole wait is over.
+        return (millis(asked).saturating_add(1), why);
     }
     let said = format!(
         "{why}; it asked to wait {} s, more than the {} s honoured: tried again in {} s",
@@ -292,9 +294,9 @@ mod tests {
     fn a_host_wait_is_honoured_up_to_an_hour_and_cut_past_it() {
         let hour = 3_600_000;
         for (asked, wait, cut) in [
-            (Duration::ZERO, 0, false),
-            (Duration::from_secs(7), 7_000, false),
-            (Duration::from_secs(3_600), hour, false),
+            (Duration::ZERO, 1, false),
+            (Duration::from_secs(7), 7_001, false),
+            (Duration::from_secs(3_600), hour + 1, false),
             (Duration::from_secs(3_601), hour, true),
             (Duration::from_secs(999_999), hour, true),
             (Duration::from_secs(u64::MAX), hour, true),
