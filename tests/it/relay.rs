@@ -273,6 +273,42 @@ fn an_argo_cd_hook_is_guarded_by_a_shared_header_token_and_invalid_bodies_are_ac
     assert_eq!(list[0]["outcome"], "rejected");
 }
 
+/// Shut by default: a hook whose secret is unset (or empty) refuses everything, the empty
+/// header and an HMAC computed with an empty key included; nothing reaches the connector.
+#[test]
+fn a_hook_whose_secret_is_unset_refuses_everything() {
+    let host = MockHost::start();
+    let dir = TempDir::new("relay-shut");
+    let env = with(
+        &github_env(&host, &dir),
+        &[("ARGOCD_WEBHOOK_TOKEN", ""), ("FLUX_HMAC_KEY", "")],
+    );
+    let Some(relay) = relay(&env) else { return };
+    let argo = fixture("argo/succeeded-synced-healthy.json");
+    let url = format!("{}/argocd", relay.base);
+    assert_eq!(post(&url, &argo, &[("X-Connector-Token", "")]), 403);
+    assert_eq!(post(&url, &argo, &[]), 403);
+    let flux = fixture("flux/kustomization-reconciliation-succeeded-flux-v2.json");
+    let empty_key = {
+        use hmac::Mac;
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(b"").unwrap();
+        mac.update(&flux);
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    let url = format!("{}/flux-signed-at-relay", relay.base);
+    assert_eq!(post(&url, &flux, &[("X-Signature", &empty_key)]), 403);
+    assert_eq!(post(&url, &flux, &[]), 403);
+    assert!(host.requests().is_empty(), "nothing reached the connector");
+    let events = connector(&["events", "--output", "json"], &env, None);
+    assert_eq!(
+        events.stdout.trim(),
+        "[]",
+        "nothing journaled: {}",
+        events.stderr
+    );
+}
+
 #[test]
 fn a_delivery_worth_retrying_is_a_5xx_so_the_sender_retries() {
     let host = MockHost::with(|_| Some(Reply::status(503)));
