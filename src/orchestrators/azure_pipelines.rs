@@ -100,6 +100,9 @@ impl Orchestrator for Pipelines {
 
 pub const PROPERTIES_API_VERSION: &str = "7.1-preview.1";
 pub const TASK_API_VERSION: &str = "2.0-preview.1";
+/// The build timeline (`Timeline - Get`, Build REST 7.1): read by following the plan's owner
+/// link, which names no version of its own.
+pub const BUILD_API_VERSION: &str = "7.1";
 /// The pull-request query is a preview API.
 pub const QUERY_API_VERSION: &str = "7.1-preview.1";
 
@@ -299,7 +302,10 @@ impl Flow for Callback {
                     .and_then(Value::as_str)
                 {
                     Some(owner) => {
-                        let timeline = format!("{}/timeline", owner.trim_end_matches('/'));
+                        let timeline = format!(
+                            "{}/timeline?api-version={BUILD_API_VERSION}",
+                            owner.trim_end_matches('/')
+                        );
                         self.trusted(&timeline, "the plan's timeline URL")?;
                         self.stage = Stage::AskedTimeline(cb);
                         Ok(Step::Read(Request::get(Target::Kind(&TARGET), timeline)))
@@ -445,7 +451,7 @@ mod tests {
         let r = read(flow.next(Some(&plan)).unwrap());
         assert_eq!(
             r.url,
-            "https://dev.azure.com/org/proj-id/_apis/build/Builds/7/timeline"
+            "https://dev.azure.com/org/proj-id/_apis/build/Builds/7/timeline?api-version=7.1"
         );
         let timeline = json!({"records": [{"id": "j1", "state": "inProgress"}]});
         let Step::Send(send) = flow.next(Some(&timeline)).unwrap() else {

@@ -55,15 +55,35 @@ pub static ORCHESTRATOR: OrchestratorKind = OrchestratorKind {
             manifests: Repo::from_settings(settings, "to read the merge message")?,
             actions_repo: settings
                 .required("github_actions_repo", "when orchestrator is github")?,
-            dispatch_event: settings
-                .text("dispatch_event")
+            dispatch_event: event_type(settings, "dispatch_event")?
                 .unwrap_or("sync-success")
                 .to_string(),
-            failure_dispatch_event: settings.text("failure_dispatch_event").map(str::to_string),
+            failure_dispatch_event: event_type(settings, "failure_dispatch_event")?
+                .map(str::to_string),
             workflow: None,
         }))
     },
 };
+
+/// GitHub takes a `repository_dispatch` `event_type` of at most 100 characters (its REST
+/// description's `maxLength`): a longer one is refused at load, not at the first dispatch.
+const MAX_EVENT_TYPE_CHARS: usize = 100;
+
+fn event_type<'a>(
+    settings: &'a crate::config::Settings,
+    key: &str,
+) -> Result<Option<&'a str>, crate::config::ConfigError> {
+    match settings.text(key) {
+        Some(value) if value.chars().count() > MAX_EVENT_TYPE_CHARS => {
+            Err(settings.error(&format!(
+            "`{key}` is {} characters; GitHub takes a repository_dispatch event_type of at most \
+             {MAX_EVENT_TYPE_CHARS}",
+            value.chars().count()
+        )))
+        }
+        value => Ok(value),
+    }
+}
 
 pub static WORKFLOW_TARGET: TargetKind = TargetKind {
     key: "github-workflow",

@@ -223,7 +223,7 @@ fn azure_pipelines_success_completes_the_waiting_task() {
                 .to_string(),
             "GET /org/proj/_apis/git/repositories/hld/pullRequests/42/properties?api-version=7.1-preview.1".to_string(),
             "GET /org/proj-id/_apis/distributedtask/hubs/build/plans/plan-1?api-version=2.0-preview.1".to_string(),
-            "GET /org/proj-id/_apis/build/Builds/7/timeline".to_string(),
+            "GET /org/proj-id/_apis/build/Builds/7/timeline?api-version=7.1".to_string(),
             "POST /org/proj-id/_apis/distributedtask/hubs/build/plans/plan-1/events?api-version=2.0-preview.1".to_string(),
         ]
     );
@@ -581,4 +581,29 @@ fn a_commit_that_several_runs_wait_on_tells_each_once() {
     // Flux repeats the success: nobody is told again.
     assert_eq!(run_fixture("handle", SUCCESS, &env, &[]).code, 0);
     assert_eq!(dispatches(&host).len(), 2);
+}
+
+/// GitHub's REST description caps a repository_dispatch `event_type` at 100 characters: a
+/// longer one is a configuration error at load (78, naming the key), not a 422 at the first
+/// deployment's end.
+#[test]
+fn a_dispatch_event_longer_than_github_takes_is_refused_at_load() {
+    let host = MockHost::start();
+    let dir = TempDir::new("event-type");
+    let long = "x".repeat(101);
+    let env = with(
+        &github_env(&host, &dir),
+        &[("GITOPS_CONNECTOR_DISPATCH_EVENT", long.as_str())],
+    );
+    let run = run_fixture("handle", SUCCESS, &env, &["--dry-run"]);
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "error: instance \"default\": `dispatch_event` is 101 characters; GitHub takes a \
+         repository_dispatch event_type of at most 100"
+    );
+    assert!(host.requests().is_empty());
+    let fits = "x".repeat(100);
+    let env = with(&env, &[("GITOPS_CONNECTOR_DISPATCH_EVENT", fits.as_str())]);
+    assert_eq!(run_fixture("handle", SUCCESS, &env, &["--dry-run"]).code, 0);
 }
