@@ -74,7 +74,7 @@ impl Sender<'_> {
                 },
             )?;
             if !kept {
-                super::drain::warn_if_stale(crate::state::outbox::Recorded::Stale, row.fence());
+                super::warn_if_stale(crate::state::outbox::Recorded::Stale, row.fence());
             }
         }
         let Some(request) = instance.git.deployment_status_request(

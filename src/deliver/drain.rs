@@ -12,11 +12,11 @@
 use super::delivery::remember;
 use super::flow::{Flowing, Next};
 use super::release::Listing;
-use super::{millis, Delivery, Sender, LEASE_MARGIN};
+use super::{millis, warn_if_stale, Delivery, Sender, LEASE_MARGIN};
 use crate::config::Instance;
 use crate::http::{Answer, Credentials, Failure};
 use crate::request::Request;
-use crate::state::outbox::{Claim, Fence, Finish, Kind, Recorded, Row, Scope};
+use crate::state::outbox::{Claim, Fence, Finish, Kind, Row, Scope};
 use crate::state::{now_ms, State};
 use anyhow::Result;
 use std::sync::mpsc;
@@ -84,18 +84,6 @@ impl Books<'_> {
             warn_if_stale(state.store().outbox().finish(fence, &finish)?, fence);
         }
         Ok(())
-    }
-}
-
-/// A result refused by its fence: this process's lease lapsed (it was stopped, or its request
-/// outlived the budget) and another process claimed the row since. The other's result stands.
-pub(super) fn warn_if_stale(recorded: Recorded, fence: Fence) {
-    if recorded == Recorded::Stale {
-        crate::log::warn(&format!(
-            "request {}: this process's lease on it lapsed and another process took it over; \
-             this result is not recorded, the other's stands",
-            fence.row
-        ));
     }
 }
 

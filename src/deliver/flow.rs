@@ -25,6 +25,9 @@ pub(super) struct Flowing<'a> {
     /// The reads were asked as `Step::Reads`: their answers go back as one array.
     together: bool,
     sending: bool,
+    /// The flow handed the commit's notification on to one notification per waiting run
+    /// (`Step::Fan`): this row tells nothing itself, and the commit stays owed until those end.
+    handed_on: bool,
 }
 
 struct Run<'a> {
@@ -76,6 +79,7 @@ impl<'a> Sender<'a> {
             answers: Vec::new(),
             together: false,
             sending: false,
+            handed_on: false,
         }
     }
 
@@ -132,7 +136,7 @@ impl<'a> Sender<'a> {
             Ok(Step::Send(request)) => {
                 let pipeline = run.flow.pipeline();
                 if let Some(finish) =
-                    self.before_sending(state, &flowing.row, pipeline, &request)?
+                    self.before_sending(state, &flowing.row, pipeline.as_deref(), &request)?
                 {
                     return Ok(Next::Done(finish));
                 }
@@ -142,13 +146,9 @@ impl<'a> Sender<'a> {
             }
             Ok(Step::Nothing(why)) => return Ok(Next::Done(Finish::Nothing { why })),
             Ok(Step::Fan(jobs, why)) => {
-                return Ok(Next::Done(Self::fan_out(
-                    state,
-                    &flowing.row,
-                    run.instance,
-                    &jobs,
-                    why,
-                )?))
+                let finish = Self::fan_out(state, &flowing.row, run.instance, &jobs, why)?;
+                flowing.handed_on = true;
+                return Ok(Next::Done(finish));
             }
             Err(FlowError::Untrusted(why)) => return Ok(Next::Done(Finish::Refused { why })),
             Err(FlowError::Malformed(why)) => {
@@ -208,12 +208,11 @@ impl<'a> Sender<'a> {
         &self,
         state: &State,
         row: &Row,
-        pipeline: Option<String>,
+        named: Option<&str>,
         request: &crate::request::Request,
     ) -> Result<Option<Finish>> {
         use crate::state::pipelines::{before_notifying, Go, Teller};
-        let pipeline = pipeline.unwrap_or_default();
-        let named = (!pipeline.is_empty()).then_some(pipeline.as_str());
+        let pipeline = named.unwrap_or_default();
         let by = |t: &Teller| match &t.commit {
             Some(commit) => format!(
                 "the notification of {} (request {})",
@@ -275,10 +274,16 @@ impl<'a> Sender<'a> {
             row,
             mut delivery,
             run,
+            handed_on,
             ..
         } = flowing;
         (delivery.ok, delivery.result) = describe(finish);
         let told = match finish {
+            // What the commit was told is theirs to record, not this row's.
+            Finish::Nothing { why } if handed_on => {
+                delivery.result = format!("handed on: {why}");
+                None
+            }
             Finish::Done { .. } => Some((
                 Notified::Sent,
                 match run.as_ref().ok().and_then(|r| r.flow.note()) {
@@ -313,7 +318,7 @@ impl<'a> Sender<'a> {
                 Ok((Recorded::Yes, noted))
             },
         )?;
-        super::drain::warn_if_stale(recorded, fence);
+        super::warn_if_stale(recorded, fence);
         delivery.noted = noted;
         Ok(delivery)
     }

@@ -24,7 +24,7 @@ pub fn warn_about_owed_in(state: &State, ids: &[i64], deliveries: &[Delivery]) -
 use crate::config::{Config, Instance};
 use crate::http::{Client, Credentials, Failure};
 use crate::request::Request;
-use crate::state::outbox::{self, Finish, Scope};
+use crate::state::outbox::{self, Fence, Finish, Recorded, Scope};
 use crate::state::{now_ms, State};
 use anyhow::Result;
 use std::time::{Duration, Instant};
@@ -270,6 +270,18 @@ fn host_wait(asked: Duration, why: String) -> (i64, String) {
     );
     crate::log::warn(&said);
     (millis(MAX_HOST_WAIT), said)
+}
+
+/// A result refused by its fence: this process's lease lapsed (it was stopped, or its request
+/// outlived the budget) and another process claimed the row since. The other's result stands.
+fn warn_if_stale(recorded: Recorded, fence: Fence) {
+    if recorded == Recorded::Stale {
+        crate::log::warn(&format!(
+            "request {}: this process's lease on it lapsed and another process took it over; \
+             this result is not recorded, the other's stands",
+            fence.row
+        ));
+    }
 }
 
 /// A duration in whole milliseconds, saturating (waits are bounded far below that).

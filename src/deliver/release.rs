@@ -65,7 +65,7 @@ impl<'a> Sender<'a> {
         let Some((summary, queues)) =
             state.immediate(|tx| store(tx, row, instance, &job, &listed))?
         else {
-            super::drain::warn_if_stale(Recorded::Stale, row.fence());
+            super::warn_if_stale(Recorded::Stale, row.fence());
             delivery.result = "not recorded: another process took the release over".into();
             return Ok((delivery, None, Vec::new()));
         };

@@ -559,7 +559,7 @@ fn a_commit_that_several_runs_wait_on_tells_each_once() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout.contains(
-            "2 runs wait on 1eabc9a: one notification each, run 111 (PR #42), run 222 (PR #44)"
+            "notification → handed on: 2 runs wait on 1eabc9a: one notification each, run 111 (PR #42), run 222 (PR #44)"
         ),
         "{}",
         run.stdout
@@ -577,6 +577,13 @@ fn a_commit_that_several_runs_wait_on_tells_each_once() {
             (json!("111"), json!("c0ffee1")),
             (json!("222"), json!("c0ffee2"))
         ]
+    );
+    let listed: Value =
+        serde_json::from_str(&connector(&["events", "--output", "json"], &env, None).stdout)
+            .unwrap();
+    assert_eq!(
+        listed[0]["why"],
+        "the deployment ended (success): the orchestrator was told"
     );
     // Flux repeats the success: nobody is told again.
     assert_eq!(run_fixture("handle", SUCCESS, &env, &[]).code, 0);
